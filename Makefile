@@ -1,0 +1,35 @@
+# Self-bootstrapping entry points: each target creates and reuses .venv itself.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUPABASE_CLI := node_modules/.bin/supabase
+
+.PHONY: gate test bench tools clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+$(SUPABASE_CLI): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(SUPABASE_CLI)
+
+tools: $(STAMP) $(SUPABASE_CLI)
+
+## The gate: start the database, apply every migration, run the suites in parallel.
+gate: tools
+	$(PY) -m pytest -n auto -p no:cacheprovider tests/gate
+
+## Everything, including the framework's own tests.
+test: tools
+	$(PY) -m pytest -n auto -p no:cacheprovider tests
+
+## Figures, not assertions: medians and ratios against baselines measured in the same run.
+bench: tools
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) node_modules

@@ -1,0 +1,180 @@
+"""The fixtures users write tests against.
+
+- `pg_server`: the run's server (DSN, version, major, backend).
+- `migrated_template`: name of the template with every migration applied;
+  fails every test that uses it, with the migration's error, if one fails.
+- `db`: a connection to this worker's clone, inside a transaction that is
+  rolled back after the test (the fast path).
+- `fresh_db`: a new clone per test, for tests that commit or run DDL.
+- `empty_db`: a new bootstrapped but unmigrated database per test.
+- `as_role`: `as_role(conn, role, user=..., claims=...)`, PostgREST's prelude.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+from psycopg.pq import TransactionStatus
+
+from phase3test import janitor, rls
+from phase3test.provision import EMPTY_TEMPLATE, MIGRATED_TEMPLATE, Provisioned
+from phase3test.session import RunServer
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """What a test may want to know about the server."""
+
+    dsn: str
+    version: str
+    major: int
+    backend: str
+    source: str
+    port: int
+
+    def conninfo(self, dbname: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+
+
+class DatabaseFactory:
+    """Creates and drops this worker's databases; names never collide across workers."""
+
+    def __init__(self, server: ServerInfo, worker: str) -> None:
+        self.server = server
+        self.worker = worker
+        self._counter = itertools.count(1)
+        self._admin: psycopg.Connection | None = None
+
+    @property
+    def admin(self) -> psycopg.Connection:
+        if self._admin is None or self._admin.closed:
+            self._admin = psycopg.connect(self.server.dsn, autocommit=True)
+        return self._admin
+
+    def create(self, template: str, purpose: str) -> str:
+        name = f"p3t_{purpose}_{self.worker}_{next(self._counter)}"
+        janitor.create_from_template(self.admin, name, template)
+        return name
+
+    def connect(self, name: str) -> psycopg.Connection:
+        return psycopg.connect(self.server.conninfo(name), autocommit=True)
+
+    def drop(self, name: str) -> None:
+        janitor.drop(self.admin, name)
+
+    def close(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
+
+
+RUN_SERVER = pytest.StashKey[RunServer]()
+
+
+def _run_server(request: pytest.FixtureRequest) -> RunServer:
+    return request.config.stash[RUN_SERVER]
+
+
+def _worker_id(request: pytest.FixtureRequest) -> str:
+    workerinput = getattr(request.config, "workerinput", None)
+    return workerinput["workerid"] if workerinput else "main"
+
+
+@pytest.fixture(scope="session")
+def pg_provisioned(request: pytest.FixtureRequest) -> Provisioned:
+    """The started server as recorded for the run (timings, cache hits, warnings)."""
+    return _run_server(request).get()
+
+
+@pytest.fixture(scope="session")
+def pg_server(pg_provisioned: Provisioned, request: pytest.FixtureRequest) -> ServerInfo:
+    server = pg_provisioned.server
+    return ServerInfo(
+        dsn=server.conninfo(),
+        version=server.version,
+        major=pg_provisioned.major,
+        backend=_run_server(request).settings.backend,
+        source=pg_provisioned.binaries_source,
+        port=server.port,
+    )
+
+
+@pytest.fixture(scope="session")
+def pg_databases(pg_server: ServerInfo, request: pytest.FixtureRequest) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(pg_server, _worker_id(request))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(pg_provisioned: Provisioned) -> str:
+    if pg_provisioned.migration_error is not None:
+        pytest.fail(f"migrations failed:\n{pg_provisioned.migration_error}", pytrace=False)
+    return MIGRATED_TEMPLATE
+
+
+class _WorkerDatabase:
+    """This worker's clone and one connection to it, reopened if a test broke it."""
+
+    def __init__(self, factory: DatabaseFactory, template: str) -> None:
+        self.factory = factory
+        self.name = factory.create(template, "worker")
+        self._conn: psycopg.Connection | None = None
+
+    def connection(self) -> psycopg.Connection:
+        conn = self._conn
+        if conn is None or conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
+            if conn is not None:
+                conn.close()
+            self._conn = conn = self.factory.connect(self.name)
+        return conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self.factory.drop(self.name)
+
+
+@pytest.fixture(scope="session")
+def pg_worker_database(pg_databases: DatabaseFactory, migrated_template: str) -> Iterator[_WorkerDatabase]:
+    database = _WorkerDatabase(pg_databases, migrated_template)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def db(pg_worker_database: _WorkerDatabase) -> Iterator[psycopg.Connection]:
+    """A connection inside a transaction that is always rolled back: nothing a test does survives it."""
+    conn = pg_worker_database.connection()
+    with conn.transaction(force_rollback=True):
+        yield conn
+
+
+@pytest.fixture
+def fresh_db(pg_databases: DatabaseFactory, migrated_template: str) -> Iterator[psycopg.Connection]:
+    """A migrated database of the test's own (autocommit), dropped afterwards."""
+    yield from _own_database(pg_databases, migrated_template, "fresh")
+
+
+@pytest.fixture
+def empty_db(pg_databases: DatabaseFactory) -> Iterator[psycopg.Connection]:
+    """A bootstrapped, unmigrated database of the test's own (autocommit), dropped afterwards."""
+    yield from _own_database(pg_databases, EMPTY_TEMPLATE, "empty")
+
+
+def _own_database(factory: DatabaseFactory, template: str, purpose: str) -> Iterator[psycopg.Connection]:
+    name = factory.create(template, purpose)
+    try:
+        with factory.connect(name) as conn:
+            yield conn
+    finally:
+        factory.drop(name)
+
+
+@pytest.fixture
+def as_role() -> object:
+    """`as_role(conn, role, user=None, claims=None)`: see `phase3test.rls.as_role`."""
+    return rls.as_role

@@ -1,0 +1,57 @@
+"""Create and drop databases cloned from templates.
+
+`CREATE DATABASE … TEMPLATE` copies files but not database-level settings
+(`ALTER DATABASE … SET`), and Supabase's search_path is one of those, so the
+clone gets its template's settings re-applied. Values travel through
+`set_config` + `SET … FROM CURRENT`, never through string formatting.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+
+def create_from_template(admin: psycopg.Connection, name: str, template: str) -> None:
+    """Clone `template` into a new database `name`, settings included."""
+    strategy = sql.SQL(" strategy file_copy") if admin.info.server_version >= 150000 else sql.SQL("")
+    admin.execute(
+        sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template)) + strategy
+    )
+    copy_settings(admin, template, name)
+
+
+def copy_settings(admin: psycopg.Connection, source: str, target: str) -> None:
+    rows = admin.execute(
+        """select unnest(s.setconfig)
+             from pg_db_role_setting s join pg_database d on d.oid = s.setdatabase
+            where d.datname = %s and s.setrole = 0""",
+        (source,),
+    ).fetchall()
+    for (assignment,) in rows:
+        key, _, value = assignment.partition("=")
+        with admin.transaction():
+            admin.execute("select set_config(%s, %s, true)", (key, value))
+            admin.execute(
+                sql.SQL("alter database {} set {} from current").format(sql.Identifier(target), sql.Identifier(key))
+            )
+
+
+def drop(admin: psycopg.Connection, name: str) -> None:
+    """Drop a database even if a test left connections open to it."""
+    admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def mark_template(admin: psycopg.Connection, name: str, label: str) -> None:
+    """Freeze a built database: a template nobody connects to, labelled with its cache key."""
+    admin.execute(sql.SQL("comment on database {} is {}").format(sql.Identifier(name), sql.Literal(label)))
+    admin.execute(
+        sql.SQL("alter database {} with allow_connections false is_template true").format(sql.Identifier(name))
+    )
+
+
+def label_of(admin: psycopg.Connection, name: str) -> str | None:
+    row = admin.execute(
+        "select shobj_description(oid, 'pg_database') from pg_database where datname = %s", (name,)
+    ).fetchone()
+    return row[0] if row else None

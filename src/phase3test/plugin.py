@@ -1,0 +1,149 @@
+"""pytest wiring: options, the run's lifecycle, and the fixtures (from `fixtures`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from phase3test.errors import Phase3TestError
+from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by module attribute)
+    RUN_SERVER,
+    as_role,
+    db,
+    empty_db,
+    fresh_db,
+    migrated_template,
+    pg_databases,
+    pg_provisioned,
+    pg_server,
+    pg_worker_database,
+)
+from phase3test.server.process import ProcessId
+from phase3test.server.registry import new_run_id
+from phase3test.session import BACKENDS, RunServer, Settings, resolve_binaries
+
+_WORKER_KEY = "phase3test_run"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("phase3test", "Supabase migrations on a throwaway Postgres (phase3test)")
+    group.addoption("--supabase-dir", help="the project's supabase/ folder [ini: phase3test_supabase_dir]")
+    group.addoption("--pg-backend", choices=BACKENDS, help="where Postgres comes from [ini: phase3test_backend]")
+    group.addoption(
+        "--pg-bindir", help="PostgreSQL bin folder to use [env: PHASE3TEST_PG_BINDIR, ini: phase3test_pg_bindir]"
+    )
+    group.addoption(
+        "--pg-user",
+        help="as root, the existing unprivileged user that runs Postgres (default nobody) "
+        "[env: PHASE3TEST_PG_USER, ini: phase3test_pg_user]",
+    )
+    group.addoption(
+        "--pg-keep",
+        action="store_true",
+        default=None,
+        help="leave the server running after the run, for debugging; `phase3test down` stops it",
+    )
+    parser.addini("phase3test_supabase_dir", "the project's supabase/ folder", default="supabase")
+    parser.addini("phase3test_backend", "where Postgres comes from", default="embedded")
+    parser.addini("phase3test_pg_bindir", "PostgreSQL bin folder", default="")
+    parser.addini("phase3test_pg_user", "user that runs Postgres when pytest runs as root", default="")
+    parser.addini("phase3test_keep_server", "leave the server running after the run", type="bool", default=False)
+
+
+def settings_from(config: pytest.Config) -> Settings:
+    """Command line first, then environment, then ini; ini paths are relative to the rootdir."""
+    option_dir = config.getoption("supabase_dir")
+    supabase_dir = (
+        config.invocation_params.dir / option_dir
+        if option_dir
+        else config.rootpath / config.getini("phase3test_supabase_dir")
+    )
+    keep = config.getoption("pg_keep")
+    return Settings(
+        supabase_dir=Path(os.path.normpath(supabase_dir)),
+        backend=config.getoption("pg_backend") or config.getini("phase3test_backend"),
+        bindir=config.getoption("pg_bindir")
+        or os.environ.get("PHASE3TEST_PG_BINDIR")
+        or config.getini("phase3test_pg_bindir")
+        or None,
+        pg_user=config.getoption("pg_user")
+        or os.environ.get("PHASE3TEST_PG_USER")
+        or config.getini("phase3test_pg_user")
+        or None,
+        keep=bool(keep if keep is not None else config.getini("phase3test_keep_server")),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        settings = settings_from(config)
+    except Phase3TestError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        shared = workerinput[_WORKER_KEY]
+        run_id, owner = shared["run_id"], ProcessId.from_json(shared["owner"])
+    else:
+        run_id, owner = new_run_id(), ProcessId.of_self()
+    config.stash[RUN_SERVER] = RunServer(settings, run_id, owner)
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistHooks(config), "phase3test-xdist")
+
+
+class _XdistHooks:
+    """Hands the controller's run id and identity to every worker."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_configure_node(self, node: object) -> None:
+        run = self.config.stash[RUN_SERVER]
+        node.workerinput[_WORKER_KEY] = {"run_id": run.run_id, "owner": run.owner.to_json()}  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(RUN_SERVER, None)
+    if run is not None and getattr(config, "workerinput", None) is None:
+        run.shutdown()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    run = config.stash[RUN_SERVER]
+    if not run.settings.supabase_dir.is_dir():
+        return [f"phase3test: no supabase folder at {run.settings.supabase_dir}"]
+    try:
+        resolution = resolve_binaries(run.settings)
+    except Phase3TestError as exc:
+        return [f"phase3test: {exc}"]
+    binaries = resolution.binaries
+    lines = [
+        f"phase3test: PostgreSQL {binaries.version} ({binaries.source}, {binaries.bindir}), "
+        f"project {run.settings.supabase_dir}"
+    ]
+    if config.get_verbosity() > 0:
+        lines += [f"phase3test:   {step}" for step in resolution.steps]
+    if resolution.warning:
+        lines.append(f"phase3test: WARNING {resolution.warning}")
+    return lines
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is not None:
+        return
+    provisioned = config.stash[RUN_SERVER].started()
+    if provisioned is None:
+        return
+    cache = provisioned.describe_cache()
+    terminalreporter.write_sep("-", "phase3test")
+    terminalreporter.write_line(
+        f"server ready in {provisioned.timings.get('total', 0):.2f}s ({cache}), "
+        f"{len(provisioned.migrations)} migration(s), PostgreSQL {provisioned.server.version}"
+    )
+    for warning in provisioned.warnings:
+        terminalreporter.write_line(f"warning: {warning}")
+    if config.stash[RUN_SERVER].settings.keep:
+        terminalreporter.write_line(
+            f"kept running: psql '{provisioned.server.conninfo()}'  (stop with: phase3test down)"
+        )

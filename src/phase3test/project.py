@@ -1,0 +1,53 @@
+"""The Supabase project under test: where its files are and what it asks for."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from phase3test.errors import SetupError
+
+
+@dataclass(frozen=True)
+class SupabaseProject:
+    """A `supabase/` folder as the Supabase CLI sees it."""
+
+    root: Path
+
+    @property
+    def migrations_dir(self) -> Path:
+        return self.root / "migrations"
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "config.toml"
+
+    def major_version(self) -> int | None:
+        """The `[db] major_version` the project targets, or None when unset."""
+        if not self.config_file.is_file():
+            return None
+        try:
+            config = tomllib.loads(self.config_file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SetupError(
+                f"cannot read {self.config_file}: {exc}",
+                hint="fix the TOML syntax or remove the file",
+            ) from exc
+        version = config.get("db", {}).get("major_version")
+        if version is None:
+            return None
+        if not isinstance(version, int):
+            raise SetupError(
+                f"{self.config_file}: [db] major_version must be an integer, got {version!r}",
+                hint="write e.g. `major_version = 15`",
+            )
+        return version
+
+    def check_readable(self) -> None:
+        """Fail early, with the path, when the migrations folder cannot be read."""
+        if not self.migrations_dir.is_dir():
+            raise SetupError(
+                f"no migrations folder at {self.migrations_dir}",
+                hint="pass --supabase-dir (or set phase3test_supabase_dir) to your project's supabase/ folder",
+            )

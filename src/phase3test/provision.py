@@ -1,0 +1,232 @@
+"""Bring up a run's server with its two templates, from cache when possible.
+
+Two cache levels: a bootstrapped cluster keyed by server version and the
+bootstrap SQL (skips initdb), and a migrated cluster keyed additionally by
+every migration's checksum (skips the migrations). Each holds templates
+`p3t_empty` (Supabase environment only) and, in the second, `p3t_migrated`.
+A run copies the best entry and starts its own server on it. If the
+migrations fail, the run still gets a server (with `p3t_empty`) and the error
+is kept so every fixture that needs the migrated template reports it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from phase3test import janitor
+from phase3test.errors import ServerError
+from phase3test.migrations import Discovery, MigrationError, discover, migrate
+from phase3test.project import SupabaseProject
+from phase3test.server import executor
+from phase3test.server.binaries import PgBinaries
+from phase3test.server.cache import ClusterCache
+from phase3test.server.executor import RunningServer
+from phase3test.server.process import ProcessId
+from phase3test.server.registry import RunDir, reap_orphans
+from phase3test.server.runas import RunAs
+from phase3test.supabase import BOOTSTRAP_SQL, bootstrap
+
+EMPTY_TEMPLATE = "p3t_empty"
+MIGRATED_TEMPLATE = "p3t_migrated"
+CACHE_LAYOUT = "1"  # bump when what a cached cluster contains changes
+
+
+@dataclass
+class Provisioned:
+    """What a run's processes share about its server (stored in run.json)."""
+
+    server: RunningServer
+    binaries_source: str
+    bindir: str
+    migrations: list[str]
+    migration_error: MigrationError | None
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    cache_hits: dict[str, bool] = field(default_factory=dict)
+
+    def describe_cache(self) -> str:
+        """How much of the start came from cache, in words."""
+        if self.cache_hits.get("migrated"):
+            return "warm: cached migrated cluster"
+        if self.cache_hits.get("bootstrap"):
+            return "cached bootstrap, migrations applied"
+        return "cold: initdb, bootstrap and migrations"
+
+    @property
+    def major(self) -> int:
+        return int(self.server.version.split(".")[0])
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "server": self.server.to_json(),
+            "binaries_source": self.binaries_source,
+            "bindir": self.bindir,
+            "migrations": self.migrations,
+            "migration_error": self.migration_error.to_json() if self.migration_error else None,
+            "warnings": self.warnings,
+            "timings": self.timings,
+            "cache_hits": self.cache_hits,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Provisioned:  # type: ignore[type-arg]
+        error = data.get("migration_error")
+        return cls(
+            RunningServer.from_json(data["server"]),
+            data["binaries_source"],
+            data["bindir"],
+            list(data["migrations"]),
+            MigrationError.from_json(error) if error else None,
+            list(data.get("warnings", [])),
+            dict(data.get("timings", {})),
+            dict(data.get("cache_hits", {})),
+        )
+
+
+def _digest(*parts: str) -> str:
+    hasher = hashlib.sha256()
+    for part in parts:
+        hasher.update(part.encode())
+        hasher.update(b"\0")
+    return hasher.hexdigest()[:20]
+
+
+@contextlib.contextmanager
+def build_server(binaries: PgBinaries, datadir: Path, run_as: RunAs, base: Path) -> Iterator[RunningServer]:
+    """A short-lived server on a cache entry being built, stopped cleanly at the end."""
+    run = RunDir.create(base, ProcessId.of_self())
+    try:
+        server = executor.start(binaries, datadir, run.path, run_as, ProcessId.of_self(), [run.path, datadir])
+        run.record_server(server, [])
+        try:
+            yield server
+        finally:
+            executor.stop(server)
+    finally:
+        run.destroy()
+
+
+class Provisioner:
+    """Builds cache entries for one project and starts run servers from them."""
+
+    def __init__(self, project: SupabaseProject, binaries: PgBinaries, run_as: RunAs, base: Path) -> None:
+        self.project = project
+        self.binaries = binaries
+        self.run_as = run_as
+        self.base = base
+        self.cache = ClusterCache(base / "cache", run_as)
+
+    def bootstrap_key(self) -> str:
+        return "boot-" + _digest(
+            CACHE_LAYOUT, self.binaries.version, str(self.binaries.bindir), " ".join(executor.INITDB_ARGS), BOOTSTRAP_SQL
+        )
+
+    def migrated_key(self, discovery: Discovery) -> str:
+        parts = [f"{m.path.name}:{m.checksum}" for m in discovery.migrations]
+        return "mig-" + _digest(self.bootstrap_key(), *parts)
+
+    def build_bootstrapped(self, datadir: Path) -> None:
+        executor.initdb(self.binaries, datadir, self.run_as)
+        with build_server(self.binaries, datadir, self.run_as, self.base) as server:
+            with psycopg.connect(server.conninfo(), autocommit=True) as admin:
+                admin.execute(f"create database {EMPTY_TEMPLATE}")
+                with psycopg.connect(server.conninfo(EMPTY_TEMPLATE), autocommit=True) as conn:
+                    bootstrap(conn)
+                janitor.mark_template(admin, EMPTY_TEMPLATE, self.bootstrap_key())
+
+    def build_migrated(self, source: Path, datadir: Path, discovery: Discovery) -> None:
+        self.cache.clone(source, datadir)
+        with build_server(self.binaries, datadir, self.run_as, self.base) as server:
+            with psycopg.connect(server.conninfo(), autocommit=True) as admin:
+                janitor.create_from_template(admin, MIGRATED_TEMPLATE, EMPTY_TEMPLATE)
+                with psycopg.connect(server.conninfo(MIGRATED_TEMPLATE), autocommit=True) as conn:
+                    migrate(conn, discovery.migrations)
+                janitor.mark_template(admin, MIGRATED_TEMPLATE, self.migrated_key(discovery))
+
+    def provision(self, run: RunDir, guard_owner: ProcessId | None) -> Provisioned:
+        """Start the run's server: cache hit, cache rebuild, or a failure with the migration error."""
+        reap_orphans(self.base)
+        self.project.check_readable()
+        discovery = discover(self.project.migrations_dir)
+        for attempt in range(2):
+            try:
+                return self._provision_once(run, guard_owner, discovery)
+            except _StaleCache as stale:
+                if attempt:
+                    raise ServerError(f"cached cluster {stale.key} failed again after a rebuild: {stale.reason}") from None
+                self.cache.discard(stale.key)
+        raise AssertionError("unreachable")
+
+    def _provision_once(self, run: RunDir, guard_owner: ProcessId | None, discovery: Discovery) -> Provisioned:
+        timings: dict[str, float] = {}
+        hits: dict[str, bool] = {}
+        started = time.perf_counter()
+        boot_key = self.bootstrap_key()
+        hits["bootstrap"] = self.cache.is_valid(self.cache.root / boot_key, boot_key)
+        boot_data = self.cache.get_or_build(boot_key, self.build_bootstrapped)
+        timings["bootstrap_cache"] = time.perf_counter() - started
+
+        mig_key = self.migrated_key(discovery)
+        hits["migrated"] = self.cache.is_valid(self.cache.root / mig_key, mig_key)
+        error: MigrationError | None = None
+        mark = time.perf_counter()
+        try:
+            source, source_key = (
+                self.cache.get_or_build(mig_key, lambda d: self.build_migrated(boot_data, d, discovery)),
+                mig_key,
+            )
+        except MigrationError as exc:
+            source, source_key, error = boot_data, boot_key, exc
+        timings["migrated_cache"] = time.perf_counter() - mark
+
+        mark = time.perf_counter()
+        target = run.path / "data"
+        self.cache.clone(source, target)
+        try:
+            server = executor.start(self.binaries, target, run.path, self.run_as, guard_owner, [run.path])
+        except ServerError as exc:
+            run.discard_data(target)
+            raise _StaleCache(source_key, str(exc)) from None
+        run.record_server(server, [])
+        timings["start"] = time.perf_counter() - mark
+        self._verify_labels(server, run, target, boot_key, mig_key if error is None else None, source_key)
+        timings["total"] = time.perf_counter() - started
+        return Provisioned(
+            server=server,
+            binaries_source=self.binaries.source,
+            bindir=str(self.binaries.bindir),
+            migrations=[m.path.name for m in discovery.migrations],
+            migration_error=error,
+            warnings=discovery.warnings(),
+            timings=timings,
+            cache_hits=hits,
+        )
+
+    def _verify_labels(
+        self, server: RunningServer, run: RunDir, target: Path, boot_key: str, mig_key: str | None, source_key: str
+    ) -> None:
+        """A cached cluster must carry the keys it was built for; anything else is stale."""
+        with psycopg.connect(server.conninfo(), autocommit=True) as admin:
+            ok = janitor.label_of(admin, EMPTY_TEMPLATE) == boot_key and (
+                mig_key is None or janitor.label_of(admin, MIGRATED_TEMPLATE) == mig_key
+            )
+        if not ok:
+            executor.stop(server)
+            run.discard_data(target)
+            raise _StaleCache(source_key, "its templates carry other cache keys")
+
+
+class _StaleCache(Exception):
+    """A cache entry failed after copying: it is discarded and rebuilt once."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(key, reason)
+        self.key = key
+        self.reason = reason

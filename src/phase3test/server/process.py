@@ -1,0 +1,112 @@
+"""Process identity and shutdown for processes we may not be the parent of.
+
+A pid alone can be reused, so a process is named by (pid, start time); a zombie
+counts as gone. Waiting uses a pidfd where Linux has one, polling elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProcessId:
+    """A process as it was when we met it: pid plus kernel start time."""
+
+    pid: int
+    start: str | None
+
+    @classmethod
+    def of(cls, pid: int) -> ProcessId:
+        return cls(pid, start_time(pid))
+
+    @classmethod
+    def of_self(cls) -> ProcessId:
+        return cls.of(os.getpid())
+
+    def alive(self) -> bool:
+        current = start_time(self.pid)
+        if current is None:
+            return _exists(self.pid) and not _is_zombie(self.pid)
+        return current == self.start and not _is_zombie(self.pid)
+
+    def to_json(self) -> dict[str, object]:
+        return {"pid": self.pid, "start": self.start}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> ProcessId:
+        return cls(int(data["pid"]), data.get("start"))  # type: ignore[arg-type]
+
+
+def start_time(pid: int) -> str | None:
+    """Field 22 of /proc/<pid>/stat (ticks since boot); None where /proc is absent."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def wait_gone(proc: ProcessId, timeout: float) -> bool:
+    """Wait until the process has exited; True if it did within `timeout`."""
+    deadline = time.monotonic() + timeout
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        fd = None
+    try:
+        while proc.alive():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            if fd is not None:
+                select.select([fd], [], [], min(remaining, 0.5))
+            else:
+                time.sleep(min(remaining, 0.02))
+    finally:
+        if fd is not None:
+            os.close(fd)
+    _reap_if_child(proc.pid)
+    return True
+
+
+def _reap_if_child(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def terminate_group(proc: ProcessId, grace: float = 10.0) -> None:
+    """Ask a process-group leader to stop (SIGINT: Postgres' fast shutdown), then kill the group."""
+    if not proc.alive():
+        _reap_if_child(proc.pid)
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(proc.pid, signal.SIGINT)
+    if wait_gone(proc, grace):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    wait_gone(proc, 5.0)

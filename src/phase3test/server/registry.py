@@ -1,0 +1,134 @@
+"""Where runs keep their files, and finding runs whose owner died.
+
+Every run (a pytest session, `phase3test up`, a cache build) gets its own
+folder under `runs/` with a `run.json` naming its owner process and, once
+started, its server. Separate folders and ports keep concurrent runs apart;
+a run whose owner is gone is stopped and removed by the next one that looks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from phase3test.server.executor import RunningServer, stop
+from phase3test.server.process import ProcessId
+
+RUN_FILE = "run.json"
+
+
+def base_dir() -> Path:
+    """Per-user root on tmpfs where there is one (/dev/shm), else the temp folder.
+
+    It must not sit inside a 0700 folder, or the unprivileged server user could
+    not reach its data directory: /root/.cache would be wrong.
+    """
+    configured = os.environ.get("PHASE3TEST_HOME")
+    if configured:
+        root = Path(configured)
+    elif os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
+        root = Path("/dev/shm")
+    else:
+        root = Path(tempfile.gettempdir())
+    base = root / f"phase3test-{os.geteuid()}"
+    for folder in (base, base / "runs", base / "cache"):
+        folder.mkdir(mode=0o755, exist_ok=True)
+    return base
+
+
+@dataclass
+class RunDir:
+    """One run's folder and its record."""
+
+    path: Path
+
+    @classmethod
+    def create(cls, base: Path, owner: ProcessId, keep: bool = False, run_id: str | None = None) -> RunDir:
+        """Create the run's folder; with a shared `run_id`, the first process to ask creates it."""
+        run = cls(base / "runs" / (run_id or new_run_id()))
+        with FileLock(run.lock_path):
+            run.path.mkdir(mode=0o755, exist_ok=run_id is not None)
+            if not (run.path / RUN_FILE).exists():
+                run.write({"owner": owner.to_json(), "keep": keep, "server": None, "cleanup": []})
+        return run
+
+    @property
+    def lock_path(self) -> str:
+        """Beside the folder, so creating the folder itself can be serialised."""
+        return str(self.path.parent / f".{self.path.name}.lock")
+
+    def read(self) -> dict:  # type: ignore[type-arg]
+        return json.loads((self.path / RUN_FILE).read_text())
+
+    def write(self, record: dict) -> None:  # type: ignore[type-arg]
+        staging = self.path / f".{RUN_FILE}.{os.getpid()}"
+        staging.write_text(json.dumps(record, indent=2))
+        staging.replace(self.path / RUN_FILE)
+
+    def record_server(self, server: RunningServer, cleanup: list[Path]) -> None:
+        record = self.read()
+        record["server"] = server.to_json()
+        record["cleanup"] = [str(p) for p in cleanup]
+        self.write(record)
+
+    def discard_data(self, datadir: Path) -> None:
+        """Forget a server that failed and remove the data directory it ran on."""
+        record = self.read()
+        record["server"] = None
+        self.write(record)
+        shutil.rmtree(datadir, ignore_errors=True)
+
+    def server(self) -> RunningServer | None:
+        data = self.read().get("server")
+        return RunningServer.from_json(data) if data else None
+
+    def owner(self) -> ProcessId:
+        return ProcessId.from_json(self.read()["owner"])
+
+    def destroy(self) -> None:
+        """Stop the run's server if it still runs and remove every file it made."""
+        try:
+            record = self.read()
+        except (OSError, ValueError):
+            record = {}
+        if record.get("server"):
+            stop(RunningServer.from_json(record["server"]))
+        for extra in record.get("cleanup", []):
+            shutil.rmtree(extra, ignore_errors=True)
+        shutil.rmtree(self.path, ignore_errors=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.lock_path)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def runs(base: Path) -> list[RunDir]:
+    return [RunDir(p) for p in sorted((base / "runs").iterdir()) if p.is_dir()]
+
+
+def reap_orphans(base: Path, include_kept: bool = False) -> list[Path]:
+    """Stop and remove runs whose owner is gone (and kept ones when asked); return them."""
+    removed = []
+    for run in runs(base):
+        try:
+            record = run.read()
+        except (OSError, ValueError):
+            record = None
+        if record is None:
+            continue  # being created right now, or not ours to judge
+        kept = bool(record.get("keep"))
+        owner_gone = not ProcessId.from_json(record["owner"]).alive()
+        if (owner_gone and not kept) or (kept and include_kept):
+            run.destroy()
+            removed.append(run.path)
+    return removed

@@ -1,0 +1,267 @@
+-- Makes a fresh database of a plain PostgreSQL server look like a Supabase
+-- project's database: the API roles, their grants and timeouts, the
+-- `extensions` schema and search_path, and the parts of `auth` and `storage`
+-- that migrations and RLS policies refer to.
+--
+-- Run as the superuser `postgres`, as one script in one transaction. Roles are
+-- cluster-wide, so the script runs again unchanged on a second database of the
+-- same cluster (and again on the same database): every statement is
+-- idempotent.
+
+-- Bootstraps of different databases of one cluster may run at the same time
+-- (one per pytest-xdist worker) and would then collide creating or altering
+-- the same roles. Advisory locks are per database; a self-conflicting lock on
+-- the shared catalog pg_authid serialises these scripts cluster-wide and
+-- still lets logins and other role changes through.
+lock table pg_catalog.pg_authid in share update exclusive mode;
+
+
+-- Roles ---------------------------------------------------------------------
+
+do $roles$
+declare
+  r text;
+begin
+  foreach r in array array['anon', 'authenticated', 'service_role', 'authenticator',
+                           'supabase_auth_admin', 'supabase_storage_admin'] loop
+    if not exists (select from pg_catalog.pg_roles where rolname = r) then
+      execute format('create role %I', r);
+    end if;
+  end loop;
+end
+$roles$;
+
+-- Attributes are set on every run, so roles someone created differently end
+-- up as on Supabase. They come before the grants below: since PostgreSQL 16 a
+-- membership keeps the member's INHERIT setting from the time of the grant.
+alter role anon                   nologin noinherit nobypassrls;
+alter role authenticated          nologin noinherit nobypassrls;
+alter role service_role           nologin noinherit bypassrls;
+alter role authenticator          login   noinherit nobypassrls;
+alter role supabase_auth_admin    nologin noinherit;
+alter role supabase_storage_admin nologin noinherit;
+
+-- PostgREST logs in as authenticator and switches to the request's role;
+-- postgres may switch to them too. Checked first so a re-run stays quiet.
+do $memberships$
+declare
+  r text;
+  grantee text;
+begin
+  foreach grantee in array array['authenticator', 'postgres'] loop
+    foreach r in array array['anon', 'authenticated', 'service_role'] loop
+      if not exists (select from pg_catalog.pg_auth_members
+                     where roleid = r::regrole and member = grantee::regrole) then
+        execute format('grant %I to %I', r, grantee);
+      end if;
+    end loop;
+  end loop;
+end
+$memberships$;
+
+-- Applied when a session logs in as the role (not on SET ROLE), as on Supabase.
+alter role anon          set statement_timeout = '3s';
+alter role authenticated set statement_timeout = '8s';
+
+
+-- Schemas, extensions, search_path -------------------------------------------
+
+create schema if not exists extensions;
+create schema if not exists auth    authorization supabase_auth_admin;
+create schema if not exists storage authorization supabase_storage_admin;
+
+grant usage on schema public, extensions, auth, storage
+  to anon, authenticated, service_role;
+
+-- The embedded PostgreSQL 18 wheel ships neither extension; nothing below
+-- needs them (gen_random_uuid() is core).
+do $extensions$
+declare
+  ext text;
+begin
+  foreach ext in array array['pgcrypto', 'uuid-ossp'] loop
+    if exists (select from pg_catalog.pg_available_extensions where name = ext) then
+      execute format('create extension if not exists %I with schema extensions', ext);
+    end if;
+  end loop;
+end
+$extensions$;
+
+-- Unqualified gen_random_bytes() or uuid_generate_v4() resolve as on Supabase.
+-- Takes effect for new sessions.
+do $search_path$
+begin
+  execute format('alter database %I set search_path = "$user", public, extensions',
+                 current_database());
+end
+$search_path$;
+
+-- On Supabase every table, function and sequence postgres creates in public
+-- is fully granted to the API roles: RLS alone stands between them and data.
+alter default privileges for role postgres in schema public
+  grant all on tables to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  grant all on functions to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public
+  grant all on sequences to anon, authenticated, service_role;
+
+
+-- auth ----------------------------------------------------------------------
+
+-- Created as the owner Supabase uses, so ownership matches without ALTER ... OWNER.
+set role supabase_auth_admin;
+
+-- No default for id: on Supabase the auth server supplies it.
+create table if not exists auth.users (
+  id                 uuid primary key,
+  instance_id        uuid,
+  aud                varchar(255),
+  role               varchar(255),
+  email              varchar(255),
+  encrypted_password varchar(255),
+  email_confirmed_at timestamptz,
+  phone              text unique default null,
+  phone_confirmed_at timestamptz,
+  raw_app_meta_data  jsonb,
+  raw_user_meta_data jsonb,
+  is_super_admin     boolean,
+  created_at         timestamptz,
+  updated_at         timestamptz,
+  last_sign_in_at    timestamptz,
+  banned_until       timestamptz,
+  deleted_at         timestamptz,
+  is_anonymous       boolean not null default false,
+  is_sso_user        boolean not null default false
+);
+
+-- Supabase's own indexes: a seed that reuses an email must fail here as it
+-- fails there.
+create unique index if not exists users_email_partial_key
+  on auth.users (email) where is_sso_user = false;
+create index if not exists users_instance_id_email_idx
+  on auth.users (instance_id, lower(email));
+
+-- Enabled with no policy and no grant to the API roles: they cannot read it.
+alter table auth.users enable row level security;
+
+-- The claim readers. request.jwt.claim.<x> is what PostgREST before v9 set
+-- and still wins when non-empty; request.jwt.claims is today's JSON. nullif
+-- matters: a setting once set locally reads as '' after its transaction.
+create or replace function auth.uid() returns uuid
+language sql stable
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.sub', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub'
+  )::uuid
+$$;
+
+create or replace function auth.role() returns text
+language sql stable
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.role', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role'
+  )
+$$;
+
+create or replace function auth.email() returns text
+language sql stable
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.email', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email'
+  )
+$$;
+
+-- Same order as Supabase's definition: a whole-JWT request.jwt.claim, if
+-- anyone set one, wins over request.jwt.claims.
+create or replace function auth.jwt() returns jsonb
+language sql stable
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')
+  )::jsonb
+$$;
+
+grant execute on function auth.uid(), auth.role(), auth.email(), auth.jwt()
+  to anon, authenticated, service_role;
+
+reset role;
+
+
+-- storage -------------------------------------------------------------------
+
+set role supabase_storage_admin;
+
+create table if not exists storage.buckets (
+  id                 text primary key,
+  name               text not null unique,
+  owner              uuid,
+  created_at         timestamptz default now(),
+  updated_at         timestamptz default now(),
+  public             boolean default false,
+  avif_autodetection boolean default false,
+  file_size_limit    bigint,
+  allowed_mime_types text[],
+  owner_id           text
+);
+
+create table if not exists storage.objects (
+  id               uuid primary key default gen_random_uuid(),
+  bucket_id        text references storage.buckets (id),
+  name             text,
+  owner            uuid,
+  owner_id         text,
+  created_at       timestamptz default now(),
+  updated_at       timestamptz default now(),
+  last_accessed_at timestamptz default now(),
+  metadata         jsonb,
+  path_tokens      text[] generated always as (string_to_array(name, '/')) stored,
+  version          text,
+  user_metadata    jsonb
+);
+
+-- One object per path and bucket; Supabase's index name.
+create unique index if not exists bucketid_objname on storage.objects (bucket_id, name);
+
+alter table storage.buckets enable row level security;
+alter table storage.objects enable row level security;
+
+-- As on Supabase the API roles hold every privilege: policies decide.
+grant all on storage.buckets, storage.objects to anon, authenticated, service_role;
+
+-- Path helpers for policies. Each splits on '/' and, like Supabase's, gives
+-- NULL for an empty name.
+
+-- All segments but the last: 'a/b/c.png' -> {a,b}; 'c.png' -> {}.
+create or replace function storage.foldername(name text) returns text[]
+language sql immutable
+as $$
+  select parts[1:array_length(parts, 1) - 1]
+  from string_to_array(name, '/') as t(parts)
+$$;
+
+-- The last segment: 'a/b/c.png' -> 'c.png'.
+create or replace function storage.filename(name text) returns text
+language sql immutable
+as $$
+  select parts[array_length(parts, 1)]
+  from string_to_array(name, '/') as t(parts)
+$$;
+
+-- The filename's text after its last '.': 'a/b.tar.gz' -> 'gz', 'a/b.' -> ''.
+-- A filename without '.' comes back whole ('a/README' -> 'README'), exactly
+-- as Supabase's current definition does, so policies on it behave the same.
+create or replace function storage.extension(name text) returns text
+language sql immutable
+as $$
+  select reverse(split_part(reverse(storage.filename(name)), '.', 1))
+$$;
+
+grant execute on function storage.foldername(text), storage.filename(text),
+  storage.extension(text)
+  to anon, authenticated, service_role;
+
+reset role;
