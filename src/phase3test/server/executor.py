@@ -24,6 +24,8 @@ from phase3test.server.runas import RunAs
 
 SERVER_SETTINGS: dict[str, str] = {
     "listen_addresses": "127.0.0.1",
+    "unix_socket_directories": "",  # TCP only: socket paths are capped at 107 bytes
+    "dynamic_shared_memory_type": "mmap",  # segments live in the data dir, removed with it
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
@@ -112,7 +114,7 @@ def start(
         settings = [arg for key, value in SERVER_SETTINGS.items() for arg in ("-c", f"{key}={value}")]
         with log.open("ab") as log_file:
             proc = subprocess.Popen(
-                [str(binaries.tool("postgres")), "-D", str(datadir), "-p", str(port), "-k", str(datadir), *settings],
+                [str(binaries.tool("postgres")), "-D", str(datadir), "-p", str(port), *settings],
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

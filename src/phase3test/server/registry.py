@@ -25,13 +25,13 @@ from phase3test.server.process import ProcessId
 RUN_FILE = "run.json"
 
 
-def base_dir() -> Path:
-    """Per-user root on tmpfs where there is one (/dev/shm), else the temp folder.
+def base_dir(home: Path | None = None) -> Path:
+    """Per-user root under `home`, PHASE3TEST_HOME, /dev/shm (tmpfs) or the temp folder.
 
     It must not sit inside a 0700 folder, or the unprivileged server user could
     not reach its data directory: /root/.cache would be wrong.
     """
-    configured = os.environ.get("PHASE3TEST_HOME")
+    configured = home or os.environ.get("PHASE3TEST_HOME")
     if configured:
         root = Path(configured)
     elif os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
