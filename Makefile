@@ -23,8 +23,10 @@ tools: $(STAMP) $(SUPABASE_CLI)
 gate: tools
 	$(PY) -m pytest -n auto -p no:cacheprovider tests/gate
 
-## Everything, including the framework's own tests.
+## Everything, including the framework's own tests (and lint, type checks).
 test: tools
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m mypy src
 	$(PY) -m pytest -n auto -p no:cacheprovider tests
 
 ## Figures, not assertions: medians and ratios against baselines measured in the same run.

@@ -24,6 +24,7 @@ from phase3test.server.registry import RunDir, base_dir, reap_orphans
 from phase3test.server.runas import reachable_binaries, resolve_user
 
 collect_ignore = ["sample_project"]
+pytest_plugins = ["pytester"]
 
 SAMPLE_PROJECT = Path(__file__).parent / "sample_project"
 
@@ -58,6 +59,15 @@ def warm_home_template() -> Iterator[Path]:
         yield home
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def cold_home() -> Iterator[Path]:
+    """An empty PHASE3TEST_HOME: nothing cached."""
+    home = shared_tempdir("p3t-cold-")
+    yield home
+    reap_orphans(base_dir(home), include_kept=True)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

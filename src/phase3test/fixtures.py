@@ -8,6 +8,7 @@
 - `fresh_db`: a new clone per test, for tests that commit or run DDL.
 - `empty_db`: a new bootstrapped but unmigrated database per test.
 - `as_role`: `as_role(conn, role, user=..., claims=...)`, PostgREST's prelude.
+- `supabase_project`: the project under test (its supabase/ folder).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 from psycopg.pq import TransactionStatus
 
 from phase3test import janitor, rls
+from phase3test.project import SupabaseProject
 from phase3test.provision import EMPTY_TEMPLATE, MIGRATED_TEMPLATE, Provisioned
 from phase3test.session import RunServer
 
@@ -81,6 +83,12 @@ def _run_server(request: pytest.FixtureRequest) -> RunServer:
 def _worker_id(request: pytest.FixtureRequest) -> str:
     workerinput = getattr(request.config, "workerinput", None)
     return workerinput["workerid"] if workerinput else "main"
+
+
+@pytest.fixture(scope="session")
+def supabase_project(request: pytest.FixtureRequest) -> SupabaseProject:
+    """The project under test (its supabase/ folder), as configured."""
+    return _run_server(request).settings.project
 
 
 @pytest.fixture(scope="session")

@@ -283,9 +283,7 @@ def _execute(conn: psycopg.Connection, migration: Migration, statement: Statemen
         raise _error_from(migration, statement, exc, transactional) from None
 
 
-def _error_from(
-    migration: Migration, statement: Statement, exc: psycopg.Error, transactional: bool
-) -> MigrationError:
+def _error_from(migration: Migration, statement: Statement, exc: psycopg.Error, transactional: bool) -> MigrationError:
     diag = exc.diag
     offset = statement.offset
     if diag.statement_position:

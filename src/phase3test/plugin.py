@@ -19,6 +19,7 @@ from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by modul
     pg_provisioned,
     pg_server,
     pg_worker_database,
+    supabase_project,
 )
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import new_run_id

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from phase3test import janitor
 from phase3test.errors import ServerError
@@ -125,7 +126,11 @@ class Provisioner:
 
     def bootstrap_key(self) -> str:
         return "boot-" + _digest(
-            CACHE_LAYOUT, self.binaries.version, str(self.binaries.bindir), " ".join(executor.INITDB_ARGS), BOOTSTRAP_SQL
+            CACHE_LAYOUT,
+            self.binaries.version,
+            str(self.binaries.bindir),
+            " ".join(executor.INITDB_ARGS),
+            BOOTSTRAP_SQL,
         )
 
     def migrated_key(self, discovery: Discovery) -> str:
@@ -134,21 +139,25 @@ class Provisioner:
 
     def build_bootstrapped(self, datadir: Path) -> None:
         executor.initdb(self.binaries, datadir, self.run_as)
-        with build_server(self.binaries, datadir, self.run_as, self.base) as server:
-            with psycopg.connect(server.conninfo(), autocommit=True) as admin:
-                admin.execute(f"create database {EMPTY_TEMPLATE}")
-                with psycopg.connect(server.conninfo(EMPTY_TEMPLATE), autocommit=True) as conn:
-                    bootstrap(conn)
-                janitor.mark_template(admin, EMPTY_TEMPLATE, self.bootstrap_key())
+        with (
+            build_server(self.binaries, datadir, self.run_as, self.base) as server,
+            psycopg.connect(server.conninfo(), autocommit=True) as admin,
+        ):
+            admin.execute(sql.SQL("create database {}").format(sql.Identifier(EMPTY_TEMPLATE)))
+            with psycopg.connect(server.conninfo(EMPTY_TEMPLATE), autocommit=True) as conn:
+                bootstrap(conn)
+            janitor.mark_template(admin, EMPTY_TEMPLATE, self.bootstrap_key())
 
     def build_migrated(self, source: Path, datadir: Path, discovery: Discovery) -> None:
         self.cache.clone(source, datadir)
-        with build_server(self.binaries, datadir, self.run_as, self.base) as server:
-            with psycopg.connect(server.conninfo(), autocommit=True) as admin:
-                janitor.create_from_template(admin, MIGRATED_TEMPLATE, EMPTY_TEMPLATE)
-                with psycopg.connect(server.conninfo(MIGRATED_TEMPLATE), autocommit=True) as conn:
-                    migrate(conn, discovery.migrations)
-                janitor.mark_template(admin, MIGRATED_TEMPLATE, self.migrated_key(discovery))
+        with (
+            build_server(self.binaries, datadir, self.run_as, self.base) as server,
+            psycopg.connect(server.conninfo(), autocommit=True) as admin,
+        ):
+            janitor.create_from_template(admin, MIGRATED_TEMPLATE, EMPTY_TEMPLATE)
+            with psycopg.connect(server.conninfo(MIGRATED_TEMPLATE), autocommit=True) as conn:
+                migrate(conn, discovery.migrations)
+            janitor.mark_template(admin, MIGRATED_TEMPLATE, self.migrated_key(discovery))
 
     def provision(self, run: RunDir, guard_owner: ProcessId | None) -> Provisioned:
         """Start the run's server: cache hit, cache rebuild, or a failure with the migration error."""
@@ -160,7 +169,9 @@ class Provisioner:
                 return self._provision_once(run, guard_owner, discovery)
             except _StaleCache as stale:
                 if attempt:
-                    raise ServerError(f"cached cluster {stale.key} failed again after a rebuild: {stale.reason}") from None
+                    raise ServerError(
+                        f"cached cluster {stale.key} failed again after a rebuild: {stale.reason}"
+                    ) from None
                 self.cache.discard(stale.key)
         raise AssertionError("unreachable")
 

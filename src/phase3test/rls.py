@@ -86,7 +86,7 @@ def as_role(
     current = conn.execute(
         "select " + ", ".join(["coalesce(current_setting(%s, true), '')"] * len(keys)), keys
     ).fetchone()
-    previous = dict(zip(keys, current or ()))
+    previous = dict(zip(keys, current or (), strict=True))
     conn.execute(
         "select " + ", ".join(["set_config(%s, %s, true)"] * len(keys)),
         [item for pair in values.items() for item in pair],

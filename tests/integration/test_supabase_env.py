@@ -64,20 +64,14 @@ def test_api_roles_are_granted_to(empty_db: psycopg.Connection, member: str) -> 
 
 
 @pytest.mark.parametrize("role", API_ROLES)
-def test_authenticator_must_switch_role_to_use_privileges(
-    empty_db: psycopg.Connection, role: str
-) -> None:
+def test_authenticator_must_switch_role_to_use_privileges(empty_db: psycopg.Connection, role: str) -> None:
     # NOINHERIT: PostgREST's login role holds no privileges of its own.
     assert _one(empty_db, "select pg_has_role('authenticator', %s, 'MEMBER')", [role])
     assert not _one(empty_db, "select pg_has_role('authenticator', %s, 'USAGE')", [role])
 
 
-@pytest.mark.parametrize(
-    ("role", "timeout"), [("anon", "3s"), ("authenticated", "8s")]
-)
-def test_statement_timeout_is_configured_per_role(
-    empty_db: psycopg.Connection, role: str, timeout: str
-) -> None:
+@pytest.mark.parametrize(("role", "timeout"), [("anon", "3s"), ("authenticated", "8s")])
+def test_statement_timeout_is_configured_per_role(empty_db: psycopg.Connection, role: str, timeout: str) -> None:
     # A role's settings apply when a session logs in as it, not on SET ROLE,
     # so the configuration itself is what can be checked here.
     config = _one(empty_db, "select rolconfig from pg_roles where rolname = %s", [role])
@@ -88,9 +82,7 @@ def test_statement_timeout_is_configured_per_role(
 
 
 @pytest.mark.parametrize("role", ["anon", "authenticated"])
-def test_new_public_table_is_readable_until_rls_is_enabled(
-    empty_db: psycopg.Connection, role: str
-) -> None:
+def test_new_public_table_is_readable_until_rls_is_enabled(empty_db: psycopg.Connection, role: str) -> None:
     empty_db.execute("create table public.gadgets (id int primary key)")
     empty_db.execute("insert into public.gadgets values (1), (2)")
 
@@ -112,9 +104,7 @@ def test_auth_functions_read_the_request_claims(empty_db: psycopg.Connection) ->
     uid = uuid.uuid4()
     with empty_db.transaction():
         as_role(empty_db, "authenticated", user=str(uid), claims={"email": "ada@example.com"})
-        row = empty_db.execute(
-            "select auth.uid(), auth.role(), auth.email(), auth.jwt()"
-        ).fetchone()
+        row = empty_db.execute("select auth.uid(), auth.role(), auth.email(), auth.jwt()").fetchone()
     assert row is not None
     got_uid, role, email, jwt = row
     assert got_uid == uid
@@ -154,10 +144,9 @@ def test_claims_do_not_outlive_the_request(empty_db: psycopg.Connection) -> None
 
 @pytest.mark.parametrize("role", ["anon", "authenticated"])
 def test_api_roles_cannot_read_auth_users(empty_db: psycopg.Connection, role: str) -> None:
-    with pytest.raises(errors.InsufficientPrivilege):
-        with empty_db.transaction():
-            as_role(empty_db, role, user=str(uuid.uuid4()))
-            empty_db.execute("select * from auth.users")
+    with pytest.raises(errors.InsufficientPrivilege), empty_db.transaction():
+        as_role(empty_db, role, user=str(uuid.uuid4()))
+        empty_db.execute("select * from auth.users")
 
 
 def test_auth_users_email_is_unique(empty_db: psycopg.Connection) -> None:
@@ -184,9 +173,7 @@ def test_new_sessions_get_supabase_search_path(empty_db: psycopg.Connection) -> 
     ("extension", "call"),
     [("pgcrypto", "gen_random_bytes(4)"), ("uuid-ossp", "uuid_generate_v4()")],
 )
-def test_extension_functions_resolve_unqualified(
-    empty_db: psycopg.Connection, extension: str, call: str
-) -> None:
+def test_extension_functions_resolve_unqualified(empty_db: psycopg.Connection, extension: str, call: str) -> None:
     available = _one(
         empty_db,
         "select exists (select from pg_available_extensions where name = %s)",
@@ -220,9 +207,7 @@ def test_storage_path_helpers(empty_db: psycopg.Connection) -> None:
         ("a/b.", ""),
     ],
 )
-def test_storage_extension_edge_cases(
-    empty_db: psycopg.Connection, name: str, extension: str
-) -> None:
+def test_storage_extension_edge_cases(empty_db: psycopg.Connection, name: str, extension: str) -> None:
     assert _one(empty_db, "select storage.extension(%s)", [name]) == extension
 
 
@@ -231,9 +216,7 @@ def test_top_level_object_has_no_folders(empty_db: psycopg.Connection) -> None:
 
 
 def test_object_name_is_unique_within_a_bucket(empty_db: psycopg.Connection) -> None:
-    empty_db.execute(
-        "insert into storage.buckets (id, name) values ('media', 'media'), ('docs', 'docs')"
-    )
+    empty_db.execute("insert into storage.buckets (id, name) values ('media', 'media'), ('docs', 'docs')")
     insert = "insert into storage.objects (bucket_id, name) values (%s, 'u/1.png')"
     empty_db.execute(insert, ["media"])
     empty_db.execute(insert, ["docs"])

