@@ -86,13 +86,6 @@ class RunDir:
         self.write(record)
         shutil.rmtree(datadir, ignore_errors=True)
 
-    def server(self) -> RunningServer | None:
-        data = self.read().get("server")
-        return RunningServer.from_json(data) if data else None
-
-    def owner(self) -> ProcessId:
-        return ProcessId.from_json(self.read()["owner"])
-
     def destroy(self) -> None:
         """Stop the run's server if it still runs and remove every file it made."""
         try:
