@@ -16,9 +16,10 @@ from phase3test.migrations import discover
 from phase3test.project import SupabaseProject
 from phase3test.provision import MIGRATED_TEMPLATE, Provisioned, Provisioner
 from phase3test.server.binaries import PgBinaries, embedded_bindir, probe, resolve
+from phase3test.server.executor import initdb
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import RunDir, base_dir
-from phase3test.server.runas import reachable_binaries, resolve_user
+from phase3test.server.runas import can_run, install_units, reachable_binaries, resolve_user
 
 pytestmark = pytest.mark.slow
 
@@ -155,15 +156,23 @@ def test_embedded_wheel_serves_the_project(isolated_home: Path, project_dir: Pat
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root borrows another user to run Postgres")
-def test_binaries_the_server_user_cannot_reach_are_copied(isolated_home: Path):
+def test_binaries_the_server_user_cannot_reach_are_copied_and_run(isolated_home: Path):
     wheel = embedded_bindir()
     assert wheel is not None
-    private = isolated_home / "private"
+    anchor, units = install_units(wheel)
+    private = isolated_home / "private"  # like a venv under /root: 0700
     private.mkdir(mode=0o700)
-    shutil.copytree(wheel.parent, private / "pginstall", symlinks=True)
-    version, major = probe(private / "pginstall" / "bin")
-    hidden = PgBinaries(private / "pginstall" / "bin", version, major, "explicit")
-    usable = reachable_binaries(hidden, resolve_user(None), base_dir(isolated_home) / "cache")
-    assert usable.bindir != hidden.bindir and usable.source == "explicit (copied)"
+    for unit in units:
+        shutil.copytree(unit, private / unit.relative_to(anchor), symlinks=True)
+    hidden_bindir = private / wheel.relative_to(anchor)
+    version, major = probe(hidden_bindir)
+    hidden = PgBinaries(hidden_bindir, version, major, "explicit")
+    run_as = resolve_user(None)
+    assert not can_run(hidden, run_as), "the server user must not reach a 0700 folder"
+    usable = reachable_binaries(hidden, run_as, base_dir(isolated_home) / "cache")
+    assert usable.source == "explicit (copied)"
     assert usable.bindir.is_relative_to(base_dir(isolated_home) / "cache")
     assert oct(private.stat().st_mode & 0o777) == "0o700", "the user's own folder is never chmodded"
+    datadir = base_dir(isolated_home) / "runs" / "initdb-check"
+    initdb(usable, datadir, run_as)  # needs the wheel's vendored libpq next to the copy
+    assert (datadir / "PG_VERSION").read_text().strip() == str(major)

