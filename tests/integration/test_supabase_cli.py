@@ -61,3 +61,15 @@ def test_our_runner_accepts_history_written_by_db_push(empty_db, pg_server, proj
         "select version, statements from supabase_migrations.schema_migrations order by version"
     ).fetchall()
     assert [v for v, _ in pushed] == [m.version for m in migrations]
+
+
+def test_db_reset_keeps_the_supabase_schemas_and_applies_every_file(empty_db, pg_server, project_copy):
+    """`db reset --db-url` drops schemas not owned by supabase_admin: auth and storage must survive it."""
+    supabase(project_copy, "db", "reset", "--yes", "--db-url", db_url(pg_server, empty_db))
+    migrations = discover(project_copy / "supabase" / "migrations").migrations
+    assert migrate(empty_db, migrations) == []
+    present = empty_db.execute(
+        "select to_regclass('auth.users') is not null, to_regclass('storage.objects') is not null,"
+        " to_regclass('public.notes') is not null"
+    ).fetchone()
+    assert present == (True, True, True)

@@ -244,3 +244,16 @@ def test_bootstrap_runs_again_on_the_same_database(empty_db: psycopg.Connection)
     empty_db.execute(script)
     assert _one(empty_db, "select current_user") == "postgres"
     assert _one(empty_db, "select storage.filename('a/b.png')") == "b.png"
+
+
+def test_platform_schemas_belong_to_supabase_admin(empty_db: psycopg.Connection) -> None:
+    """As on Supabase; `supabase db reset --db-url` keeps exactly the schemas supabase_admin owns."""
+    owners = empty_db.execute(
+        "select nspname, nspowner::regrole::text from pg_namespace where nspname in ('auth', 'storage') order by 1"
+    ).fetchall()
+    assert owners == [("auth", "supabase_admin"), ("storage", "supabase_admin")]
+    tables = empty_db.execute(
+        "select relname, relowner::regrole::text from pg_class"
+        " where oid in ('auth.users'::regclass, 'storage.objects'::regclass) order by 1"
+    ).fetchall()
+    assert tables == [("objects", "supabase_storage_admin"), ("users", "supabase_auth_admin")]

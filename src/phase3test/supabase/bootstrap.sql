@@ -23,7 +23,7 @@ declare
   r text;
 begin
   foreach r in array array['anon', 'authenticated', 'service_role', 'authenticator',
-                           'supabase_auth_admin', 'supabase_storage_admin'] loop
+                           'supabase_admin', 'supabase_auth_admin', 'supabase_storage_admin'] loop
     if not exists (select from pg_catalog.pg_roles where rolname = r) then
       execute format('create role %I', r);
     end if;
@@ -38,6 +38,9 @@ alter role anon                   nologin noinherit nobypassrls;
 alter role authenticated          nologin noinherit nobypassrls;
 alter role service_role           nologin noinherit bypassrls;
 alter role authenticator          login   noinherit nobypassrls;
+-- Supabase's own superuser: it owns the schemas the platform manages, and
+-- `supabase db reset --db-url` keeps exactly the schemas it owns.
+alter role supabase_admin         login   superuser createrole createdb replication bypassrls;
 alter role supabase_auth_admin    nologin noinherit;
 alter role supabase_storage_admin nologin noinherit;
 
@@ -67,8 +70,11 @@ alter role authenticated set statement_timeout = '8s';
 -- Schemas, extensions, search_path -------------------------------------------
 
 create schema if not exists extensions;
-create schema if not exists auth    authorization supabase_auth_admin;
-create schema if not exists storage authorization supabase_storage_admin;
+create schema if not exists auth    authorization supabase_admin;
+create schema if not exists storage authorization supabase_admin;
+-- The service roles create and own the tables inside, as on Supabase.
+grant usage, create on schema auth    to supabase_auth_admin;
+grant usage, create on schema storage to supabase_storage_admin;
 
 grant usage on schema public, extensions, auth, storage
   to anon, authenticated, service_role;

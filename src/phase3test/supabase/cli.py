@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -24,18 +26,41 @@ def find_cli(project_root: Path) -> Path | None:
     return Path(on_path) if on_path else None
 
 
-def run(cli: Path, project_root: Path, *args: str, timeout: float = 120) -> str:
-    """Run the CLI on the project (which holds `supabase/`); its output, or an error with it."""
-    result = subprocess.run(
+# No telemetry or update checks from tests: nothing leaves the machine.
+QUIET_ENV = {"DO_NOT_TRACK": "1", "SUPABASE_TELEMETRY_DISABLED": "1", "SUPABASE_NO_UPDATE_NOTIFIER": "1"}
+
+
+def invoke(cli: Path, project_root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the CLI on the project (which holds `supabase/`), output and errors merged.
+
+    The npm package is a node wrapper around a native binary, so it runs in
+    its own process group and the whole group is killed on timeout or Ctrl-C.
+    """
+    proc = subprocess.Popen(
         [str(cli), *args, "--workdir", str(project_root)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
         stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, **QUIET_ENV},
     )
-    if result.returncode != 0:
-        raise SetupError(f"`supabase {' '.join(args)}` failed ({result.returncode}):\n{result.stdout}{result.stderr}")
-    return result.stdout + result.stderr
+    try:
+        output, _ = proc.communicate(timeout=timeout)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, output, "")
+
+
+def run(cli: Path, project_root: Path, *args: str, timeout: float = 120) -> str:
+    """Like `invoke`, but a failure is an error that carries the CLI's output."""
+    done = invoke(cli, project_root, *args, timeout=timeout)
+    if done.returncode != 0:
+        raise SetupError(f"`supabase {' '.join(args)}` failed ({done.returncode}):\n{done.stdout}")
+    return done.stdout
 
 
 def migration_list(cli: Path, project_root: Path, db_url: str) -> dict[str, str]:

@@ -1,0 +1,200 @@
+"""phase3test benchmarks: figures, not assertions.
+
+Measures cold and warm server starts and the per-test cost of the `db` and
+`fresh_db` strategies, and in the same run two baselines: the Supabase CLI's
+`supabase db reset` and the straightforward initdb + pg_ctl + plain SQL setup
+a team writes first. Prints medians, minima, maxima, the goals and the ratios;
+`--json PATH` also writes them for the regression report. Exits 0 however
+slow things are; 1 only when phase3test itself cannot be measured, 130 when
+interrupted. Every server and folder it starts is stopped and removed, also
+on Ctrl-C.
+
+    .venv/bin/python benchmarks/run.py [--repeat N] [--supabase-dir DIR] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cli_reset
+import naive
+import ours
+import report
+from measure import Stats
+from scratch import Scratch
+
+from phase3test.errors import Phase3TestError
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_PROJECT = REPO / "tests" / "sample_project" / "supabase"
+DEFAULT_CLI = REPO / "node_modules" / ".bin" / "supabase"
+
+GOALS = {"cold_start": 5.0, "warm_start": 1.0, "db_isolation": 0.005, "fresh_clone": 0.100}
+# key: (label in the table, noun in sentences, what exactly is timed)
+ROWS = {
+    "cold_start": (
+        "cold start",
+        "cold start",
+        "empty cache to server up with the migrated template ready: initdb, bootstrap, migrations, "
+        "cache copies, start (Provisioner.provision in a brand-new home each time)",
+    ),
+    "warm_start": ("warm start", "warm start", "cache hit to server up (Provisioner.provision, same home)"),
+    "db_isolation": (
+        "db isolation, per test",
+        "db isolation per test",
+        "the `db` fixture: a force_rollback transaction around `select 1` on an open connection to a clone",
+    ),
+    "fresh_clone": (
+        "fresh clone, per test",
+        "a fresh clone per test",
+        "the `fresh_db` fixture: create_from_template(p3t_migrated) + connect + drop",
+    ),
+    "supabase_db_reset": (
+        "supabase db reset",
+        "supabase db reset",
+        "`supabase db reset --db-url ... --yes` run in a copy of the project, against a database of the warm "
+        "server (CLI start-up included, as a user pays it)",
+    ),
+    "naive_run_setup": (
+        "naive run setup",
+        "the naive run setup",
+        "per run: initdb + pg_ctl -w start (default settings, data under /var/tmp) + bootstrap SQL + "
+        "migration files, plain psycopg",
+    ),
+    "naive_per_test": (
+        "naive per-test database",
+        "a naive per-test database",
+        "per test: create database from template1 + bootstrap SQL + migration files + drop, on the naive server",
+    ),
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="samples per figure; the median is shown (default 5)")
+    parser.add_argument(
+        "--supabase-dir", type=Path, default=DEFAULT_PROJECT, help=f"the project's supabase/ folder ({DEFAULT_PROJECT})"
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--cli", type=Path, default=DEFAULT_CLI, help=f"Supabase CLI (default {DEFAULT_CLI})")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    args.supabase_dir = args.supabase_dir.resolve()
+    return args
+
+
+def progress(message: str) -> None:
+    print(f"· {message}", file=sys.stderr, flush=True)
+
+
+def _entry(key: str, **fields: object) -> dict[str, object]:
+    label, noun, description = ROWS[key]
+    return {"label": label, "noun": noun, "description": description, **fields}
+
+
+def _measurement(key: str, stats: Stats, **extra: object) -> dict[str, object]:
+    return _entry(key, **stats.to_json(), goal=GOALS[key], goal_met=stats.median < GOALS[key], **extra)
+
+
+def _baseline(key: str, measure: object) -> dict[str, object]:
+    """Run a baseline; a failure is reported in the output, never raised."""
+    try:
+        stats = measure()  # type: ignore[operator]
+    except Exception as exc:
+        return _entry(key, status="failed", error=f"{type(exc).__name__}: {exc}".strip())
+    return _entry(key, status="ok", stats=stats.to_json())
+
+
+def collect(scratch: Scratch, args: argparse.Namespace) -> dict[str, object]:
+    started = time.perf_counter()
+    tools = ours.Toolchain.resolve(args.supabase_dir)
+    n = args.repeat
+    results: dict = {  # type: ignore[type-arg]
+        "schema_version": 1,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "postgres": {
+            "version": tools.binaries.version,
+            "bindir": str(tools.binaries.bindir),
+            "source": tools.binaries.source,
+            "run_as": tools.run_as.name,
+        },
+        "project": {"supabase_dir": str(args.supabase_dir), "migrations": tools.migrations},
+        "repeat": n,
+        "measurements": {},
+        "baselines": {},
+        "notes": [tools.warning] if tools.warning else [],
+    }
+    measurements, baselines = results["measurements"], results["baselines"]
+
+    progress(f"phase3test: cold starts (x{n}), then warm starts (x{n})")
+    starts, warm = ours.measure_starts(scratch, tools, n)
+    measurements["cold_start"] = _measurement("cold_start", starts.cold, breakdown=starts.cold_breakdown)
+    measurements["warm_start"] = _measurement("warm_start", starts.warm)
+    results["notes"] += starts.notes
+    progress("phase3test: db isolation and fresh clones per test")
+    measurements["db_isolation"] = _measurement("db_isolation", ours.measure_db_isolation(warm, n))
+    measurements["fresh_clone"] = _measurement("fresh_clone", ours.measure_fresh_clone(warm, n))
+
+    progress(f"baseline: supabase db reset ({args.cli})")
+    try:
+        cli = cli_reset.measure(scratch, args.cli, args.supabase_dir, warm.provisioned.server, n)
+    except Exception as exc:
+        cli = cli_reset.CliResult("failed", error=f"{type(exc).__name__}: {exc}")
+    baselines["supabase_db_reset"] = _entry("supabase_db_reset", **cli.to_json())
+    warm.run.destroy()  # the naive server gets the machine to itself
+
+    progress("baseline: naive run setup (initdb + pg_ctl + SQL files)")
+    naive_servers: list[naive.NaiveServer] = []
+
+    def run_setup() -> Stats:
+        stats, server = naive.measure_run_setup(scratch, warm.binaries, tools.run_as, tools.project.migrations_dir, n)
+        naive_servers.append(server)
+        return stats
+
+    baselines["naive_run_setup"] = _baseline("naive_run_setup", run_setup)
+    if naive_servers:
+        progress("baseline: naive per-test database")
+        server = naive_servers[0]
+        baselines["naive_per_test"] = _baseline(
+            "naive_per_test", lambda: naive.measure_per_test(server, tools.project.migrations_dir, n)
+        )
+        server.stop()
+    else:
+        baselines["naive_per_test"] = _entry("naive_per_test", status="failed", error="the naive server did not start")
+
+    results["ratios"] = report.ratios(results)
+    results["elapsed"] = time.perf_counter() - started
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        with Scratch() as scratch:
+            results = collect(scratch, args)
+            progress("cleaning up")
+    except KeyboardInterrupt:
+        print("interrupted: every server and folder the benchmark started was stopped and removed", file=sys.stderr)
+        return 130
+    except (ours.BenchError, Phase3TestError) as exc:
+        print(f"benchmark could not run: {exc}", file=sys.stderr)
+        return 1
+    print(report.render(results), flush=True)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"figures written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
