@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -37,6 +38,7 @@ class ServerInfo:
     backend: str
     source: str
     port: int
+    bindir: Path
 
     def conninfo(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
@@ -107,6 +109,7 @@ def pg_server(pg_provisioned: Provisioned, request: pytest.FixtureRequest) -> Se
         backend=_run_server(request).settings.backend,
         source=pg_provisioned.binaries_source,
         port=server.port,
+        bindir=Path(pg_provisioned.bindir),
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -82,6 +82,35 @@ class Discovery:
             f"skipping {p.name}: file name must match <timestamp>_name.sql (the Supabase CLI skips it too)"
             for p in self.skipped
         ]
+
+
+_IRREVERSIBLE = re.compile(r"^--\s*irreversible:\s*(?P<reason>\S.*)$", re.MULTILINE | re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """A migration's way back: a script, a declared irreversibility, or (a defect) nothing."""
+
+    migration: Migration
+    expected_path: Path
+    script: Migration | None
+    irreversible: str | None
+
+    @property
+    def missing(self) -> bool:
+        return self.script is None and self.irreversible is None
+
+
+def rollback_for(migration: Migration, rollbacks_dir: Path) -> Rollback:
+    """`<rollbacks_dir>/<stem>.down.sql`; a file whose comment says `-- irreversible: <reason>` declares none."""
+    path = rollbacks_dir / f"{migration.path.stem}.down.sql"
+    if not path.is_file():
+        return Rollback(migration, path, None, None)
+    script = Migration(path, migration.version, migration.name)
+    declared = _IRREVERSIBLE.search(script.text)
+    if declared:
+        return Rollback(migration, path, None, declared.group("reason").strip())
+    return Rollback(migration, path, script, None)
 
 
 def discover(migrations_dir: Path) -> Discovery:
@@ -199,6 +228,10 @@ class MigrationDriftError(Phase3TestError):
     """The database's history and the files on disk disagree."""
 
 
+class IrreversibleMigrationError(Phase3TestError):
+    """Asked to roll back a migration that declares it cannot be."""
+
+
 def ensure_history(conn: psycopg.Connection) -> None:
     """Create the CLI's history table (same shape as `supabase db push`) and our checksums."""
     with conn.transaction():
@@ -259,21 +292,42 @@ def migrate(conn: psycopg.Connection, migrations: Iterable[Migration]) -> list[M
 
 def apply(conn: psycopg.Connection, migration: Migration) -> None:
     """Apply one file and record it, all or nothing where Postgres allows."""
-    statements = migration.statements
+    _run_script(conn, migration, lambda statements: _record(conn, migration, statements))
+
+
+def revert(conn: psycopg.Connection, rollback: Rollback) -> None:
+    """Run a migration's rollback file and remove its history row, all or nothing where Postgres allows."""
+    if rollback.irreversible:
+        raise IrreversibleMigrationError(
+            f"{rollback.migration.path.name} is declared irreversible: {rollback.irreversible}"
+        )
+    if rollback.script is None:
+        raise SetupError(
+            f"{rollback.migration.path.name} has no rollback",
+            hint=f"add {rollback.expected_path} or declare it irreversible there (-- irreversible: <reason>)",
+        )
+    _run_script(conn, rollback.script, lambda _statements: _forget(conn, rollback.migration))
+
+
+def _run_script(
+    conn: psycopg.Connection, script: Migration, bookkeeping: Callable[[list[Statement]], None]
+) -> None:
+    """Run a file's statements, then `bookkeeping`, in one transaction unless a statement forbids it."""
+    statements = script.statements
     if statements is None:
         # Our parser rejected the file: let the server report the syntax error
         # with its position, and record the file as one statement if it passes.
-        statements = [Statement(migration.text, 0, 1, 1)]
+        statements = [Statement(script.text, 0, 1, 1)]
     if any(needs_autocommit(s) for s in statements):
         for statement in statements:
-            _execute(conn, migration, statement, transactional=False)
+            _execute(conn, script, statement, transactional=False)
         with conn.transaction():
-            _record(conn, migration, statements)
+            bookkeeping(statements)
         return
     with conn.transaction():
         for statement in statements:
-            _execute(conn, migration, statement, transactional=True)
-        _record(conn, migration, statements)
+            _execute(conn, script, statement, transactional=True)
+        bookkeeping(statements)
 
 
 def _execute(conn: psycopg.Connection, migration: Migration, statement: Statement, transactional: bool) -> None:
@@ -302,6 +356,11 @@ def _error_from(migration: Migration, statement: Statement, exc: psycopg.Error, 
         context=diag.context,
         transactional=transactional,
     )
+
+
+def _forget(conn: psycopg.Connection, migration: Migration) -> None:
+    conn.execute("delete from supabase_migrations.schema_migrations where version = %s", (migration.version,))
+    conn.execute("delete from supabase_migrations.phase3test_checksums where version = %s", (migration.version,))
 
 
 def _record(conn: psycopg.Connection, migration: Migration, statements: list[Statement]) -> None:

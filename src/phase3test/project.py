@@ -20,6 +20,11 @@ class SupabaseProject:
         return self.root / "migrations"
 
     @property
+    def rollbacks_dir(self) -> Path:
+        """Rollbacks live outside migrations/: `supabase db push` would warn about them there."""
+        return self.root / "rollbacks"
+
+    @property
     def config_file(self) -> Path:
         return self.root / "config.toml"
 
