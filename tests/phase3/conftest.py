@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import psycopg
 import pytest
@@ -62,6 +63,21 @@ FINANCE = "00000000-0000-4000-8000-0000000f0001"
 MARKETING = "00000000-0000-4000-8000-0000000e0001"
 SECURITY = "00000000-0000-4000-8000-0000000d0001"
 PRICING_SERVICE = "00000000-0000-4000-8000-0000000b0001"
+
+
+@pytest.fixture(scope="session")
+def people() -> SimpleNamespace:
+    """The fixed users of rows/00_baseline.sql, one attribute per app role (auth.users ids)."""
+    return SimpleNamespace(
+        customer=CUSTOMER,
+        other_customer=OTHER_CUSTOMER,
+        admin=ADMIN,
+        super_admin=SUPER_ADMIN,
+        finance=FINANCE,
+        marketing=MARKETING,
+        security=SECURITY,
+        pricing_service=PRICING_SERVICE,
+    )
 
 
 @pytest.fixture
