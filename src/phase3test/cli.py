@@ -1,4 +1,4 @@
-"""`phase3test up | down`: the project's database in about a second, without Docker.
+"""`phase3test up | docs | down`: the project's database in about a second, without Docker.
 
 Exit codes: 0 success, 1 the migrations failed, 2 setup or configuration is wrong.
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 
 from phase3test import janitor
+from phase3test.docs.pages import generated_pages, stale
 from phase3test.errors import Phase3TestError
 from phase3test.provision import MIGRATED_TEMPLATE, Provisioned
 from phase3test.server.process import ProcessId
@@ -27,10 +28,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phase3test", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="start a migrated database and keep it running until Ctrl-C")
-    up.add_argument("--supabase-dir", default="supabase", type=Path, help="the project's supabase/ folder")
-    up.add_argument("--pg-backend", default="embedded", choices=BACKENDS)
-    up.add_argument("--pg-bindir", help="PostgreSQL bin folder (default: found automatically)")
-    up.add_argument("--pg-user", help="as root, the unprivileged user that runs Postgres (default nobody)")
+    docs = commands.add_parser("docs", help="regenerate docs/admin/schema-audit.md and docs/migrations/index.md")
+    docs.add_argument("--docs-dir", default="docs", type=Path, help="where the docs live (default docs)")
+    docs.add_argument("--check", action="store_true", help="only report stale pages; exit 1 if any")
+    for command in (up, docs):
+        command.add_argument("--supabase-dir", default="supabase", type=Path, help="the project's supabase/ folder")
+        command.add_argument("--pg-backend", default="embedded", choices=BACKENDS)
+        command.add_argument("--pg-bindir", help="PostgreSQL bin folder (default: found automatically)")
+        command.add_argument("--pg-user", help="as root, the unprivileged user that runs Postgres (default nobody)")
     commands.add_parser("down", help="stop servers left by --pg-keep or by runs that died")
     return parser
 
@@ -38,16 +43,17 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "down":
+            return down()
+        settings = Settings(
+            supabase_dir=args.supabase_dir.resolve(),
+            backend=args.pg_backend,
+            bindir=args.pg_bindir,
+            pg_user=args.pg_user,
+        )
         if args.command == "up":
-            return up(
-                Settings(
-                    supabase_dir=args.supabase_dir.resolve(),
-                    backend=args.pg_backend,
-                    bindir=args.pg_bindir,
-                    pg_user=args.pg_user,
-                )
-            )
-        return down()
+            return up(settings)
+        return docs(settings, args.docs_dir, args.check)
     except Phase3TestError as exc:
         print(f"phase3test: {exc}", file=sys.stderr)
         return EXIT_SETUP
@@ -92,6 +98,34 @@ def _announce(provisioned: Provisioned) -> None:
         "Press Ctrl-C to stop; the server and its files are removed.",
         flush=True,
     )
+
+
+def docs(settings: Settings, docs_dir: Path, check: bool) -> int:
+    """Render the generated pages from a migrated database; write them, or report the stale ones."""
+    run = RunServer(settings, new_run_id(), ProcessId.of_self())
+    try:
+        provisioned = run.get()
+        if provisioned.migration_error is not None:
+            print(f"phase3test: migrations failed:\n{provisioned.migration_error}", file=sys.stderr)
+            return EXIT_FAILED
+        with psycopg.connect(provisioned.server.conninfo("template1"), autocommit=True) as admin:
+            janitor.create_from_template(admin, "p3t_docs", MIGRATED_TEMPLATE)
+        with psycopg.connect(provisioned.server.conninfo("p3t_docs")) as conn:
+            pages = generated_pages(conn, settings.project, docs_dir)
+    finally:
+        run.shutdown()
+    outdated = stale(pages)
+    if check:
+        for path in outdated:
+            print(f"{path} is out of date: run `phase3test docs` and commit the result", file=sys.stderr)
+        return EXIT_FAILED if outdated else EXIT_OK
+    for path in outdated:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(pages[path], encoding="utf-8")
+        print(f"wrote {path}")
+    if not outdated:
+        print("docs are up to date")
+    return EXIT_OK
 
 
 def down() -> int:

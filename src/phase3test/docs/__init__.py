@@ -1,0 +1,1 @@
+"""Documentation generated from the project itself, so it cannot drift from it."""

@@ -1,0 +1,47 @@
+"""`phase3test docs` on the sample project: writes the pages, then `--check` agrees, and notices drift."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from phase3test.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_docs_writes_then_checks_clean_then_notices_an_edit(sample_project, tmp_path, isolated_home, monkeypatch):
+    monkeypatch.setenv("PHASE3TEST_HOME", str(isolated_home))
+    project = tmp_path / "supabase"
+    shutil.copytree(sample_project / "supabase", project)
+    docs = tmp_path / "docs"
+    args = ["--supabase-dir", str(project), "--docs-dir", str(docs)]
+
+    assert main(["docs", *args]) == 0
+    audit = (docs / "admin" / "schema-audit.md").read_text()
+    assert "| `public.notes` | table | on | SIUD | SIUD | SIUD | 4 |" in audit
+    assert "`notes_select_own` | SELECT | authenticated |" in audit
+    index = (docs / "migrations" / "index.md").read_text()
+    assert "| 20240101000000 | `20240101000000_notes.sql` | Notes belong to the auth user who wrote them." in index
+    assert main(["docs", "--check", *args]) == 0
+
+    (project / "migrations" / "20240103000000_pinned.sql").write_text(
+        "-- Pin notes.\nalter table public.notes add column pinned boolean not null default false;\n"
+    )
+    assert main(["docs", "--check", *args]) == 1
+
+
+def test_index_shows_rollbacks_and_missing_ones(sample_project, tmp_path):
+    from phase3test.docs.migration_index import render
+    from phase3test.project import SupabaseProject
+
+    project = tmp_path / "supabase"
+    shutil.copytree(sample_project / "supabase", project)
+    irreversible = project / "rollbacks" / "20240102000000_note_tags.down.sql"
+    irreversible.write_text("-- irreversible: tags are gone for good\n")
+    (project / "migrations" / "20240103000000_more.sql").write_text("-- More.\n-- Depends on: notes\nselect 1;\n")
+    index = render(SupabaseProject(project))
+    assert "| `rollbacks/20240101000000_notes.down.sql` |" in index
+    assert "| **irreversible**: tags are gone for good |" in index
+    assert "| 20240103000000 | `20240103000000_more.sql` | More. | notes | **missing** |" in index
