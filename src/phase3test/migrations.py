@@ -309,9 +309,7 @@ def revert(conn: psycopg.Connection, rollback: Rollback) -> None:
     _run_script(conn, rollback.script, lambda _statements: _forget(conn, rollback.migration))
 
 
-def _run_script(
-    conn: psycopg.Connection, script: Migration, bookkeeping: Callable[[list[Statement]], None]
-) -> None:
+def _run_script(conn: psycopg.Connection, script: Migration, bookkeeping: Callable[[list[Statement]], None]) -> None:
     """Run a file's statements, then `bookkeeping`, in one transaction unless a statement forbids it."""
     statements = script.statements
     if statements is None:

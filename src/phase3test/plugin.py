@@ -22,7 +22,7 @@ from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by modul
     supabase_project,
 )
 from phase3test.server.process import ProcessId
-from phase3test.server.registry import new_run_id
+from phase3test.server.registry import base_dir, new_run_id, reap_orphans
 from phase3test.session import BACKENDS, RunServer, Settings, resolve_binaries
 
 _WORKER_KEY = "phase3test_run"
@@ -88,6 +88,7 @@ def pytest_configure(config: pytest.Config) -> None:
         run_id, owner = shared["run_id"], ProcessId.from_json(shared["owner"])
     else:
         run_id, owner = new_run_id(), ProcessId.of_self()
+        reap_orphans(base_dir())  # servers of runs that died without their watchdog
     config.stash[RUN_SERVER] = RunServer(settings, run_id, owner)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(config), "phase3test-xdist")
@@ -146,5 +147,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.write_line(f"warning: {warning}")
     if config.stash[RUN_SERVER].settings.keep:
         terminalreporter.write_line(
-            f"kept running: psql '{provisioned.server.conninfo()}'  (stop with: phase3test down)"
+            f"kept running: psql '{provisioned.server.conninfo()}'  (stop with: phase3test down); "
+            "clone the migrated schema with: create database debug template p3t_migrated"
         )

@@ -104,8 +104,9 @@ def build_server(binaries: PgBinaries, datadir: Path, run_as: RunAs, base: Path)
     """A short-lived server on a cache entry being built, stopped cleanly at the end."""
     run = RunDir.create(base, ProcessId.of_self())
     try:
-        server = executor.start(binaries, datadir, run.path, run_as, ProcessId.of_self(), [run.path, datadir])
-        run.record_server(server, [])
+        server = executor.start(
+            binaries, datadir, run.path, run_as, ProcessId.of_self(), [*run.paths, datadir], run.record_server
+        )
         try:
             yield server
         finally:
@@ -201,11 +202,12 @@ class Provisioner:
         target = run.path / "data"
         self.cache.clone(source, target)
         try:
-            server = executor.start(self.binaries, target, run.path, self.run_as, guard_owner, [run.path])
+            server = executor.start(
+                self.binaries, target, run.path, self.run_as, guard_owner, run.paths, run.record_server
+            )
         except ServerError as exc:
             run.discard_data(target)
             raise _StaleCache(source_key, str(exc)) from None
-        run.record_server(server, [])
         timings["start"] = time.perf_counter() - mark
         self._verify_labels(server, run, target, boot_key, mig_key if error is None else None, source_key)
         timings["total"] = time.perf_counter() - started

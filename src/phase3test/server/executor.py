@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import psycopg
 from phase3test.errors import ServerError
 from phase3test.server import watchdog
 from phase3test.server.binaries import PgBinaries
-from phase3test.server.process import ProcessId, terminate_group
+from phase3test.server.process import ProcessId, interrupts_deferred, terminate_group
 from phase3test.server.runas import RunAs
 
 SERVER_SETTINGS: dict[str, str] = {
@@ -102,17 +103,19 @@ def start(
     run_as: RunAs,
     guard_owner: ProcessId | None,
     cleanup: list[Path],
+    on_spawn: Callable[[RunningServer], None] = lambda _server: None,
 ) -> RunningServer:
     """Start postgres on a free loopback port and wait until it accepts connections.
 
-    With `guard_owner`, a watchdog stops the server and removes `cleanup` if
-    that process dies without doing so itself.
+    `on_spawn` records the new process before anything can interrupt us; with
+    `guard_owner`, a watchdog stops the server and removes `cleanup` if that
+    process dies without doing so itself. An interrupt while waiting stops it.
     """
     log = workdir / "postgres.log"
     for _attempt in range(5):
         port = free_port()
         settings = [arg for key, value in SERVER_SETTINGS.items() for arg in ("-c", f"{key}={value}")]
-        with log.open("ab") as log_file:
+        with interrupts_deferred(), log.open("ab") as log_file:
             proc = subprocess.Popen(
                 [str(binaries.tool("postgres")), "-D", str(datadir), "-p", str(port), *settings],
                 stdin=subprocess.DEVNULL,
@@ -122,10 +125,16 @@ def start(
                 cwd="/",
                 **run_as.popen_kwargs(),
             )
-        server = RunningServer(ProcessId.of(proc.pid), port, datadir, log, binaries.version)
-        if guard_owner is not None:
-            watchdog.spawn(guard_owner, server.process, cleanup)
-        if _wait_ready(server, proc):
+            server = RunningServer(ProcessId.of(proc.pid), port, datadir, log, binaries.version)
+            on_spawn(server)
+            if guard_owner is not None:
+                watchdog.spawn(guard_owner, server.process, cleanup)
+        try:
+            ready = _wait_ready(server, proc)
+        except BaseException:
+            terminate_group(server.process)
+            raise
+        if ready:
             return server
         if "Address already in use" not in _tail(log):
             raise ServerError(f"PostgreSQL did not start; last lines of {log}:\n{_tail(log)}")
@@ -142,7 +151,6 @@ def _wait_ready(server: RunningServer, proc: subprocess.Popen[bytes]) -> bool:
             return True
         except psycopg.OperationalError:
             time.sleep(0.005)
-    terminate_group(server.process)
     raise ServerError(f"PostgreSQL did not accept connections within {START_TIMEOUT:.0f}s:\n{_tail(server.log)}")
 
 

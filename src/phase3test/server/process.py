@@ -10,7 +10,9 @@ import contextlib
 import os
 import select
 import signal
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +70,31 @@ def _exists(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then deliver them.
+
+    Used between starting a process and recording it, so a Ctrl-C can never
+    leave a process that nothing knows about. Only the main thread can hold
+    signals; elsewhere the block runs unprotected.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, _frame: received.append(signum)) for signum in _HELD}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if received:
+            signal.raise_signal(received[0])
+
+
+_HELD = (signal.SIGINT, signal.SIGTERM)
 
 
 def wait_gone(proc: ProcessId, timeout: float) -> bool:

@@ -8,7 +8,6 @@ a run whose owner is gone is stopped and removed by the next one that looks.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from phase3test.server.executor import RunningServer, stop
+from phase3test.server.files import remove
 from phase3test.server.process import ProcessId
 
 RUN_FILE = "run.json"
@@ -57,7 +57,7 @@ class RunDir:
         with FileLock(run.lock_path):
             run.path.mkdir(mode=0o755, exist_ok=run_id is not None)
             if not (run.path / RUN_FILE).exists():
-                run.write({"owner": owner.to_json(), "keep": keep, "server": None, "cleanup": []})
+                run.write({"owner": owner.to_json(), "keep": keep, "server": None})
         return run
 
     @property
@@ -73,10 +73,14 @@ class RunDir:
         staging.write_text(json.dumps(record, indent=2))
         staging.replace(self.path / RUN_FILE)
 
-    def record_server(self, server: RunningServer, cleanup: list[Path]) -> None:
+    @property
+    def paths(self) -> list[Path]:
+        """Everything the run leaves on disk: its folder and the lock beside it."""
+        return [self.path, Path(self.lock_path)]
+
+    def record_server(self, server: RunningServer) -> None:
         record = self.read()
         record["server"] = server.to_json()
-        record["cleanup"] = [str(p) for p in cleanup]
         self.write(record)
 
     def discard_data(self, datadir: Path) -> None:
@@ -94,11 +98,8 @@ class RunDir:
             record = {}
         if record.get("server"):
             stop(RunningServer.from_json(record["server"]))
-        for extra in record.get("cleanup", []):
-            shutil.rmtree(extra, ignore_errors=True)
-        shutil.rmtree(self.path, ignore_errors=True)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.lock_path)
+        for path in self.paths:
+            remove(path)
 
 
 def new_run_id() -> str:
@@ -110,8 +111,11 @@ def runs(base: Path) -> list[RunDir]:
 
 
 def reap_orphans(base: Path, include_kept: bool = False) -> list[Path]:
-    """Stop and remove runs whose owner is gone (and kept ones when asked); return them."""
+    """Stop and remove runs whose owner is gone (and, when asked, kept ones); return them."""
     removed = []
+    for lock in (base / "runs").glob(".*.lock"):
+        if not (base / "runs" / lock.name[1:-5]).exists():
+            remove(lock)  # left by a run removed before it could tidy up
     for run in runs(base):
         try:
             record = run.read()
@@ -121,7 +125,7 @@ def reap_orphans(base: Path, include_kept: bool = False) -> list[Path]:
             continue  # being created right now, or not ours to judge
         kept = bool(record.get("keep"))
         owner_gone = not ProcessId.from_json(record["owner"]).alive()
-        if (owner_gone and not kept) or (kept and include_kept):
+        if owner_gone and (include_kept or not kept):
             run.destroy()
             removed.append(run.path)
     return removed

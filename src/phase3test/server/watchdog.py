@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from phase3test.server.files import remove
 from phase3test.server.process import ProcessId, terminate_group
 
 
@@ -58,7 +58,7 @@ def watch(owner: ProcessId, server: ProcessId, cleanup: list[Path]) -> None:
         return  # the owner stopped its server itself and will remove the files
     terminate_group(server)
     for path in cleanup:
-        shutil.rmtree(path, ignore_errors=True)
+        remove(path)
 
 
 def main(argv: list[str]) -> None:
