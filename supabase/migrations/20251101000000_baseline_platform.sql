@@ -7,6 +7,8 @@
 -- as `(select private.current_app_role())` so it runs once per statement and
 -- never recurses into the users policies.
 --
+-- Depends on: the Supabase environment (auth.users, auth.uid(), the API roles).
+--
 -- Idempotent: every statement can run again on top of itself.
 
 -- Fail fast instead of queueing behind live traffic (this file's transaction only).

@@ -7,6 +7,8 @@
 -- baseline's SECURITY DEFINER lookup, search_path '' and stable), so Postgres
 -- evaluates the lookup once per statement, not once per row.
 --
+-- Depends on: 20251101000000_baseline_platform (private.current_app_role()).
+--
 -- The helpers are for migrations: nobody else may execute them, and they are
 -- SECURITY INVOKER, so they can only do what the migrating role can.
 

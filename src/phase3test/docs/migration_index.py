@@ -35,10 +35,16 @@ def purpose(lines: list[str]) -> str:
 
 
 def depends_on(lines: list[str]) -> str:
-    for line in lines:
+    """The `Depends on:` paragraph (it may wrap over several comment lines)."""
+    for index, line in enumerate(lines):
         match = _DEPENDS.match(line)
         if match:
-            return match.group("what").strip()
+            rest = []
+            for more in lines[index + 1 :]:
+                if not more:
+                    break
+                rest.append(more)
+            return " ".join([match.group("what").strip(), *rest])
     return "the migrations before it"
 
 

@@ -101,9 +101,7 @@ def _policies(conn: psycopg.Connection, schema: str, name: str) -> list[str]:
         return []
     lines = ["", "| policy | command | roles | mode | using | with check |", "| --- | --- | --- | --- | --- | --- |"]
     for policy, command, roles, permissive, using, check in rows:
-        lines.append(
-            f"| `{policy}` | {command} | {roles} | {permissive.lower()} | {_cell(using)} | {_cell(check)} |"
-        )
+        lines.append(f"| `{policy}` | {command} | {roles} | {permissive.lower()} | {_cell(using)} | {_cell(check)} |")
     return lines
 
 

@@ -1,0 +1,280 @@
+"""Support conversations, SLAs and insurance follow-up (20251111000600_phase3_support): who may do what."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from phase3test.migrations import apply, discover, migrate
+
+VERSION = "20251111000600"
+ROWS = Path(__file__).parent / "rows"
+
+CORA_TICKET = "00000000-0000-4000-8000-0000000ca001"
+CARL_TICKET = "00000000-0000-4000-8000-0000000ca002"
+CORA_DOCUMENT = "00000000-0000-4000-8000-0000000d0c01"
+CUSTOMER_MESSAGE = "00000000-0000-4000-8000-000000060001"
+STAFF_REPLY = "00000000-0000-4000-8000-000000060002"
+INTERNAL_NOTE = "00000000-0000-4000-8000-000000060003"
+
+# A row each role might try to write, per staff-only table.
+STAFF_TABLES = {
+    "support_sla": None,  # seeded by the migration: tested with an update instead
+    "support_message_recipients": (
+        f"(message_id, recipient_id, channel) values ('{STAFF_REPLY}', '00000000-0000-4000-8000-0000000c0001', 'sms')"
+    ),
+    "support_templates": "(name, body) values ('Refund issued', 'Your refund is on its way.')",
+    "insurance_activity": f"(insurance_document_id, action) values ('{CORA_DOCUMENT}', 'note')",
+    "insurance_reminders": (
+        f"(insurance_document_id, kind, scheduled_for) values ('{CORA_DOCUMENT}', 'expiry', '2026-01-01 09:00+00')"
+    ),
+}
+
+
+def count(conn: psycopg.Connection, table: str) -> int:
+    return conn.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def refused(conn: psycopg.Connection, sql: str, params: tuple = ()) -> bool:
+    """True when the statement is refused for lack of privilege (RLS or grants)."""
+    try:
+        with conn.transaction():
+            conn.execute(sql, params)
+    except psycopg.errors.InsufficientPrivilege:
+        return True
+    return False
+
+
+def post(conn: psycopg.Connection, ticket: str, author: str, internal: bool = False) -> None:
+    conn.execute(
+        "insert into public.support_messages (ticket_id, author_id, body, is_internal) values (%s, %s, 'Hello', %s)",
+        (ticket, author, internal),
+    )
+
+
+def message_ids(conn: psycopg.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("select id::text from public.support_messages").fetchall()}
+
+
+@pytest.fixture
+def carls_ticket(rows, people):
+    rows.execute(
+        "insert into public.support_tickets (id, customer_id, subject, body) values (%s, %s, 'Lift', 'Wobbles')",
+        (CARL_TICKET, people.other_customer),
+    )
+    return CARL_TICKET
+
+
+# support_messages -------------------------------------------------------------
+
+
+def test_customers_read_their_tickets_messages_but_not_internal_notes(rows, as_role, people):
+    as_role(rows, "authenticated", user=people.customer)
+    assert message_ids(rows) == {CUSTOMER_MESSAGE, STAFF_REPLY}
+
+
+def test_customers_do_not_read_other_customers_messages(rows, as_role, people):
+    as_role(rows, "authenticated", user=people.other_customer)
+    assert message_ids(rows) == set()
+
+
+@pytest.mark.parametrize("who", ["admin", "super_admin"])
+def test_admins_read_every_message_including_internal_notes(rows, as_role, people, who):
+    as_role(rows, "authenticated", user=getattr(people, who))
+    assert message_ids(rows) == {CUSTOMER_MESSAGE, STAFF_REPLY, INTERNAL_NOTE}
+
+
+@pytest.mark.parametrize("who", ["finance", "marketing", "security", "pricing_service"])
+def test_other_staff_roles_neither_read_nor_post_messages(rows, as_role, people, who):
+    as_role(rows, "authenticated", user=getattr(people, who))
+    assert message_ids(rows) == set()
+    assert refused(
+        rows,
+        "insert into public.support_messages (ticket_id, author_id, body) values (%s, %s, 'Hi')",
+        (CORA_TICKET, getattr(people, who)),
+    )
+
+
+def test_customers_post_on_their_own_tickets(rows, as_role, people):
+    as_role(rows, "authenticated", user=people.customer)
+    post(rows, CORA_TICKET, people.customer)
+    assert len(message_ids(rows)) == 3
+
+
+def test_customers_cannot_post_on_other_customers_tickets(rows, as_role, people, carls_ticket):
+    as_role(rows, "authenticated", user=people.customer)
+    assert refused(
+        rows,
+        "insert into public.support_messages (ticket_id, author_id, body) values (%s, %s, 'Hi')",
+        (carls_ticket, people.customer),
+    )
+
+
+def test_customers_cannot_post_internal_notes_or_in_someone_elses_name(rows, as_role, people):
+    as_role(rows, "authenticated", user=people.customer)
+    assert refused(
+        rows,
+        "insert into public.support_messages (ticket_id, author_id, body, is_internal) values (%s, %s, 'Hi', true)",
+        (CORA_TICKET, people.customer),
+    )
+    assert refused(
+        rows,
+        "insert into public.support_messages (ticket_id, author_id, body) values (%s, %s, 'Hi')",
+        (CORA_TICKET, people.admin),
+    )
+
+
+def test_customers_cannot_edit_or_delete_messages(rows, as_role, people):
+    as_role(rows, "authenticated", user=people.customer)
+    assert rows.execute("update public.support_messages set body = 'changed'").rowcount == 0
+    assert rows.execute("delete from public.support_messages").rowcount == 0
+
+
+def test_admins_post_internal_notes_on_any_ticket(rows, as_role, people, carls_ticket):
+    as_role(rows, "authenticated", user=people.admin)
+    post(rows, carls_ticket, people.admin, internal=True)
+    as_role(rows, "authenticated", user=people.other_customer)
+    assert message_ids(rows) == set()
+
+
+def test_an_empty_message_is_rejected(rows):
+    with pytest.raises(psycopg.errors.CheckViolation), rows.transaction():
+        rows.execute(
+            "insert into public.support_messages (ticket_id, author_id, body) values (%s, %s, '  ')",
+            (CORA_TICKET, "00000000-0000-4000-8000-0000000c0001"),
+        )
+
+
+# Staff tables: admins only ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", sorted(STAFF_TABLES))
+@pytest.mark.parametrize("who", ["admin", "super_admin"])
+def test_admins_read_and_write_staff_tables(rows, as_role, people, table, who):
+    as_role(rows, "authenticated", user=getattr(people, who))
+    before = count(rows, f"public.{table}")
+    assert before >= 1
+    if STAFF_TABLES[table] is None:
+        assert rows.execute(f"update public.{table} set updated_at = now()").rowcount == before
+    else:
+        rows.execute(f"insert into public.{table} {STAFF_TABLES[table]}")
+        assert count(rows, f"public.{table}") == before + 1
+
+
+@pytest.mark.parametrize("table", sorted(STAFF_TABLES))
+@pytest.mark.parametrize("who", ["customer", "finance", "marketing", "security", "pricing_service"])
+def test_other_roles_neither_read_nor_write_staff_tables(rows, as_role, people, table, who):
+    as_role(rows, "authenticated", user=getattr(people, who))
+    assert count(rows, f"public.{table}") == 0
+    if STAFF_TABLES[table] is None:
+        assert refused(
+            rows,
+            f"insert into public.{table} (priority, first_response_within, resolution_within)"
+            " values ('urgent', '1 minute', '1 minute')",
+        )
+    else:
+        assert refused(rows, f"insert into public.{table} {STAFF_TABLES[table]}")
+
+
+def test_sla_targets_are_one_per_priority(db):
+    assert dict(db.execute("select priority, first_response_within from public.support_sla").fetchall()) == {
+        "urgent": timedelta(hours=1),
+        "high": timedelta(hours=4),
+        "normal": timedelta(hours=24),
+        "low": timedelta(hours=72),
+    }
+    with pytest.raises(psycopg.errors.UniqueViolation), db.transaction():
+        db.execute(
+            "insert into public.support_sla (priority, first_response_within, resolution_within)"
+            " values ('urgent', '2 hours', '8 hours')"
+        )
+
+
+def test_a_reminder_is_scheduled_only_once(rows):
+    with pytest.raises(psycopg.errors.UniqueViolation), rows.transaction():
+        rows.execute(
+            "insert into public.insurance_reminders (insurance_document_id, kind, scheduled_for)"
+            " values (%s, 'missing_info', '2025-10-04 09:00+00')",
+            (CORA_DOCUMENT,),
+        )
+
+
+def test_named_indexes_exist(db):
+    indexes = dict(
+        db.execute(
+            "select indexname, indexdef from pg_indexes where schemaname = 'public'"
+            " and tablename in ('support_messages', 'insurance_activity')"
+        ).fetchall()
+    )
+    assert indexes["support_messages_ticket_created_at_idx"].endswith("(ticket_id, created_at)")
+    assert indexes["insurance_activity_document_created_at_idx"].endswith("(insurance_document_id, created_at)")
+
+
+# Insurance documents: requested information -------------------------------------------
+
+
+def test_customers_see_the_information_requested_on_their_own_documents(rows, as_role, people):
+    as_role(rows, "authenticated", user=people.customer)
+    assert rows.execute("select requested_info from public.insurance_documents").fetchall() == [
+        ("Please upload the page listing the policy limits.",)
+    ]
+    as_role(rows, "authenticated", user=people.other_customer)
+    assert rows.execute("select requested_info from public.insurance_documents").fetchall() == []
+
+
+# Backfill: SLA due dates of existing tickets -----------------------------------------
+
+CREATED = datetime(2025, 1, 1, 8, tzinfo=UTC)
+# (priority, status, created_at): the baseline ticket ca001 is normal, open and created just now.
+OLD_TICKETS = {
+    "00000000-0000-4000-8000-00000006b001": ("urgent", "open", CREATED),
+    "00000000-0000-4000-8000-00000006b002": ("high", "pending", CREATED),
+    "00000000-0000-4000-8000-00000006b003": ("low", "resolved", CREATED),
+}
+DUE = {  # first response, resolution
+    "urgent": (timedelta(hours=1), timedelta(hours=4)),
+    "high": (timedelta(hours=4), timedelta(hours=24)),
+    "normal": (timedelta(hours=24), timedelta(hours=72)),
+    "low": (timedelta(hours=72), timedelta(days=7)),
+}
+
+
+def test_existing_tickets_get_sla_due_dates_from_their_priority(empty_db, supabase_project, people):
+    every = discover(supabase_project.migrations_dir).migrations
+    mine = next(m for m in every if m.version == VERSION)
+    migrate(empty_db, every[: every.index(mine)])
+    with empty_db.transaction():
+        empty_db.execute((ROWS / "00_baseline.sql").read_text())
+        for ticket, (priority, status, created_at) in OLD_TICKETS.items():
+            empty_db.execute(
+                "insert into public.support_tickets (id, customer_id, subject, body, priority, status, created_at)"
+                " values (%s, %s, 'Old', 'Old', %s, %s, %s)",
+                (ticket, people.customer, priority, status, created_at),
+            )
+    apply(empty_db, mine)
+
+    tickets = {
+        r[0]: r[1:]
+        for r in empty_db.execute(
+            "select id::text, priority, created_at, first_response_due_at, resolution_due_at, first_responded_at,"
+            " sla_breached from public.support_tickets"
+        ).fetchall()
+    }
+    assert len(tickets) == 4
+    for priority, created_at, first_due, resolution_due, responded, _ in tickets.values():
+        assert (first_due - created_at, resolution_due - created_at) == DUE[priority]
+        assert responded is None
+    breached = {ticket for ticket, values in tickets.items() if values[-1]}
+    # Open or pending past the resolution target: breached. Resolved, or still within it: not.
+    assert breached == {"00000000-0000-4000-8000-00000006b001", "00000000-0000-4000-8000-00000006b002"}
+
+    # Running the file again leaves due dates already set alone.
+    empty_db.execute("update public.support_tickets set resolution_due_at = %s, sla_breached = false", (CREATED,))
+    with empty_db.transaction():
+        empty_db.execute(mine.text)
+    assert empty_db.execute(
+        "select count(*) from public.support_tickets where resolution_due_at = %s and not sla_breached", (CREATED,)
+    ).fetchone() == (4,)
