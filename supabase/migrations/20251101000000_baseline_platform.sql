@@ -186,15 +186,20 @@ $$;
 revoke all on function private.current_app_role() from public;
 grant execute on function private.current_app_role() to authenticated, service_role;
 
--- Only a super admin changes app roles through the API; the service role and
--- migrations (postgres) are trusted. Runs as the caller, so current_user is
--- the API role.
+-- Only a super admin changes app roles through the API, and nobody re-keys a
+-- profile to another auth user (that would hand its role to someone else);
+-- the service role and migrations (postgres) are trusted. Runs as the
+-- caller, so current_user is the API role.
 create or replace function private.guard_user_privileged_columns()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
+  if current_user in ('anon', 'authenticated') and new.id is distinct from old.id then
+    raise exception 'a user''s id cannot change'
+      using errcode = '42501';
+  end if;
   if current_user in ('anon', 'authenticated')
      and new.role is distinct from old.role
      and coalesce(private.current_app_role(), '') <> 'super_admin' then
@@ -224,12 +229,14 @@ alter table public.contract_templates enable row level security;
 alter table public.contracts enable row level security;
 alter table public.system_settings enable row level security;
 
--- Admins (admin, super_admin) may do everything on every baseline table.
+-- Admins (admin, super_admin) may do everything on every baseline table but
+-- users (below): a profile row carries the app role, so creating one is
+-- creating privilege.
 do $admins$
 declare
   target text;
 begin
-  foreach target in array array['users', 'equipment', 'bookings', 'payments', 'delivery_assignments',
+  foreach target in array array['equipment', 'bookings', 'payments', 'delivery_assignments',
                                  'support_tickets', 'insurance_documents', 'contract_templates', 'contracts',
                                  'system_settings'] loop
     execute format('drop policy if exists admin_all on public.%I', target);
@@ -241,6 +248,24 @@ begin
   end loop;
 end
 $admins$;
+
+-- users: admins read and edit profiles (the guard keeps roles for super
+-- admins); only a super admin creates or deletes one. Sign-up creates
+-- profiles through the service role.
+drop policy if exists users_admin_select on public.users;
+create policy users_admin_select on public.users
+  for select to authenticated using ((select private.current_app_role()) in ('admin', 'super_admin'));
+drop policy if exists users_admin_update on public.users;
+create policy users_admin_update on public.users
+  for update to authenticated
+  using ((select private.current_app_role()) in ('admin', 'super_admin'))
+  with check ((select private.current_app_role()) in ('admin', 'super_admin'));
+drop policy if exists users_super_admin_insert on public.users;
+create policy users_super_admin_insert on public.users
+  for insert to authenticated with check ((select private.current_app_role()) = 'super_admin');
+drop policy if exists users_super_admin_delete on public.users;
+create policy users_super_admin_delete on public.users
+  for delete to authenticated using ((select private.current_app_role()) = 'super_admin');
 
 -- Customers: their own profile.
 drop policy if exists users_select_own on public.users;
@@ -286,7 +311,11 @@ create policy support_tickets_select_own on public.support_tickets
   for select to authenticated using (customer_id = (select auth.uid()));
 drop policy if exists support_tickets_insert_own on public.support_tickets;
 create policy support_tickets_insert_own on public.support_tickets
-  for insert to authenticated with check (customer_id = (select auth.uid()));
+  for insert to authenticated
+  with check (customer_id = (select auth.uid())
+              and (booking_id is null
+                   or exists (select 1 from public.bookings b
+                              where b.id = booking_id and b.customer_id = (select auth.uid()))));
 
 -- Customers: upload and see their own insurance documents.
 drop policy if exists insurance_documents_select_own on public.insurance_documents;
@@ -294,7 +323,11 @@ create policy insurance_documents_select_own on public.insurance_documents
   for select to authenticated using (customer_id = (select auth.uid()));
 drop policy if exists insurance_documents_insert_own on public.insurance_documents;
 create policy insurance_documents_insert_own on public.insurance_documents
-  for insert to authenticated with check (customer_id = (select auth.uid()) and status = 'pending');
+  for insert to authenticated
+  with check (customer_id = (select auth.uid()) and status = 'pending'
+              and (booking_id is null
+                   or exists (select 1 from public.bookings b
+                              where b.id = booking_id and b.customer_id = (select auth.uid()))));
 
 -- Customers: read their own contracts.
 drop policy if exists contracts_select_own on public.contracts;

@@ -137,6 +137,10 @@ language plpgsql
 set search_path = ''
 as $$
 begin
+  if current_user in ('anon', 'authenticated') and new.id is distinct from old.id then
+    raise exception 'a user''s id cannot change'
+      using errcode = '42501';
+  end if;
   if current_user in ('anon', 'authenticated')
      and new.role is distinct from old.role
      and coalesce(private.current_app_role(), '') <> 'super_admin' then
