@@ -5,9 +5,8 @@
 -- payments, private.current_app_role()) and 20251111000000_phase3_policy_helpers.
 --
 -- Access:
--- - tables: admins (admin, super_admin) read and write; the service role reads
---   but does not write (its insert/update/delete/truncate grants are revoked,
---   since it bypasses RLS);
+-- - tables: admins (admin, super_admin) read and write; the service role only
+--   reads (it bypasses RLS, so all its grants are revoked but select);
 -- - materialized views have no RLS, so anon and authenticated get no grant on
 --   them at all; admins read them through public.dashboard_*() SECURITY
 --   DEFINER functions that check the app role; the service role selects them
@@ -108,9 +107,10 @@ select private.policy_admin_read_write('public.alerts');
 select private.policy_admin_read_write('public.dashboard_saved_filters');
 select private.policy_admin_read_write('public.dashboard_exports');
 
--- The service role reads the dashboard tables but does not write them.
-revoke insert, update, delete, truncate on public.alerts, public.dashboard_saved_filters, public.dashboard_exports
-  from service_role;
+-- The service role reads the dashboard tables and holds nothing else on them
+-- (no insert, update, delete, truncate, references or trigger).
+revoke all on public.alerts, public.dashboard_saved_filters, public.dashboard_exports from service_role;
+grant select on public.alerts, public.dashboard_saved_filters, public.dashboard_exports to service_role;
 
 -- Data migrations ----------------------------------------------------------
 

@@ -11,7 +11,12 @@
 --
 -- Who sees what: a wizard session is its creator's alone (plus admins); a
 -- customer reads the notes on their own bookings that are not internal;
--- everything else here is for admins (admin, super_admin). Anon sees nothing.
+-- everything else here is for admins (admin, super_admin), who request bulk
+-- operations in their own name. Anon sees nothing.
+--
+-- Who sets what: a booking's price, pricing breakdown, deposit and balance due
+-- are set by admins (finance: the balance too), the service role and
+-- migrations, never by the customer (guard trigger on bookings).
 --
 -- Depends on: 20251101000000_baseline_platform (users, equipment, bookings,
 -- payments, delivery_assignments, private.current_app_role()),
@@ -220,6 +225,55 @@ begin
 end
 $fk$;
 
+-- What a booking costs and what is owed on it are staff's to set: customers
+-- create and edit their own pending bookings (baseline policies), but a new
+-- booking of theirs starts with no pricing breakdown, no deposit and no
+-- balance, and their edits leave the price, the deposit and the balance as
+-- they are. Admins (admin, super_admin) set them all; finance also sets the
+-- balance. The service role and migrations (current_user not an API role)
+-- are trusted. Runs as the caller, so current_user is the API role.
+create or replace function private.guard_booking_charges()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+  app_role text;
+begin
+  if current_user not in ('anon', 'authenticated') then
+    return new;
+  end if;
+  app_role := coalesce(private.current_app_role(), '');
+  if app_role in ('admin', 'super_admin') then
+    return new;
+  end if;
+  if tg_op = 'INSERT' then
+    if new.pricing_breakdown is not null
+       or new.deposit_amount <> 0
+       or new.deposit_status <> 'not_required'
+       or new.deposit_paid_at is not null
+       or (new.balance_due is not null and app_role <> 'finance') then
+      raise exception 'only staff can set a booking''s pricing breakdown, deposit or balance due'
+        using errcode = '42501';
+    end if;
+  elsif new.total_amount is distinct from old.total_amount
+        or new.pricing_breakdown is distinct from old.pricing_breakdown
+        or new.deposit_amount is distinct from old.deposit_amount
+        or new.deposit_status is distinct from old.deposit_status
+        or new.deposit_paid_at is distinct from old.deposit_paid_at
+        or (new.balance_due is distinct from old.balance_due and app_role <> 'finance') then
+    raise exception 'only staff can change a booking''s price, pricing breakdown, deposit or balance due'
+      using errcode = '42501';
+  end if;
+  return new;
+end
+$$;
+revoke all on function private.guard_booking_charges() from public;
+
+create or replace trigger bookings_guard_charges
+  before insert or update on public.bookings
+  for each row execute function private.guard_booking_charges();
+
 -- Indexes ------------------------------------------------------------------
 
 create index if not exists booking_wizard_sessions_created_by_idx
@@ -310,6 +364,11 @@ select private.policy_admin_read_write('public.booking_conflicts');
 select private.policy_admin_read_write('public.logistics_tasks');
 select private.policy_admin_read_write('public.pickup_checklists');
 select private.policy_admin_read_write('public.booking_bulk_operations');
+-- A bulk operation is requested in the requester's own name.
+drop policy if exists booking_bulk_operations_insert_as_self on public.booking_bulk_operations;
+create policy booking_bulk_operations_insert_as_self on public.booking_bulk_operations
+  as restrictive for insert to authenticated
+  with check (requested_by = (select auth.uid()));
 
 -- Data migrations ----------------------------------------------------------
 

@@ -3,13 +3,15 @@
 -- Photos and videos of each machine (rows in equipment_media, files in the
 -- private `equipment-media` storage bucket), maintenance history with the parts
 -- used, telematics snapshots ingested by the service role, and maintenance
--- alerts. Equipment gains a primary photo, its engine hours, its last
--- telematics position and a maintenance status.
+-- alerts. Equipment gains a primary photo, its engine hours, the time of its
+-- last telematics reading and a maintenance status.
 --
 -- Who sees what: signed-in users see equipment media (the catalogue shows the
 -- photos); maintenance tables are for admins only; telematics snapshots are
 -- read by admins and written only by the service role's ingestion (it bypasses
--- RLS; no app role has a write policy or grant). Anon sees nothing.
+-- RLS; no app role has a write policy or grant). Anon sees nothing. A
+-- machine's position lives only in telematics_snapshots, never on equipment:
+-- every signed-in user reads every equipment column.
 --
 -- Depends on: 20251101000000_baseline_platform (equipment, users,
 -- private.current_app_role()), 20251111000000_phase3_policy_helpers.
@@ -118,18 +120,15 @@ create table if not exists public.maintenance_alerts (
   constraint maintenance_alerts_resolved_at_check check ((status = 'resolved') = (resolved_at is not null))
 );
 
--- Equipment: primary photo, engine hours, last telematics reading, maintenance status.
+-- Equipment: primary photo, engine hours, time of the last telematics reading,
+-- maintenance status. No position column: the baseline lets every signed-in
+-- user read every equipment column, so the last known position is read from
+-- telematics_snapshots (admins only).
 alter table public.equipment add column if not exists primary_media_id uuid;
 alter table public.equipment
   add column if not exists total_engine_hours numeric(10, 1) not null default 0
   constraint equipment_total_engine_hours_check check (total_engine_hours >= 0);
 alter table public.equipment add column if not exists last_telematics_at timestamptz;
-alter table public.equipment
-  add column if not exists last_latitude numeric(9, 6)
-  constraint equipment_last_latitude_check check (last_latitude between -90 and 90);
-alter table public.equipment
-  add column if not exists last_longitude numeric(9, 6)
-  constraint equipment_last_longitude_check check (last_longitude between -180 and 180);
 alter table public.equipment
   add column if not exists maintenance_status text not null default 'ok'
   constraint equipment_maintenance_status_check
@@ -211,10 +210,20 @@ update public.equipment
 -- Storage ------------------------------------------------------------------
 
 -- Private bucket: files are served through signed URLs to signed-in users.
+-- A bucket of that id made earlier (e.g. by hand in the dashboard, perhaps
+-- public) is brought to these settings rather than kept as it is, so the
+-- bucket is private after this file whatever was there before. A bucket
+-- already set so is not touched: a re-run changes nothing.
 insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)
 values ('equipment-media', 'equipment-media', false, 104857600,
         array['image/jpeg', 'image/png', 'image/webp', 'video/mp4', 'video/quicktime', 'video/webm'])
-on conflict (id) do nothing;
+on conflict (id) do update
+  set public             = excluded.public,
+      file_size_limit    = excluded.file_size_limit,
+      allowed_mime_types = excluded.allowed_mime_types,
+      updated_at         = now()
+  where (storage.buckets.public, storage.buckets.file_size_limit, storage.buckets.allowed_mime_types)
+        is distinct from (excluded.public, excluded.file_size_limit, excluded.allowed_mime_types);
 
 drop policy if exists equipment_media_objects_select_signed_in on storage.objects;
 create policy equipment_media_objects_select_signed_in on storage.objects

@@ -14,10 +14,13 @@
 --   recorded themselves (no deletes: they void instead); super_admin all.
 -- - installment_schedules: customers read their own; finance reads and
 --   writes; admins all.
--- - payout_reconciliations, financial_exports: finance and admins.
+-- - payout_reconciliations, financial_exports: finance and admins; exports
+--   are requested in the requester's own name.
 -- - financial_ledger: append-only. Finance reads and posts entries (as
 --   themselves); admin and super_admin read only. Every transaction_id must
 --   balance (debits = credits per currency) when the transaction commits.
+-- - bookings.billing_status (and its timestamp): set by admins, finance, the
+--   service role and migrations, never by the customer (guard trigger).
 -- Anon sees nothing.
 --
 -- Depends on: 20251101000000_baseline_platform (users, bookings, payments,
@@ -216,8 +219,45 @@ begin
 end
 $trigger$;
 
+-- A booking's billing status and its timestamp are staff's to set: a
+-- customer's new booking starts 'unpaid' and unstamped (the stamp below sets
+-- it), and their edits leave both as they are. Admins (admin, super_admin) and
+-- finance set them; the service role and migrations (current_user not an API
+-- role) are trusted. Runs as the caller, so current_user is the API role.
+create or replace function private.guard_booking_billing_status()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if current_user not in ('anon', 'authenticated')
+     or coalesce(private.current_app_role(), '') in ('admin', 'super_admin', 'finance') then
+    return new;
+  end if;
+  if tg_op = 'INSERT' then
+    if new.billing_status <> 'unpaid' or new.billing_status_updated_at is not null then
+      raise exception 'only staff can set a booking''s billing status'
+        using errcode = '42501';
+    end if;
+  elsif new.billing_status is distinct from old.billing_status
+        or new.billing_status_updated_at is distinct from old.billing_status_updated_at then
+    raise exception 'only staff can change a booking''s billing status'
+      using errcode = '42501';
+  end if;
+  return new;
+end
+$$;
+revoke all on function private.guard_booking_billing_status() from public;
+
+-- Fires before the stamp below (BEFORE triggers run in name order), so it
+-- sees the caller's own values.
+create or replace trigger bookings_guard_billing_status
+  before insert or update on public.bookings
+  for each row execute function private.guard_booking_billing_status();
+
 -- billing_status_updated_at follows billing_status: set on insert and
--- whenever the status changes. Runs as the caller.
+-- whenever the status changes, whichever statement or earlier trigger changed
+-- it (so the trigger has no column list). Runs as the caller.
 create or replace function private.stamp_billing_status_updated_at()
 returns trigger
 language plpgsql
@@ -233,7 +273,7 @@ $$;
 revoke all on function private.stamp_billing_status_updated_at() from public;
 
 create or replace trigger bookings_stamp_billing_status_updated_at
-  before insert or update of billing_status on public.bookings
+  before insert or update on public.bookings
   for each row execute function private.stamp_billing_status_updated_at();
 
 -- Indexes ------------------------------------------------------------------
@@ -292,6 +332,11 @@ select private.policy_role_based('public.payout_reconciliations', array['finance
 -- Financial exports: admins all; finance reads and requests them.
 select private.policy_admin_read_write('public.financial_exports');
 select private.policy_role_based('public.financial_exports', array['finance'], array['select', 'insert']);
+-- An export is requested in the requester's own name.
+drop policy if exists financial_exports_insert_as_self on public.financial_exports;
+create policy financial_exports_insert_as_self on public.financial_exports
+  as restrictive for insert to authenticated
+  with check (requested_by = (select auth.uid()));
 
 -- Ledger: finance reads and posts entries as themselves; admin and
 -- super_admin read only. Append-only: no app role updates or deletes, and the

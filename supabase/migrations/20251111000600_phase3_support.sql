@@ -2,14 +2,15 @@
 --
 -- Support: threaded messages on tickets (staff may add internal notes the
 -- customer never sees), who each message was sent to, reply templates, SLA
--- targets per priority, and SLA due dates on every ticket (backfilled for the
--- tickets that already exist). Insurance: the information an admin asks a
+-- targets per priority, and SLA due dates on every ticket (set by a trigger on
+-- new tickets, backfilled for the tickets that already exist). Insurance: the information an admin asks a
 -- customer for, an activity trail per document, and scheduled reminders.
 --
 -- Who sees what: a customer reads and writes the non-internal messages of
 -- their own tickets, and sees the information requested on their own insurance
 -- documents (through the baseline's own-row policy). Every other new table is
--- for staff: admins only. Anon sees nothing.
+-- for staff: admins only. Anon sees nothing. A customer opening a ticket
+-- cannot set its status, assignment, 'urgent' priority or SLA fields.
 --
 -- Depends on: 20251101000000_baseline_platform (support_tickets,
 -- insurance_documents, users, private.current_app_role()),
@@ -117,6 +118,92 @@ alter table public.support_tickets add column if not exists first_response_due_a
 alter table public.support_tickets add column if not exists resolution_due_at timestamptz;
 alter table public.support_tickets add column if not exists first_responded_at timestamptz;
 alter table public.support_tickets add column if not exists sla_breached boolean not null default false;
+
+-- New tickets: customers open them, staff triage them. Two BEFORE INSERT
+-- triggers, fired in name order: the guard first, then the SLA dates.
+--
+-- The guard runs as the caller (SECURITY INVOKER), so current_user is the API
+-- role. An API caller who is not an admin (a customer, or finance and the
+-- other non-support staff roles opening a ticket in their own name) cannot set
+-- what staff decide: a new ticket starts 'open', unassigned, not breached, not
+-- yet answered, with no due dates of its own and created now (due dates count
+-- from created_at); 'urgent' is for staff to escalate to, a customer picks low,
+-- normal or high. Such an insert is refused, naming the fields, not silently
+-- changed. The service role and migrations are trusted. Customers have no
+-- update policy on support_tickets (baseline), so they cannot change these
+-- fields afterwards either.
+create or replace function private.guard_support_ticket_staff_fields()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+  staff_only text[];
+begin
+  if current_user not in ('anon', 'authenticated') then
+    return new;
+  end if;
+  -- anon has no usage on schema private: look the role up for signed-in callers only.
+  if current_user = 'authenticated' then
+    if coalesce(private.current_app_role(), '') in ('admin', 'super_admin') then
+      return new;
+    end if;
+  end if;
+  staff_only := array_remove(array[
+    case when new.status is distinct from 'open' then 'status' end,
+    case when new.priority = 'urgent' then 'priority (urgent)' end,
+    case when new.assigned_to is not null then 'assigned_to' end,
+    case when new.sla_breached is distinct from false then 'sla_breached' end,
+    case when new.first_responded_at is not null then 'first_responded_at' end,
+    case when new.first_response_due_at is not null then 'first_response_due_at' end,
+    case when new.resolution_due_at is not null then 'resolution_due_at' end,
+    case when new.created_at is distinct from now() then 'created_at' end
+  ], null);
+  if cardinality(staff_only) > 0 then
+    raise exception 'only staff set % on a new support ticket', array_to_string(staff_only, ', ')
+      using errcode = '42501',
+            hint = 'open the ticket with subject, body, booking and a low, normal or high priority only';
+  end if;
+  return new;
+end
+$$;
+revoke all on function private.guard_support_ticket_staff_fields() from public, anon, authenticated, service_role;
+
+-- Due dates for every new ticket that comes without them, from support_sla
+-- for its priority, counted from created_at. support_sla is for admins only,
+-- so this reads it as its owner (SECURITY DEFINER). Nobody may execute it: a
+-- trigger function runs for the trigger without an EXECUTE check, and cannot
+-- be called any other way.
+create or replace function private.set_support_ticket_sla_due_dates()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  first_response interval;
+  resolution interval;
+begin
+  if new.first_response_due_at is null or new.resolution_due_at is null then
+    select s.first_response_within, s.resolution_within
+      into first_response, resolution
+      from public.support_sla s
+     where s.priority = new.priority;
+    new.first_response_due_at := coalesce(new.first_response_due_at, new.created_at + first_response);
+    new.resolution_due_at := coalesce(new.resolution_due_at, new.created_at + resolution);
+  end if;
+  return new;
+end
+$$;
+revoke all on function private.set_support_ticket_sla_due_dates() from public, anon, authenticated, service_role;
+
+create or replace trigger support_tickets_guard_staff_fields
+  before insert on public.support_tickets
+  for each row execute function private.guard_support_ticket_staff_fields();
+
+create or replace trigger support_tickets_set_sla_due_dates
+  before insert on public.support_tickets
+  for each row execute function private.set_support_ticket_sla_due_dates();
 
 -- Insurance documents: what an admin asked the customer for, and when it came.
 alter table public.insurance_documents add column if not exists requested_info text;

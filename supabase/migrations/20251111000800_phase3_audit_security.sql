@@ -7,14 +7,24 @@
 --
 -- Access (the service role bypasses RLS everywhere, as the trusted backend):
 -- - audit_events: admins and the security role read; admins append events in
---   their own name; nobody updates or deletes them through the API;
+--   their own name and role, stamped with the current time; nobody updates,
+--   deletes or truncates them, the service role included (grants revoked);
 -- - audit_event_tags: admins read and write, the security role reads;
 -- - security_incidents: admins and the security role read and write;
--- - admin_invites, admin_sessions, settings_change_requests: admins only, and
---   only a super admin invites a super admin;
+-- - admin_invites: admins, and only a super admin invites a super admin;
+-- - admin_sessions: admins read; only the service role writes them (the API
+--   roles hold no write grant); admins revoke a session through
+--   public.revoke_admin_session(), an admin not a super admin's;
+-- - settings_change_requests: admins read; an admin files a pending request
+--   in their own name; another admin approves or rejects it as themselves;
+--   the service role applies it;
+-- - system_settings.requires_approval: only a super admin switches it; the
+--   value of a setting that requires approval changes only through the
+--   service role (which applies an approved change request);
 -- - secret_store: super admins only (ciphertext, never plaintext);
 -- - users.two_factor_*: the owner may switch two-factor on (the baseline's own-
---   profile policy); switching it off through the API takes an admin.
+--   profile policy); switching it off through the API takes an admin for a
+--   customer and a super admin for staff.
 --
 -- Idempotent: every statement can run again on top of itself.
 
@@ -156,23 +166,29 @@ create table if not exists public.settings_change_requests (
 
 -- Two-factor through the API: anyone allowed to update the row may switch it
 -- on (enrolled_at defaults to now); switching it off, or clearing enrolled_at,
--- takes an admin. The service role and migrations are trusted. Runs as the
--- caller, so current_user is the API role.
+-- takes an admin for a customer and a super admin for staff (any other app
+-- role). The service role and migrations are trusted. Runs as the caller, so
+-- current_user is the API role.
 create or replace function private.guard_user_two_factor()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
+declare
+  caller_role text;
 begin
   if new.two_factor_enabled and not old.two_factor_enabled then
     new.two_factor_enrolled_at := coalesce(new.two_factor_enrolled_at, now());
   end if;
   if current_user in ('anon', 'authenticated')
      and ((old.two_factor_enabled and not new.two_factor_enabled)
-          or (old.two_factor_enrolled_at is not null and new.two_factor_enrolled_at is null))
-     and coalesce(private.current_app_role(), '') not in ('admin', 'super_admin') then
-    raise exception 'only an admin can switch off two-factor authentication'
-      using errcode = '42501';
+          or (old.two_factor_enrolled_at is not null and new.two_factor_enrolled_at is null)) then
+    caller_role := coalesce(private.current_app_role(), '');
+    if caller_role <> 'super_admin'
+       and not (caller_role = 'admin' and old.role = 'customer' and new.role = 'customer') then
+      raise exception 'only a super admin can switch off two-factor authentication for staff, and an admin for a customer'
+        using errcode = '42501';
+    end if;
   end if;
   return new;
 end
@@ -183,6 +199,130 @@ grant execute on function private.guard_user_two_factor() to authenticated;
 create or replace trigger users_guard_two_factor
   before update of two_factor_enabled, two_factor_enrolled_at on public.users
   for each row execute function private.guard_user_two_factor();
+
+-- Settings that require approval, through the API: only a super admin
+-- switches requires_approval (either way), and renames, re-points the
+-- validation endpoint of, or deletes a setting that requires it; nobody
+-- changes such a setting's value (the service role applies an approved
+-- change request). The service role and migrations are trusted. Runs as the
+-- caller, so current_user is the API role.
+create or replace function private.guard_system_settings_approval()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+declare
+  by_super_admin boolean;
+begin
+  if current_user not in ('anon', 'authenticated') then
+    return case when tg_op = 'DELETE' then old else new end;
+  end if;
+  by_super_admin := coalesce(private.current_app_role(), '') = 'super_admin';
+  if tg_op = 'DELETE' then
+    if old.requires_approval and not by_super_admin then
+      raise exception 'only a super admin can delete setting %, which requires approval', old.key
+        using errcode = '42501';
+    end if;
+    return old;
+  end if;
+  if new.requires_approval is distinct from old.requires_approval and not by_super_admin then
+    raise exception 'only a super admin can change whether setting % requires approval', old.key
+      using errcode = '42501';
+  end if;
+  if old.requires_approval and new.value is distinct from old.value then
+    raise exception 'setting % requires approval: file a change request; it is applied once approved', old.key
+      using errcode = '42501';
+  end if;
+  if old.requires_approval and not by_super_admin
+     and (new.key is distinct from old.key or new.validation_endpoint is distinct from old.validation_endpoint) then
+    raise exception 'only a super admin can rename or re-point setting %, which requires approval', old.key
+      using errcode = '42501';
+  end if;
+  return new;
+end
+$$;
+revoke all on function private.guard_system_settings_approval() from public;
+grant execute on function private.guard_system_settings_approval() to authenticated;
+
+create or replace trigger system_settings_guard_approval
+  before update or delete on public.system_settings
+  for each row execute function private.guard_system_settings_approval();
+
+-- Change requests through the API: what is requested, by whom and when never
+-- changes; a pending request is cancelled, or approved or rejected by the
+-- signed-in user as reviewer (the four-eyes check keeps that user from being
+-- the requester); only the service role marks it applied. Runs as the caller.
+create or replace function private.guard_settings_change_request()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if current_user not in ('anon', 'authenticated') then
+    return new;
+  end if;
+  if (new.setting_key, new.proposed_value, new.previous_value, new.requested_by, new.created_at)
+     is distinct from (old.setting_key, old.proposed_value, old.previous_value, old.requested_by, old.created_at) then
+    raise exception 'a settings change request cannot be rewritten: cancel it and file a new one'
+      using errcode = '42501';
+  end if;
+  if (new.status, new.reviewed_by, new.reviewed_at, new.applied_at)
+     is distinct from (old.status, old.reviewed_by, old.reviewed_at, old.applied_at)
+     and not (old.status = 'pending'
+              and new.applied_at is null
+              and ((new.status = 'cancelled' and new.reviewed_by is null and new.reviewed_at is null)
+                   or (new.status in ('approved', 'rejected') and new.reviewed_by = (select auth.uid())))) then
+    raise exception 'a pending change request is cancelled, or reviewed in the reviewer''s own name; '
+                    'the service role applies it'
+      using errcode = '42501';
+  end if;
+  return new;
+end
+$$;
+revoke all on function private.guard_settings_change_request() from public;
+grant execute on function private.guard_settings_change_request() to authenticated;
+
+create or replace trigger settings_change_requests_guard
+  before update on public.settings_change_requests
+  for each row execute function private.guard_settings_change_request();
+
+-- The one write admins make on admin_sessions: revoke a session (revoked_at
+-- and revoked_by, nothing else), of a user of equal or lower rank (an admin
+-- cannot revoke a super admin's session). Returns false when the session was
+-- already revoked. SECURITY DEFINER: the API roles hold no write grant on
+-- admin_sessions.
+create or replace function public.revoke_admin_session(session_id uuid)
+returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  caller_role text := coalesce((select private.current_app_role()), '');
+  target_role text;
+begin
+  if caller_role not in ('admin', 'super_admin') then
+    raise exception 'only admins revoke admin sessions' using errcode = '42501';
+  end if;
+  select u.role into target_role
+    from public.admin_sessions s
+    join public.users u on u.id = s.user_id
+   where s.id = revoke_admin_session.session_id
+     for update of s;
+  if not found then
+    raise exception 'no admin session %', revoke_admin_session.session_id using errcode = 'P0002';
+  end if;
+  if target_role = 'super_admin' and caller_role <> 'super_admin' then
+    raise exception 'only a super admin can revoke a super admin''s session' using errcode = '42501';
+  end if;
+  update public.admin_sessions s
+     set revoked_at = now(), revoked_by = (select auth.uid())
+   where s.id = revoke_admin_session.session_id and s.revoked_at is null;
+  return found;
+end
+$$;
+revoke all on function public.revoke_admin_session(uuid) from public, anon, service_role;
+grant execute on function public.revoke_admin_session(uuid) to authenticated;
 
 -- Indexes ------------------------------------------------------------------
 
@@ -214,12 +354,21 @@ create unique index if not exists settings_change_requests_pending_key
 
 -- RLS policies -------------------------------------------------------------
 
--- audit_events: append-only. Admins and security read; admins append in their own name.
+-- audit_events: append-only. Admins and security read; admins append in their
+-- own name and role, stamped within five minutes of now.
 select private.policy_role_based('public.audit_events', array['admin', 'super_admin', 'security'], array['select']);
 drop policy if exists audit_events_insert_admin_as_self on public.audit_events;
 create policy audit_events_insert_admin_as_self on public.audit_events
   for insert to authenticated
-  with check ((select private.current_app_role()) in ('admin', 'super_admin') and actor_id = (select auth.uid()));
+  with check ((select private.current_app_role()) in ('admin', 'super_admin')
+              and actor_id = (select auth.uid())
+              and actor_role = (select private.current_app_role())
+              and occurred_at between now() - interval '5 minutes' and now() + interval '5 minutes'
+              and created_at between now() - interval '5 minutes' and now() + interval '5 minutes');
+-- Nobody rewrites the log, the service role included (it bypasses RLS, so the
+-- grants decide). Deleting a user still clears actor_id: foreign-key actions
+-- run as the table's owner.
+revoke update, delete, truncate on public.audit_events from anon, authenticated, service_role;
 
 select private.policy_admin_read_write('public.audit_event_tags');
 select private.policy_role_based('public.audit_event_tags', array['security'], array['select']);
@@ -239,11 +388,27 @@ create policy admin_invites_super_admin_update_by_super_admin on public.admin_in
   using (role <> 'super_admin' or (select private.current_app_role()) = 'super_admin')
   with check (role <> 'super_admin' or (select private.current_app_role()) = 'super_admin');
 
-select private.policy_admin_read_write('public.admin_sessions');
+-- admin_sessions: admins read; only the service role writes (revoking goes
+-- through public.revoke_admin_session()).
+select private.policy_role_based('public.admin_sessions', array['admin', 'super_admin'], array['select']);
+revoke insert, update, delete, truncate on public.admin_sessions from anon, authenticated;
 
 select private.policy_role_based('public.secret_store', array['super_admin']);
 
-select private.policy_admin_read_write('public.settings_change_requests');
+-- settings_change_requests: admins read, review (see the guard above) and
+-- delete; a new request is pending, unreviewed and in the requester's name.
+select private.policy_role_based(
+  'public.settings_change_requests', array['admin', 'super_admin'], array['select', 'update', 'delete']
+);
+drop policy if exists settings_change_requests_insert_pending_as_self on public.settings_change_requests;
+create policy settings_change_requests_insert_pending_as_self on public.settings_change_requests
+  for insert to authenticated
+  with check ((select private.current_app_role()) in ('admin', 'super_admin')
+              and requested_by = (select auth.uid())
+              and status = 'pending'
+              and reviewed_by is null
+              and reviewed_at is null
+              and applied_at is null);
 
 -- Data migrations ----------------------------------------------------------
 

@@ -5,7 +5,9 @@
 -- The bucket goes only while it is empty: deleting its row would orphan the
 -- files in the storage backend (and storage.objects rows reference it), so the
 -- rollback refuses, before changing anything, until they are removed through
--- the Storage API.
+-- the Storage API. The migration also converges a bucket of that id that
+-- existed before it (made private with its limits); the rollback removes it
+-- all the same and does not bring back its earlier, possibly public, settings.
 
 set local lock_timeout = '5s';
 
@@ -35,8 +37,6 @@ alter table public.equipment
   drop column if exists primary_media_id,
   drop column if exists total_engine_hours,
   drop column if exists last_telematics_at,
-  drop column if exists last_latitude,
-  drop column if exists last_longitude,
   drop column if exists maintenance_status;
 
 drop table if exists

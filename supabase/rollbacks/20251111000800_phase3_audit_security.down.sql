@@ -1,7 +1,12 @@
 -- Rollback of 20251111000800_phase3_audit_security: drops the audit and
--- security tables (their rows are lost with them), the two-factor guard and
+-- security tables (their rows are lost with them), the session-revoking
+-- function, the two-factor, settings-approval and change-request guards and
 -- the columns added to users and system_settings.
+drop function if exists public.revoke_admin_session(uuid);
 drop table if exists public.settings_change_requests;
+drop function if exists private.guard_settings_change_request();
+drop trigger if exists system_settings_guard_approval on public.system_settings;
+drop function if exists private.guard_system_settings_approval();
 drop table if exists public.secret_store;
 drop table if exists public.admin_sessions;
 drop table if exists public.admin_invites;

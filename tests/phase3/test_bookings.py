@@ -153,6 +153,137 @@ def test_anon_reads_and_writes_nothing(rows, as_role, table):
             rows.execute(f"insert into public.{table} default values")
 
 
+# Charges on bookings: pricing, deposit, balance ------------------------------
+
+EQUIPMENT = "00000000-0000-4000-8000-00000000e001"
+CORA_PENDING = "00000000-0000-4000-8000-0000000b2001"
+
+# Column values a customer could try to give themselves (the review's exploit).
+CHARGES = {
+    "pricing_breakdown": """'{"discount": "staff"}'""",
+    "deposit_amount": "5000",
+    "deposit_status": "'paid'",
+    "deposit_paid_at": "now()",
+    "balance_due": "0",
+}
+
+
+def add_pending_booking(conn: psycopg.Connection) -> None:
+    """Cora's pending booking (total 180), which she may still edit."""
+    conn.execute(
+        "insert into public.bookings (id, customer_id, equipment_id, starts_at, ends_at, total_amount)"
+        " values (%s, %s, %s, '2025-12-01', '2025-12-02', 180)",
+        (CORA_PENDING, "00000000-0000-4000-8000-0000000c0001", EQUIPMENT),
+    )
+
+
+def book(conn: psycopg.Connection, customer: str, extra: dict[str, str] | None = None) -> tuple:
+    columns = ", ".join(["customer_id", "equipment_id", "starts_at", "ends_at", "total_amount", *(extra or {})])
+    values = ", ".join(["%s", "%s", "'2025-12-01'", "'2025-12-02'", "180", *(extra or {}).values()])
+    return conn.execute(
+        f"insert into public.bookings ({columns}) values ({values})"
+        " returning pricing_breakdown, deposit_amount, deposit_status, deposit_paid_at, balance_due",
+        (customer, EQUIPMENT),
+    ).fetchone()
+
+
+@pytest.mark.parametrize("column", CHARGES)
+def test_a_customer_cannot_book_with_a_pricing_deposit_or_balance_of_their_choosing(rows, as_role, people, column):
+    with as_role(rows, "authenticated", user=people.customer), pytest.raises(psycopg.errors.InsufficientPrivilege):
+        book(rows, people.customer, {column: CHARGES[column]})
+
+
+def test_a_customer_books_with_the_default_deposit_and_no_pricing_or_balance(rows, as_role, people):
+    with as_role(rows, "authenticated", user=people.customer):
+        assert book(rows, people.customer) == (None, 0, "not_required", None, None)
+        # A client that sends the defaults explicitly is fine too.
+        assert book(
+            rows,
+            people.customer,
+            {
+                "pricing_breakdown": "null",
+                "deposit_amount": "0",
+                "deposit_status": "'not_required'",
+                "balance_due": "null",
+            },
+        ) == (None, 0, "not_required", None, None)
+
+
+@pytest.mark.parametrize("column", ["total_amount", *CHARGES])
+def test_a_customer_cannot_change_the_price_deposit_or_balance_of_their_pending_booking(rows, as_role, people, column):
+    add_pending_booking(rows)
+    value = {"total_amount": "0.01", **CHARGES}[column]
+    with as_role(rows, "authenticated", user=people.customer), pytest.raises(psycopg.errors.InsufficientPrivilege):
+        rows.execute(f"update public.bookings set {column} = {value} where id = %s", (CORA_PENDING,))
+
+
+def test_a_customer_still_edits_and_cancels_their_pending_booking(rows, as_role, people):
+    add_pending_booking(rows)
+    with as_role(rows, "authenticated", user=people.customer):
+        # Unchanged charges in the SET list (a client sending the whole row) are fine.
+        assert (
+            rows.execute(
+                "update public.bookings set ends_at = '2025-12-03', total_amount = total_amount,"
+                " deposit_status = deposit_status where id = %s",
+                (CORA_PENDING,),
+            ).rowcount
+            == 1
+        )
+        assert (
+            rows.execute("update public.bookings set status = 'cancelled' where id = %s", (CORA_PENDING,)).rowcount == 1
+        )
+
+
+SET_CHARGES = (
+    """update public.bookings set total_amount = 150, pricing_breakdown = '{"discount": 30}',"""
+    " deposit_amount = 500, deposit_status = 'paid', deposit_paid_at = now(), balance_due = 150 where id = %s"
+)
+
+
+@pytest.mark.parametrize("role", ["admin", "super_admin"])
+def test_admins_set_the_price_deposit_and_balance(rows, as_role, people, role):
+    add_pending_booking(rows)
+    with as_role(rows, "authenticated", user=getattr(people, role)):
+        assert rows.execute(SET_CHARGES, (CORA_PENDING,)).rowcount == 1
+        booked = book(rows, people.customer, CHARGES)
+    assert booked[1:3] == (5000, "paid")
+
+
+def test_the_service_role_sets_the_price_deposit_and_balance(rows, as_role, people):
+    add_pending_booking(rows)
+    with as_role(rows, "service_role"):
+        assert rows.execute(SET_CHARGES, (CORA_PENDING,)).rowcount == 1
+
+
+def test_finance_may_change_only_the_balance_if_a_policy_lets_them_edit_bookings(rows, as_role, people):
+    """The guard, not only the missing policy, keeps finance off the price and the deposit."""
+    add_pending_booking(rows)
+    rows.execute(
+        "create policy test_finance_all on public.bookings for all to authenticated"
+        " using ((select private.current_app_role()) = 'finance')"
+    )
+    with as_role(rows, "authenticated", user=people.finance):
+        assert rows.execute("update public.bookings set balance_due = 20 where id = %s", (CORA_PENDING,)).rowcount == 1
+        for column in ["total_amount", "pricing_breakdown", "deposit_amount", "deposit_status", "deposit_paid_at"]:
+            value = {"total_amount": "0.01", **CHARGES}[column]
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
+                rows.execute(f"update public.bookings set {column} = {value} where id = %s", (CORA_PENDING,))
+
+
+# Bulk operations are requested in one's own name ------------------------------
+
+
+@pytest.mark.parametrize("role", ["admin", "super_admin"])
+def test_admins_request_bulk_operations_only_in_their_own_name(rows, as_role, people, role):
+    insert = "insert into public.booking_bulk_operations (operation_type, booking_ids{}) values ('cancel', %s{})"
+    with as_role(rows, "authenticated", user=getattr(people, role)):
+        requested_by = rows.execute(insert.format("", "") + " returning requested_by", ([CARL_BOOKING],)).fetchone()[0]
+        assert str(requested_by) == getattr(people, role)
+        other = people.admin if role == "super_admin" else people.super_admin
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
+            rows.execute(insert.format(", requested_by", ", %s"), ([CARL_BOOKING], other))
+
+
 # Constraints -----------------------------------------------------------------
 
 

@@ -260,6 +260,16 @@ def test_service_role_reads_but_cannot_write_dashboard_tables(rows, as_role, tab
     assert refused(rows, f"delete from public.{table}")
 
 
+@pytest.mark.parametrize("table", TABLES)
+def test_service_role_holds_no_table_privilege_but_select(db, table):
+    held = db.execute(
+        """select p from unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) p
+            where has_table_privilege('service_role', %s, p)""",
+        (f"public.{table}",),
+    ).fetchall()
+    assert held == [("SELECT",)]
+
+
 def test_an_admin_cannot_save_two_filters_with_the_same_name(rows):
     with pytest.raises(psycopg.errors.UniqueViolation), rows.transaction():
         rows.execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -93,6 +95,39 @@ def test_deleting_the_primary_photo_clears_it_on_the_equipment(rows):
 def test_the_primary_photo_must_show_the_same_machine(rows):
     with pytest.raises(psycopg.errors.ForeignKeyViolation), rows.transaction():
         rows.execute("update public.equipment set primary_media_id = %s where id = %s", (EXCAVATOR_PHOTO, LIFT))
+
+
+# A machine's position is not on equipment: every signed-in user reads every
+# equipment row, so the position lives only in telematics_snapshots (admins).
+POSITION_COLUMN = re.compile(r"lat|lon|point|position|coord|geo|gps")
+
+
+def test_customers_cannot_select_a_machines_position_from_equipment(rows, as_role, people):
+    as_role(rows, "authenticated", user=people.customer)
+    with pytest.raises(psycopg.errors.UndefinedColumn), rows.transaction():
+        rows.execute("select last_latitude, last_longitude from public.equipment")
+
+
+def test_no_equipment_column_a_customer_reads_carries_a_position(rows, as_role, people):
+    as_role(rows, "authenticated", user=people.customer)
+    cursor = rows.execute("select * from public.equipment")
+    assert len(cursor.fetchall()) == 2
+    columns = [c.name for c in cursor.description]
+    assert {"last_telematics_at", "total_engine_hours"} <= set(columns)
+    assert [c for c in columns if POSITION_COLUMN.search(c)] == []
+
+
+def test_customers_see_when_a_machine_last_reported_but_not_where(rows, as_role, people):
+    rows.execute("update public.equipment set last_telematics_at = '2025-10-03 17:00+00' where id = %s", (EXCAVATOR,))
+    as_role(rows, "authenticated", user=people.customer)
+    assert rows.execute(
+        "select total_engine_hours, last_telematics_at is not null from public.equipment where id = %s", (EXCAVATOR,)
+    ).fetchone() == (Decimal("1250.5"), True)
+    assert rows.execute("select latitude, longitude from public.telematics_snapshots").fetchall() == []
+    as_role(rows, "authenticated", user=people.admin)
+    assert rows.execute("select latitude, longitude from public.telematics_snapshots").fetchall() == [
+        (Decimal("51.507400"), Decimal("-0.127800"))
+    ]
 
 
 def test_maintenance_status_is_one_of_the_named_states(rows):
@@ -206,6 +241,27 @@ def test_the_bucket_is_private_and_takes_only_images_and_video_up_to_a_limit(db)
     assert public is False
     assert 0 < limit <= 200 * 1024 * 1024
     assert types and all(t.startswith(("image/", "video/")) for t in types)
+
+
+def test_a_bucket_that_already_exists_public_is_made_private_with_the_limits(empty_db, supabase_project):
+    before, mine = this_migration(supabase_project)
+    migrate(empty_db, before)
+    empty_db.execute(
+        "insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)"
+        " values ('equipment-media', 'equipment-media', true, null, array['application/pdf'])"
+    )
+    apply(empty_db, mine)
+    bucket = "select public, file_size_limit, allowed_mime_types from storage.buckets where id = 'equipment-media'"
+    expected = (
+        False,
+        100 * 1024 * 1024,
+        ["image/jpeg", "image/png", "image/webp", "video/mp4", "video/quicktime", "video/webm"],
+    )
+    assert empty_db.execute(bucket).fetchone() == expected
+    # Running the file again keeps converging (and changes nothing more).
+    with empty_db.transaction():
+        empty_db.execute(mine.text)
+    assert empty_db.execute(bucket).fetchone() == expected
 
 
 def test_only_admins_upload_equipment_media_files(rows, as_role, people):

@@ -145,6 +145,18 @@ def test_finance_reconciles_payouts_and_requests_exports(rows, as_role, people):
         assert str(requested_by) == people.finance
 
 
+@pytest.mark.parametrize("role", ["finance", "admin", "super_admin"])
+def test_exports_are_requested_only_in_ones_own_name(rows, as_role, people, role):
+    insert = (
+        "insert into public.financial_exports (export_type, period_start, period_end, requested_by)"
+        " values ('ledger', '2025-10-01', '2025-10-31', %s)"
+    )
+    with as_role(rows, "authenticated", user=getattr(people, role)):
+        rows.execute(insert, (getattr(people, role),))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
+            rows.execute(insert, (people.finance if role != "finance" else people.admin,))
+
+
 @pytest.mark.parametrize("table", ["payout_reconciliations", "financial_exports"])
 @pytest.mark.parametrize("role", NOBODY_IN_FINANCE)
 def test_no_one_else_reads_or_writes_payouts_and_exports(rows, as_role, people, table, role):
@@ -268,6 +280,102 @@ def test_a_new_booking_starts_unpaid_and_billing_changes_are_timestamped(rows, a
     assert rows.execute(
         "select billing_status_updated_at is not null from public.bookings where id = %s", (booking,)
     ).fetchone()[0]
+
+
+CORA_PENDING = "00000000-0000-4000-8000-0000000b5001"
+
+
+def add_pending_booking(conn: psycopg.Connection) -> None:
+    """Cora's pending booking (total 180, unpaid), which she may still edit."""
+    conn.execute(
+        "insert into public.bookings (id, customer_id, equipment_id, starts_at, ends_at, total_amount)"
+        " values (%s, '00000000-0000-4000-8000-0000000c0001', '00000000-0000-4000-8000-00000000e001',"
+        " '2025-12-01', '2025-12-02', 180)",
+        (CORA_PENDING,),
+    )
+
+
+def stamp_of(conn: psycopg.Connection, booking: str):
+    return conn.execute("select billing_status_updated_at from public.bookings where id = %s", (booking,)).fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [("billing_status", "'paid'"), ("billing_status_updated_at", "'2020-01-01'")]
+)
+def test_a_customer_cannot_book_with_a_billing_status_of_their_choosing(rows, as_role, people, column, value):
+    with as_role(rows, "authenticated", user=people.customer), pytest.raises(psycopg.errors.InsufficientPrivilege):
+        rows.execute(
+            f"insert into public.bookings (customer_id, equipment_id, starts_at, ends_at, total_amount, {column})"
+            f" values (%s, '00000000-0000-4000-8000-00000000e001', '2025-12-01', '2025-12-02', 180, {value})",
+            (people.customer,),
+        )
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    ["billing_status = 'paid'", "billing_status_updated_at = '2020-01-01'", "billing_status_updated_at = null"],
+)
+def test_a_customer_cannot_change_the_billing_status_of_their_pending_booking(rows, as_role, people, assignment):
+    add_pending_booking(rows)
+    with as_role(rows, "authenticated", user=people.customer), pytest.raises(psycopg.errors.InsufficientPrivilege):
+        rows.execute(f"update public.bookings set {assignment} where id = %s", (CORA_PENDING,))
+
+
+def test_a_customer_edit_of_their_pending_booking_keeps_its_billing_stamp(rows, as_role, people):
+    add_pending_booking(rows)
+    stamped = stamp_of(rows, CORA_PENDING)
+    with as_role(rows, "authenticated", user=people.customer):
+        assert (
+            rows.execute(
+                "update public.bookings set ends_at = '2025-12-03', billing_status = billing_status,"
+                " billing_status_updated_at = billing_status_updated_at where id = %s",
+                (CORA_PENDING,),
+            ).rowcount
+            == 1
+        )
+    assert stamp_of(rows, CORA_PENDING) == stamped
+
+
+@pytest.mark.parametrize("role", ["admin", "super_admin", "finance"])
+def test_admins_and_finance_change_billing_statuses_and_the_change_is_stamped(rows, as_role, people, role):
+    add_pending_booking(rows)
+    # Finance has no policy on bookings today: let them in to show the guard lets them through.
+    rows.execute(
+        "create policy test_finance_all on public.bookings for all to authenticated"
+        " using ((select private.current_app_role()) = 'finance')"
+    )
+    rows.execute("update public.bookings set billing_status_updated_at = null where id = %s", (CORA_PENDING,))
+    with as_role(rows, "authenticated", user=getattr(people, role)):
+        assert (
+            rows.execute("update public.bookings set billing_status = 'paid' where id = %s", (CORA_PENDING,)).rowcount
+            == 1
+        )
+    assert stamp_of(rows, CORA_PENDING) is not None
+
+
+def test_the_service_role_changes_billing_statuses(rows, as_role, people):
+    add_pending_booking(rows)
+    with as_role(rows, "service_role"):
+        assert (
+            rows.execute("update public.bookings set billing_status = 'paid' where id = %s", (CORA_PENDING,)).rowcount
+            == 1
+        )
+
+
+def test_a_billing_status_change_is_stamped_even_when_billing_status_is_not_in_the_set_list(rows):
+    add_pending_booking(rows)
+    # Another BEFORE trigger (they fire in name order) derives the billing status.
+    rows.execute(
+        """create function pg_temp.mark_paid() returns trigger language plpgsql as $$
+           begin new.billing_status := 'paid'; return new; end $$"""
+    )
+    rows.execute(
+        "create trigger bookings_a_mark_paid before update of status on public.bookings"
+        " for each row execute function pg_temp.mark_paid()"
+    )
+    rows.execute("update public.bookings set billing_status_updated_at = null where id = %s", (CORA_PENDING,))
+    rows.execute("update public.bookings set status = 'confirmed' where id = %s", (CORA_PENDING,))
+    assert stamp_of(rows, CORA_PENDING) is not None
 
 
 # Backfill on rows that existed before the migration ------------------------------

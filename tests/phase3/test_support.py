@@ -13,6 +13,7 @@ from phase3test.migrations import apply, discover, migrate
 VERSION = "20251111000600"
 ROWS = Path(__file__).parent / "rows"
 
+SUPER_ADMIN = "00000000-0000-4000-8000-0000000a0002"
 CORA_TICKET = "00000000-0000-4000-8000-0000000ca001"
 CARL_TICKET = "00000000-0000-4000-8000-0000000ca002"
 CORA_DOCUMENT = "00000000-0000-4000-8000-0000000d0c01"
@@ -211,6 +212,141 @@ def test_named_indexes_exist(db):
     )
     assert indexes["support_messages_ticket_created_at_idx"].endswith("(ticket_id, created_at)")
     assert indexes["insurance_activity_document_created_at_idx"].endswith("(insurance_document_id, created_at)")
+
+
+# New tickets: customers open them, staff triage them; SLA due dates come from support_sla
+
+OPEN_TICKET = "insert into public.support_tickets (customer_id, subject, body{}) values (%s, 'Help', 'Please'{})"
+
+# What a customer might try to set on a ticket they open: each one is staff's.
+STAFF_FIELDS = {
+    "status": "'resolved'",
+    "assigned_to": f"'{SUPER_ADMIN}'",
+    "sla_breached": "true",
+    "first_responded_at": "now()",
+    "first_response_due_at": "'2099-01-01 00:00+00'",
+    "resolution_due_at": "'2099-01-01 00:00+00'",
+    # Due dates are counted from created_at: a customer does not move it either.
+    "created_at": "'2099-01-01 00:00+00'",
+}
+
+
+def open_ticket(conn: psycopg.Connection, customer: str, **fields: str) -> str:
+    """Insert a ticket for `customer` with `fields` as SQL literals; return its id."""
+    columns = "".join(f", {name}" for name in fields)
+    values = "".join(f", {value}" for value in fields.values())
+    return conn.execute(OPEN_TICKET.format(columns, values) + " returning id::text", (customer,)).fetchone()[0]
+
+
+def ticket(conn: psycopg.Connection, ticket_id: str) -> dict:
+    cursor = conn.execute(
+        "select status, priority, assigned_to::text, sla_breached, first_responded_at, created_at,"
+        " first_response_due_at, resolution_due_at from public.support_tickets where id = %s",
+        (ticket_id,),
+    )
+    return dict(zip([c.name for c in cursor.description], cursor.fetchone(), strict=True))
+
+
+def test_customers_cannot_open_a_ticket_already_resolved_assigned_breached_and_due_in_2099(rows, as_role, people):
+    as_role(rows, "authenticated", user=people.customer)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only staff"), rows.transaction():
+        open_ticket(rows, people.customer, priority="'urgent'", **STAFF_FIELDS)
+
+
+@pytest.mark.parametrize("field", sorted(STAFF_FIELDS))
+@pytest.mark.parametrize("who", ["customer", "finance"])
+def test_non_admins_cannot_set_staff_fields_on_a_ticket_they_open(rows, as_role, people, who, field):
+    as_role(rows, "authenticated", user=getattr(people, who))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match=field), rows.transaction():
+        open_ticket(rows, getattr(people, who), **{field: STAFF_FIELDS[field]})
+
+
+def test_customers_cannot_open_urgent_tickets_only_staff_escalate_to_urgent(rows, as_role, people):
+    as_role(rows, "authenticated", user=people.customer)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="priority"), rows.transaction():
+        open_ticket(rows, people.customer, priority="'urgent'")
+
+
+@pytest.mark.parametrize("priority", ["low", "normal", "high"])
+def test_customers_may_open_low_normal_or_high_tickets_with_due_dates_from_the_sla(rows, as_role, people, priority):
+    as_role(rows, "authenticated", user=people.customer)
+    opened = ticket(rows, open_ticket(rows, people.customer, priority=f"'{priority}'"))
+    created = opened["created_at"]
+    assert opened == {
+        "status": "open",
+        "priority": priority,
+        "assigned_to": None,
+        "sla_breached": False,
+        "first_responded_at": None,
+        "created_at": created,
+        "first_response_due_at": created + DUE[priority][0],
+        "resolution_due_at": created + DUE[priority][1],
+    }
+
+
+def test_a_customers_ticket_opened_with_explicit_defaults_is_accepted(rows, as_role, people):
+    as_role(rows, "authenticated", user=people.customer)
+    opened = open_ticket(rows, people.customer, status="'open'", sla_breached="false", assigned_to="null")
+    assert ticket(rows, opened)["resolution_due_at"] is not None
+
+
+@pytest.mark.parametrize("who", ["admin", "super_admin"])
+def test_admins_open_triaged_tickets_and_due_dates_are_filled_in_when_missing(rows, as_role, people, who):
+    as_role(rows, "authenticated", user=getattr(people, who))
+    opened = ticket(
+        rows,
+        open_ticket(
+            rows,
+            people.customer,
+            priority="'urgent'",
+            status="'pending'",
+            assigned_to=f"'{people.admin}'",
+            created_at="'2025-10-01 08:00+00'",
+        ),
+    )
+    assert (opened["status"], opened["priority"], opened["assigned_to"]) == ("pending", "urgent", people.admin)
+    assert opened["first_response_due_at"] == opened["created_at"] + DUE["urgent"][0]
+    assert opened["resolution_due_at"] == datetime(2025, 10, 1, 12, tzinfo=UTC)
+
+
+def test_due_dates_given_by_staff_or_the_service_role_are_kept(rows, as_role, people):
+    for role, user in (("authenticated", people.admin), ("service_role", None)):
+        as_role(rows, role, user=user)
+        opened = ticket(
+            rows,
+            open_ticket(rows, people.customer, first_response_due_at="'2025-12-01 00:00+00'"),
+        )
+        assert opened["first_response_due_at"] == datetime(2025, 12, 1, tzinfo=UTC)
+        assert opened["resolution_due_at"] == opened["created_at"] + DUE["normal"][1]
+
+
+def test_customers_have_no_update_on_their_own_tickets_so_cannot_change_staff_fields(rows, as_role, people):
+    # The baseline gives customers no update policy on support_tickets: the
+    # update matches no row, whatever it sets.
+    before = ticket(rows, CORA_TICKET)
+    as_role(rows, "authenticated", user=people.customer)
+    updated = rows.execute(
+        "update public.support_tickets set status = 'resolved', priority = 'urgent', assigned_to = %s,"
+        " sla_breached = true, resolution_due_at = '2099-01-01 00:00+00' where id = %s",
+        (people.super_admin, CORA_TICKET),
+    ).rowcount
+    assert updated == 0
+    assert ticket(rows, CORA_TICKET) == before
+
+
+def test_the_sla_lookup_runs_only_as_the_ticket_trigger(db):
+    functions = db.execute(
+        "select p.proname, p.prosecdef, p.proconfig,"
+        " has_function_privilege('anon', p.oid, 'execute'),"
+        " has_function_privilege('authenticated', p.oid, 'execute'),"
+        " has_function_privilege('service_role', p.oid, 'execute')"
+        " from pg_trigger t join pg_proc p on p.oid = t.tgfoid"
+        " where t.tgrelid = 'public.support_tickets'::regclass and not t.tgisinternal order by t.tgname"
+    ).fetchall()
+    assert functions == [
+        ("guard_support_ticket_staff_fields", False, ['search_path=""'], False, False, False),
+        ("set_support_ticket_sla_due_dates", True, ['search_path=""'], False, False, False),
+    ]
 
 
 # Insurance documents: requested information -------------------------------------------

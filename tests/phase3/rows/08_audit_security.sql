@@ -28,3 +28,7 @@ insert into public.settings_change_requests (id, setting_key, proposed_value, pr
 values
   ('00000000-0000-4000-8000-0000000a5d01', 'booking.max_days', '45', '30', 'Longer construction projects',
    '00000000-0000-4000-8000-0000000a0001');
+
+-- A setting whose changes need an approved change request (applied by the service role).
+insert into public.system_settings (key, value, description, requires_approval) values
+  ('payments.refund_window_days', '14', 'Days after a payment in which a customer may ask for a refund', true);
