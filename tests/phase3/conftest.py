@@ -1,8 +1,12 @@
-"""Helpers for the Phase 3 schema tests: the project's migrations and a schema snapshot.
+"""Helpers for the Phase 3 schema tests: the project's migrations, a schema snapshot and the shared helpers.
 
 The snapshot is `pg_dump --schema-only` of the server's own version, without
 the migration history; precise catalog snapshots with readable diffs come
 with the round-trip suites.
+
+Test files cannot import this module (there is more than one conftest.py), so
+the small helpers every domain's tests use come as fixtures: `act`, `count`,
+`refused`, `changed`, `ids`, `index_defs` and `migrate_just_before`.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import psycopg
 import pytest
 
 from phase3test.fixtures import ServerInfo
-from phase3test.migrations import Migration, discover
+from phase3test.migrations import Migration, discover, migrate
 from phase3test.project import SupabaseProject
 
 
@@ -97,3 +101,84 @@ def migrations_before(supabase_project: SupabaseProject) -> Callable[[Migration]
         return every[: every.index(migration)]
 
     return before
+
+
+@pytest.fixture
+def migrate_just_before(
+    empty_db: psycopg.Connection, supabase_project: SupabaseProject, migrations_before: Callable[[Migration], list]
+) -> Callable[..., Migration]:
+    """`migrate_just_before(version)`: migrate `empty_db` up to just before the migration `version`, not applying it.
+
+    With `baseline=True` (the default) the fixed rows of rows/00_baseline.sql are loaded next, as rows
+    that predate the migration. Returns that migration, for the test to `apply` it.
+    """
+
+    def before(version: str, baseline: bool = True) -> Migration:
+        mine = next(m for m in discover(supabase_project.migrations_dir).migrations if m.version == version)
+        migrate(empty_db, migrations_before(mine))
+        if baseline:
+            empty_db.execute((ROWS / "00_baseline.sql").read_text())
+        return mine
+
+    return before
+
+
+# Small helpers for the tests' bodies -------------------------------------------
+
+
+@pytest.fixture
+def act(rows: psycopg.Connection, people: SimpleNamespace, as_role: Callable) -> Callable[[str], object]:
+    """`act("customer")`: `rows` runs as that fixed user of `people`, signed in (`authenticated`).
+
+    Returns `as_role`'s result: `with act("admin"): ...` signs in for the block only.
+    """
+    return lambda who: as_role(rows, "authenticated", user=getattr(people, who))
+
+
+@pytest.fixture
+def count() -> Callable[[psycopg.Connection, str], int]:
+    """`count(conn, "public.alerts")`: how many rows the connection sees in what follows FROM (a where clause too)."""
+
+    def rows_in(conn: psycopg.Connection, source: str) -> int:
+        return conn.execute(f"select count(*) from {source}").fetchone()[0]
+
+    return rows_in
+
+
+@pytest.fixture
+def refused() -> Callable[..., bool]:
+    """`refused(conn, sql, params=())`: True when the statement is refused for lack of privilege.
+
+    RLS, grants or a guard raising `insufficient_privilege`. The attempt runs in a savepoint, so a
+    refused one leaves the test's transaction usable; any other error is raised.
+    """
+
+    def attempt(conn: psycopg.Connection, sql: str, params: tuple = ()) -> bool:
+        try:
+            with conn.transaction():
+                conn.execute(sql, params)
+        except psycopg.errors.InsufficientPrivilege:
+            return True
+        return False
+
+    return attempt
+
+
+@pytest.fixture
+def changed() -> Callable[..., int]:
+    """`changed(conn, sql, params=())`: how many rows the statement changed (0 when RLS hides them all)."""
+    return lambda conn, sql, params=(): conn.execute(sql, params).rowcount
+
+
+@pytest.fixture
+def index_defs() -> Callable[[psycopg.Connection], dict[str, str]]:
+    """`index_defs(conn)`: every index of the public schema, by name, with its `CREATE INDEX` definition."""
+    return lambda conn: dict(
+        conn.execute("select indexname, indexdef from pg_indexes where schemaname = 'public'").fetchall()
+    )
+
+
+@pytest.fixture
+def ids() -> Callable[[psycopg.Connection, str], set[str]]:
+    """`ids(conn, "booking_notes")`: the ids (as text) of the rows the connection sees in that public table."""
+    return lambda conn, table: {str(row[0]) for row in conn.execute(f"select id from public.{table}")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from phase3test.migrations import apply, discover, migrate
+from phase3test.migrations import apply
 
 VERSION = "20251111000800"
 STAFF_AND_CUSTOMERS = ["customer", "admin", "super_admin", "finance", "marketing", "security", "pricing_service"]
@@ -57,45 +57,30 @@ NEW_ROW = {
 }
 
 
-def refused(conn: psycopg.Connection, sql: str, params: tuple = ()) -> bool:
-    """True when the statement is refused for lack of privilege (RLS, grants or a guard)."""
-    try:
-        with conn.transaction():
-            conn.execute(sql, params)
-    except psycopg.errors.InsufficientPrivilege:
-        return True
-    return False
-
-
-def sign_in(conn, as_role, people, who: str) -> str:
-    user = getattr(people, who)
-    as_role(conn, "authenticated", user=user)
-    return user
-
-
 # Who reads and writes each table ----------------------------------------------
 
 
 @pytest.mark.parametrize("table", TABLES)
 @pytest.mark.parametrize("who", STAFF_AND_CUSTOMERS)
-def test_only_the_tables_readers_see_its_rows(rows, as_role, people, who, table):
-    sign_in(rows, as_role, people, who)
+def test_only_the_tables_readers_see_its_rows(rows, act, who, table):
+    act(who)
     visible = rows.execute(f"select id::text from public.{table}").fetchall()
     assert visible == ([(ROW_IDS[table],)] if who in READERS[table] else [])
 
 
 @pytest.mark.parametrize("table", TABLES)
 @pytest.mark.parametrize("who", STAFF_AND_CUSTOMERS)
-def test_only_the_tables_writers_insert(rows, as_role, people, who, table):
-    me = sign_in(rows, as_role, people, who)
+def test_only_the_tables_writers_insert(rows, act, refused, people, who, table):
+    act(who)
+    me = getattr(people, who)
     denied = refused(rows, f"insert into public.{table} " + NEW_ROW[table].format(me=me, role=who))
     assert denied == (who not in INSERTERS[table])
 
 
 @pytest.mark.parametrize("table", TABLES)
 @pytest.mark.parametrize("who", STAFF_AND_CUSTOMERS)
-def test_only_the_tables_writers_update_and_delete(rows, as_role, people, who, table):
-    sign_in(rows, as_role, people, who)
+def test_only_the_tables_writers_update_and_delete(rows, act, refused, who, table):
+    act(who)
     update, delete = f"update public.{table} set created_at = created_at", f"delete from public.{table}"
     if table in NO_API_UPDATES:
         assert refused(rows, update)
@@ -107,7 +92,7 @@ def test_only_the_tables_writers_update_and_delete(rows, as_role, people, who, t
 
 
 @pytest.mark.parametrize("table", TABLES)
-def test_anon_neither_reads_nor_writes(rows, as_role, table):
+def test_anon_neither_reads_nor_writes(rows, refused, as_role, table):
     as_role(rows, "anon")
     assert rows.execute(f"select count(*) from public.{table}").fetchone() == (0,)
     assert refused(
@@ -124,21 +109,23 @@ def test_service_role_reads_every_table(rows, as_role, table):
 # audit_events ------------------------------------------------------------------
 
 
-def test_admin_cannot_append_an_audit_event_in_someone_elses_name(rows, as_role, people):
-    sign_in(rows, as_role, people, "admin")
+def test_admin_cannot_append_an_audit_event_in_someone_elses_name(rows, act, refused, people):
+    act("admin")
     assert refused(
         rows, "insert into public.audit_events (actor_id, action) values (%s, 'user.deleted')", (people.super_admin,)
     )
 
 
-def test_audit_events_stay_unchanged_when_an_admin_tries_to_edit_them(rows, as_role, people):
-    sign_in(rows, as_role, people, "super_admin")
+def test_audit_events_stay_unchanged_when_an_admin_tries_to_edit_them(rows, act, refused):
+    act("super_admin")
     assert refused(rows, "update public.audit_events set action = 'nothing.happened'")
     assert rows.execute("select action from public.audit_events").fetchall() == [("booking.status_changed",)]
 
 
 @pytest.mark.parametrize("role", ["anon", "authenticated", "service_role"])
-def test_nobody_updates_deletes_or_truncates_audit_events_not_even_the_service_role(rows, as_role, people, role):
+def test_nobody_updates_deletes_or_truncates_audit_events_not_even_the_service_role(
+    rows, refused, as_role, people, role
+):
     as_role(rows, role, user=people.super_admin if role == "authenticated" else None)
     assert refused(rows, "update public.audit_events set action = 'nothing.happened'")
     assert refused(rows, "delete from public.audit_events")
@@ -168,8 +155,9 @@ def test_deleting_a_user_still_clears_actor_id_on_their_audit_events(rows, as_ro
 
 
 @pytest.mark.parametrize("who", ["admin", "super_admin"])
-def test_admins_append_audit_events_with_their_own_role_and_the_current_time(rows, as_role, people, who):
-    me = sign_in(rows, as_role, people, who)
+def test_admins_append_audit_events_with_their_own_role_and_the_current_time(rows, act, refused, people, who):
+    act(who)
+    me = getattr(people, who)
     insert = "insert into public.audit_events (actor_id, actor_role, action, occurred_at) values (%s, %s, 'x.y', %s)"
     assert not refused(rows, insert.replace(", %s)", ", now())"), (me, who))
     assert refused(rows, insert.replace(", %s)", ", now())"), (me, "security"))
@@ -206,12 +194,12 @@ def test_an_event_has_each_tag_once(rows):
 # admin_invites -------------------------------------------------------------------
 
 
-def test_admin_cannot_invite_a_super_admin_but_a_super_admin_can(rows, as_role, people):
+def test_admin_cannot_invite_a_super_admin_but_a_super_admin_can(rows, act, refused, people):
     invite = "insert into public.admin_invites (email, role, token_hash, invited_by) values (%s, 'super_admin', %s, %s)"
-    sign_in(rows, as_role, people, "admin")
+    act("admin")
     assert refused(rows, invite, ("boss@example.test", b"\x0a", people.admin))
     assert refused(rows, "update public.admin_invites set role = 'super_admin'")
-    sign_in(rows, as_role, people, "super_admin")
+    act("super_admin")
     assert not refused(rows, invite, ("boss@example.test", b"\x0a", people.super_admin))
 
 
@@ -227,8 +215,8 @@ def test_an_email_has_at_most_one_pending_invite(rows):
 # admin_sessions: the service role writes them; admins read and revoke through a function ----
 
 
-def test_admin_cannot_create_a_session_for_a_super_admin(rows, as_role, people):
-    sign_in(rows, as_role, people, "admin")
+def test_admin_cannot_create_a_session_for_a_super_admin(rows, act, refused, people):
+    act("admin")
     assert refused(
         rows,
         "insert into public.admin_sessions (user_id, session_token_hash, two_factor_verified, expires_at)"
@@ -238,12 +226,12 @@ def test_admin_cannot_create_a_session_for_a_super_admin(rows, as_role, people):
 
 
 @pytest.mark.parametrize("who", ["admin", "super_admin"])
-def test_admins_can_neither_unrevoke_nor_edit_nor_delete_sessions(rows, as_role, people, who):
+def test_admins_can_neither_unrevoke_nor_edit_nor_delete_sessions(rows, act, refused, as_role, people, who):
     rows.execute(
         "update public.admin_sessions set revoked_at = now(), revoked_by = %s where id = %s",
         (people.super_admin, SESSION),
     )
-    sign_in(rows, as_role, people, who)
+    act(who)
     assert refused(rows, "update public.admin_sessions set revoked_at = null, revoked_by = null")
     assert refused(rows, "update public.admin_sessions set expires_at = now() + interval '1 year'")
     assert refused(rows, "delete from public.admin_sessions")
@@ -278,45 +266,47 @@ def revoked_by(conn, as_role, session: str):
 
 
 @pytest.mark.parametrize("target", ["admin", "security"])
-def test_admin_revokes_sessions_of_equal_or_lower_rank(rows, as_role, people, target):
+def test_admin_revokes_sessions_of_equal_or_lower_rank(rows, act, as_role, people, target):
     session = new_session(rows, getattr(people, target))
-    me = sign_in(rows, as_role, people, "admin")
+    act("admin")
+    me = people.admin
     assert rows.execute("select public.revoke_admin_session(%s)", (session,)).fetchone() == (True,)
     assert revoked_by(rows, as_role, session) == [(me,)]
 
 
-def test_admin_cannot_revoke_a_super_admins_session(rows, as_role, people):
+def test_admin_cannot_revoke_a_super_admins_session(rows, act, refused, as_role, people):
     session = new_session(rows, people.super_admin)
-    sign_in(rows, as_role, people, "admin")
+    act("admin")
     assert refused(rows, "select public.revoke_admin_session(%s)", (session,))
     assert revoked_by(rows, as_role, session) == []
 
 
 @pytest.mark.parametrize("target", ["admin", "super_admin"])
-def test_super_admin_revokes_any_session(rows, as_role, people, target):
+def test_super_admin_revokes_any_session(rows, act, as_role, people, target):
     session = new_session(rows, getattr(people, target))
-    me = sign_in(rows, as_role, people, "super_admin")
+    act("super_admin")
+    me = people.super_admin
     assert rows.execute("select public.revoke_admin_session(%s)", (session,)).fetchone() == (True,)
     assert revoked_by(rows, as_role, session) == [(me,)]
 
 
-def test_revoking_a_revoked_session_keeps_the_first_revocation(rows, as_role, people):
-    sign_in(rows, as_role, people, "super_admin")
+def test_revoking_a_revoked_session_keeps_the_first_revocation(rows, act, as_role, people):
+    act("super_admin")
     rows.execute("select public.revoke_admin_session(%s)", (SESSION,))
     first = revoked_by(rows, as_role, SESSION)
-    sign_in(rows, as_role, people, "admin")
+    act("admin")
     assert rows.execute("select public.revoke_admin_session(%s)", (SESSION,)).fetchone() == (False,)
     assert revoked_by(rows, as_role, SESSION) == first == [(people.super_admin,)]
 
 
 @pytest.mark.parametrize("who", ["security", "finance", "customer"])
-def test_non_admins_cannot_revoke_sessions(rows, as_role, people, who):
-    sign_in(rows, as_role, people, who)
+def test_non_admins_cannot_revoke_sessions(rows, act, refused, as_role, who):
+    act(who)
     assert refused(rows, "select public.revoke_admin_session(%s)", (SESSION,))
     assert revoked_by(rows, as_role, SESSION) == []
 
 
-def test_anon_cannot_call_the_revoke_function(rows, as_role):
+def test_anon_cannot_call_the_revoke_function(rows, refused, as_role):
     as_role(rows, "anon")
     assert refused(rows, "select public.revoke_admin_session(%s)", (SESSION,))
 
@@ -325,14 +315,14 @@ def test_anon_cannot_call_the_revoke_function(rows, as_role):
 
 
 @pytest.mark.parametrize("who", ["admin", "security", "finance", "marketing", "pricing_service", "customer"])
-def test_nobody_but_a_super_admin_reads_or_changes_secrets(rows, as_role, people, who):
-    sign_in(rows, as_role, people, who)
+def test_nobody_but_a_super_admin_reads_or_changes_secrets(rows, act, who):
+    act(who)
     assert rows.execute("select count(*) from public.secret_store").fetchone() == (0,)
     assert rows.execute("update public.secret_store set key_version = 2").rowcount == 0
 
 
-def test_super_admin_reads_and_rotates_secrets(rows, as_role, people):
-    sign_in(rows, as_role, people, "super_admin")
+def test_super_admin_reads_and_rotates_secrets(rows, act):
+    act("super_admin")
     assert rows.execute("select key from public.secret_store").fetchall() == [("payments.provider_api_key",)]
     assert rows.execute("update public.secret_store set key_version = 2, rotated_at = now()").rowcount == 1
 
@@ -359,14 +349,14 @@ def test_secret_keys_are_unique(rows):
 # settings_change_requests and system_settings ---------------------------------------
 
 
-def test_nobody_approves_their_own_settings_change(rows, as_role, people):
-    sign_in(rows, as_role, people, "admin")
+def test_nobody_approves_their_own_settings_change(rows, act, people):
+    act("admin")
     with pytest.raises(psycopg.errors.CheckViolation), rows.transaction():
         rows.execute(
             "update public.settings_change_requests set status = 'approved', reviewed_by = %s, reviewed_at = now()",
             (people.admin,),
         )
-    sign_in(rows, as_role, people, "super_admin")
+    act("super_admin")
     assert (
         rows.execute(
             "update public.settings_change_requests set status = 'approved', reviewed_by = %s, reviewed_at = now()",
@@ -384,8 +374,8 @@ def test_a_setting_has_at_most_one_pending_change_request(rows):
         )
 
 
-def test_admin_cannot_switch_off_approval_and_change_a_protected_setting(rows, as_role, people):
-    sign_in(rows, as_role, people, "admin")
+def test_admin_cannot_switch_off_approval_and_change_a_protected_setting(rows, act, refused):
+    act("admin")
     assert refused(
         rows,
         "update public.system_settings set value = '\"EVIL2\"', requires_approval = false where key = %s",
@@ -398,8 +388,8 @@ def test_admin_cannot_switch_off_approval_and_change_a_protected_setting(rows, a
 
 
 @pytest.mark.parametrize("who", ["admin", "super_admin"])
-def test_nobody_changes_a_protected_settings_value_through_the_api(rows, as_role, people, who):
-    sign_in(rows, as_role, people, who)
+def test_nobody_changes_a_protected_settings_value_through_the_api(rows, act, refused, as_role, who):
+    act(who)
     assert refused(rows, "update public.system_settings set value = '99' where key = %s", (PROTECTED_SETTING,))
     as_role(rows, "service_role")
     assert rows.execute("select value from public.system_settings where key = %s", (PROTECTED_SETTING,)).fetchone() == (
@@ -407,8 +397,8 @@ def test_nobody_changes_a_protected_settings_value_through_the_api(rows, as_role
     )
 
 
-def test_admin_cannot_delete_or_rename_a_protected_setting(rows, as_role, people):
-    sign_in(rows, as_role, people, "admin")
+def test_admin_cannot_delete_or_rename_a_protected_setting(rows, act, refused):
+    act("admin")
     assert refused(rows, "delete from public.system_settings where key = %s", (PROTECTED_SETTING,))
     assert refused(rows, "update public.system_settings set key = 'x.y' where key = %s", (PROTECTED_SETTING,))
     assert refused(
@@ -418,8 +408,8 @@ def test_admin_cannot_delete_or_rename_a_protected_setting(rows, as_role, people
     )
 
 
-def test_admins_keep_editing_unprotected_settings_and_protected_descriptions(rows, as_role, people):
-    sign_in(rows, as_role, people, "admin")
+def test_admins_keep_editing_unprotected_settings_and_protected_descriptions(rows, act):
+    act("admin")
     assert rows.execute("update public.system_settings set value = '60' where key = %s", (OPEN_SETTING,)).rowcount == 1
     assert (
         rows.execute(
@@ -429,8 +419,8 @@ def test_admins_keep_editing_unprotected_settings_and_protected_descriptions(row
     )
 
 
-def test_super_admin_decides_which_settings_need_approval(rows, as_role, people):
-    sign_in(rows, as_role, people, "super_admin")
+def test_super_admin_decides_which_settings_need_approval(rows, act):
+    act("super_admin")
     assert (
         rows.execute(
             "update public.system_settings set requires_approval = true where key = %s", (OPEN_SETTING,)
@@ -445,14 +435,16 @@ def test_super_admin_decides_which_settings_need_approval(rows, as_role, people)
     )
 
 
-def test_a_protected_setting_changes_by_request_approval_and_the_service_role(rows, as_role, people):
-    me = sign_in(rows, as_role, people, "admin")
+def test_a_protected_setting_changes_by_request_approval_and_the_service_role(rows, act, as_role, people):
+    act("admin")
+    me = people.admin
     request = rows.execute(
         "insert into public.settings_change_requests (setting_key, proposed_value, requested_by)"
         " values (%s, '21', %s) returning id",
         (PROTECTED_SETTING, me),
     ).fetchone()[0]
-    reviewer = sign_in(rows, as_role, people, "super_admin")
+    act("super_admin")
+    reviewer = people.super_admin
     assert (
         rows.execute(
             "update public.settings_change_requests set status = 'approved', reviewed_by = %s, reviewed_at = now()"
@@ -471,8 +463,9 @@ def test_a_protected_setting_changes_by_request_approval_and_the_service_role(ro
     )
 
 
-def test_admin_cannot_file_a_pre_approved_request_in_someone_elses_name(rows, as_role, people):
-    me = sign_in(rows, as_role, people, "admin")
+def test_admin_cannot_file_a_pre_approved_request_in_someone_elses_name(rows, act, refused, people):
+    act("admin")
+    me = people.admin
     insert = (
         "insert into public.settings_change_requests"
         " (setting_key, proposed_value, requested_by, reviewed_by, reviewed_at, status)"
@@ -483,9 +476,9 @@ def test_admin_cannot_file_a_pre_approved_request_in_someone_elses_name(rows, as
     assert refused(rows, insert, (PROTECTED_SETTING, me, people.super_admin, "2025-11-11", "approved"))
 
 
-def test_admin_cannot_rewrite_or_self_approve_a_request_by_updating_it(rows, as_role, people):
+def test_admin_cannot_rewrite_or_self_approve_a_request_by_updating_it(rows, act, refused, people):
     request = ROW_IDS["settings_change_requests"]  # pending, requested by Ada Admin
-    sign_in(rows, as_role, people, "admin")
+    act("admin")
     update = "update public.settings_change_requests set {} where id = %s"
     assert refused(rows, update.format("requested_by = %s"), (people.super_admin, request))
     assert refused(rows, update.format("proposed_value = '99'"), (request,))
@@ -493,7 +486,7 @@ def test_admin_cannot_rewrite_or_self_approve_a_request_by_updating_it(rows, as_
     assert refused(rows, approve_as, (people.super_admin, request))
     assert refused(rows, update.format("status = 'applied', applied_at = now()"), (request,))
     # A second admin reviews it, as themselves, only while it is pending.
-    sign_in(rows, as_role, people, "super_admin")
+    act("super_admin")
     assert (
         rows.execute(
             update.format("status = 'rejected', reviewed_by = %s, reviewed_at = now()"), (people.super_admin, request)
@@ -503,16 +496,16 @@ def test_admin_cannot_rewrite_or_self_approve_a_request_by_updating_it(rows, as_
     assert refused(rows, update.format("status = 'approved'"), (request,))
 
 
-def test_an_admin_may_cancel_a_pending_request(rows, as_role, people):
-    sign_in(rows, as_role, people, "admin")
+def test_an_admin_may_cancel_a_pending_request(rows, act):
+    act("admin")
     assert rows.execute("update public.settings_change_requests set status = 'cancelled'").rowcount == 1
 
 
 # Two-factor on users: the owner may switch it on; switching it off takes an admin ----
 
 
-def test_customer_may_enable_their_own_two_factor(rows, as_role, people):
-    sign_in(rows, as_role, people, "customer")
+def test_customer_may_enable_their_own_two_factor(rows, act, people):
+    act("customer")
     assert (
         rows.execute("update public.users set two_factor_enabled = true where id = %s", (people.customer,)).rowcount
         == 1
@@ -524,15 +517,15 @@ def test_customer_may_enable_their_own_two_factor(rows, as_role, people):
     assert (enabled, enrolled) == (True, True)
 
 
-def test_customer_cannot_switch_off_their_own_two_factor_through_the_api(rows, as_role, people):
+def test_customer_cannot_switch_off_their_own_two_factor_through_the_api(rows, act, refused, people):
     rows.execute("update public.users set two_factor_enabled = true where id = %s", (people.customer,))
-    sign_in(rows, as_role, people, "customer")
+    act("customer")
     assert refused(rows, "update public.users set two_factor_enabled = false where id = %s", (people.customer,))
     assert refused(rows, "update public.users set two_factor_enrolled_at = null where id = %s", (people.customer,))
 
 
-def test_customer_cannot_change_another_customers_two_factor(rows, as_role, people):
-    sign_in(rows, as_role, people, "customer")
+def test_customer_cannot_change_another_customers_two_factor(rows, act, as_role, people):
+    act("customer")
     assert (
         rows.execute(
             "update public.users set two_factor_enabled = true where id = %s", (people.other_customer,)
@@ -546,9 +539,9 @@ def test_customer_cannot_change_another_customers_two_factor(rows, as_role, peop
 
 
 @pytest.mark.parametrize("who", ["admin", "super_admin"])
-def test_admins_may_switch_off_a_users_two_factor(rows, as_role, people, who):
+def test_admins_may_switch_off_a_users_two_factor(rows, act, people, who):
     rows.execute("update public.users set two_factor_enabled = true where id = %s", (people.customer,))
-    sign_in(rows, as_role, people, who)
+    act(who)
     assert (
         rows.execute("update public.users set two_factor_enabled = false where id = %s", (people.customer,)).rowcount
         == 1
@@ -556,10 +549,10 @@ def test_admins_may_switch_off_a_users_two_factor(rows, as_role, people, who):
 
 
 @pytest.mark.parametrize("target", ["super_admin", "admin", "security", "finance"])
-def test_admin_cannot_switch_off_a_staff_members_two_factor(rows, as_role, people, target):
+def test_admin_cannot_switch_off_a_staff_members_two_factor(rows, act, refused, as_role, people, target):
     user = getattr(people, target)
     rows.execute("update public.users set two_factor_enabled = true where id = %s", (user,))
-    sign_in(rows, as_role, people, "admin")
+    act("admin")
     assert refused(rows, "update public.users set two_factor_enabled = false where id = %s", (user,))
     assert refused(rows, "update public.users set two_factor_enrolled_at = null where id = %s", (user,))
     as_role(rows, "service_role")
@@ -569,10 +562,10 @@ def test_admin_cannot_switch_off_a_staff_members_two_factor(rows, as_role, peopl
 
 
 @pytest.mark.parametrize("target", ["admin", "super_admin", "security"])
-def test_super_admin_may_switch_off_a_staff_members_two_factor(rows, as_role, people, target):
+def test_super_admin_may_switch_off_a_staff_members_two_factor(rows, act, people, target):
     user = getattr(people, target)
     rows.execute("update public.users set two_factor_enabled = true where id = %s", (user,))
-    sign_in(rows, as_role, people, "super_admin")
+    act("super_admin")
     assert (
         rows.execute(
             "update public.users set two_factor_enabled = false, two_factor_enrolled_at = null where id = %s", (user,)
@@ -581,19 +574,17 @@ def test_super_admin_may_switch_off_a_staff_members_two_factor(rows, as_role, pe
     )
 
 
-def test_security_staff_cannot_switch_off_their_own_two_factor(rows, as_role, people):
+def test_security_staff_cannot_switch_off_their_own_two_factor(rows, act, refused, people):
     rows.execute("update public.users set two_factor_enabled = true where id = %s", (people.security,))
-    sign_in(rows, as_role, people, "security")
+    act("security")
     assert refused(rows, "update public.users set two_factor_enabled = false where id = %s", (people.security,))
 
 
 # Existing rows when the migration runs ------------------------------------------------
 
 
-def test_existing_users_and_settings_get_safe_defaults(empty_db, supabase_project):
-    every = discover(supabase_project.migrations_dir).migrations
-    mine = next(m for m in every if m.version == VERSION)
-    migrate(empty_db, every[: every.index(mine)])
+def test_existing_users_and_settings_get_safe_defaults(empty_db, migrate_just_before):
+    mine = migrate_just_before(VERSION, baseline=False)
     user = "00000000-0000-4000-8000-0000000c0009"
     empty_db.execute("insert into auth.users (id, email) values (%s, 'old@example.test')", (user,))
     empty_db.execute("insert into public.users (id, email) values (%s, 'old@example.test')", (user,))

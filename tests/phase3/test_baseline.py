@@ -17,18 +17,18 @@ def new_auth_user(conn: psycopg.Connection) -> uuid.UUID:
     return user_id
 
 
-def test_admin_cannot_create_a_profile_let_alone_a_super_admin(rows, people, as_role):
+def test_admin_cannot_create_a_profile_let_alone_a_super_admin(rows, act):
     spare = new_auth_user(rows)
-    as_role(rows, "authenticated", user=people.admin)
+    act("admin")
     with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
         rows.execute(
             "insert into public.users (id, email, role) values (%s, 'spare@example.test', 'super_admin')", (spare,)
         )
 
 
-def test_super_admin_can_create_a_profile(rows, people, as_role):
+def test_super_admin_can_create_a_profile(rows, act):
     spare = new_auth_user(rows)
-    as_role(rows, "authenticated", user=people.super_admin)
+    act("super_admin")
     rows.execute("insert into public.users (id, email) values (%s, 'spare@example.test')", (spare,))
     assert rows.execute("select role from public.users where id = %s", (spare,)).fetchone() == ("customer",)
 
@@ -44,14 +44,14 @@ def test_nobody_rekeys_a_profile_to_another_auth_user(rows, people, as_role):
             rows.execute("update public.users set id = %s where id = %s", (spare, people.super_admin))
 
 
-def test_admin_cannot_delete_profiles(rows, people, as_role):
-    as_role(rows, "authenticated", user=people.admin)
+def test_admin_cannot_delete_profiles(rows, act, people):
+    act("admin")
     deleted = rows.execute("delete from public.users where id = %s", (people.other_customer,)).rowcount
     assert deleted == 0
 
 
-def test_admin_edits_profiles_but_not_roles(rows, people, as_role):
-    as_role(rows, "authenticated", user=people.admin)
+def test_admin_edits_profiles_but_not_roles(rows, act, people):
+    act("admin")
     assert rows.execute("update public.users set full_name = 'C.' where id = %s", (people.customer,)).rowcount == 1
     with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
         rows.execute("update public.users set role = 'super_admin' where id = %s", (people.admin,))
@@ -67,10 +67,10 @@ def test_admin_edits_profiles_but_not_roles(rows, people, as_role):
         ),
     ],
 )
-def test_customer_cannot_attach_their_rows_to_someone_elses_booking(rows, people, as_role, table, columns):
+def test_customer_cannot_attach_their_rows_to_someone_elses_booking(rows, act, people, table, columns):
     carls_booking = "00000000-0000-4000-8000-00000000b002"
     coras_booking = "00000000-0000-4000-8000-00000000b001"
-    as_role(rows, "authenticated", user=people.customer)
+    act("customer")
     with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
         rows.execute(f"insert into public.{table} {columns}", (people.customer, carls_booking))
     rows.execute(f"insert into public.{table} {columns}", (people.customer, coras_booking))

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psycopg
 import pytest
 
-from phase3test.migrations import apply, discover, migrate
-
-ROWS = Path(__file__).parent / "rows"
+from phase3test.migrations import apply
 
 CORA_SESSION = "00000000-0000-4000-8000-00000002a001"
 CARL_SESSION = "00000000-0000-4000-8000-00000002a002"
@@ -23,15 +19,11 @@ PICKUP_TASK = "00000000-0000-4000-8000-00000002e001"
 ADMIN_ONLY_TABLES = ["booking_conflicts", "logistics_tasks", "pickup_checklists", "booking_bulk_operations"]
 
 
-def ids(conn: psycopg.Connection, table: str) -> set[str]:
-    return {str(row[0]) for row in conn.execute(f"select id from public.{table}")}
-
-
 # booking_wizard_sessions -----------------------------------------------------
 
 
-def test_a_customer_sees_and_changes_only_the_wizard_sessions_they_created(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.customer):
+def test_a_customer_sees_and_changes_only_the_wizard_sessions_they_created(rows, act, ids):
+    with act("customer"):
         assert ids(rows, "booking_wizard_sessions") == {CORA_SESSION}
         assert (
             rows.execute(
@@ -49,8 +41,8 @@ def test_a_customer_sees_and_changes_only_the_wizard_sessions_they_created(rows,
         assert rows.execute("delete from public.booking_wizard_sessions where id = %s", (CORA_SESSION,)).rowcount == 1
 
 
-def test_a_customer_starts_wizard_sessions_only_as_themselves(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.customer):
+def test_a_customer_starts_wizard_sessions_only_as_themselves(rows, act, people):
+    with act("customer"):
         created_by = rows.execute(
             "insert into public.booking_wizard_sessions default values returning created_by"
         ).fetchone()[0]
@@ -61,8 +53,8 @@ def test_a_customer_starts_wizard_sessions_only_as_themselves(rows, as_role, peo
             )
 
 
-def test_a_wizard_session_cannot_be_tied_to_another_customers_booking(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.customer):
+def test_a_wizard_session_cannot_be_tied_to_another_customers_booking(rows, act):
+    with act("customer"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
             rows.execute(
                 "update public.booking_wizard_sessions set status = 'submitted', booking_id = %s where id = %s",
@@ -75,30 +67,30 @@ def test_a_wizard_session_cannot_be_tied_to_another_customers_booking(rows, as_r
 
 
 @pytest.mark.parametrize("role", ["admin", "super_admin"])
-def test_admins_see_and_change_every_wizard_session(rows, as_role, people, role):
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+def test_admins_see_and_change_every_wizard_session(rows, act, ids, role):
+    with act(role):
         assert ids(rows, "booking_wizard_sessions") == {CORA_SESSION, CARL_SESSION}
         assert rows.execute("update public.booking_wizard_sessions set status = 'expired'").rowcount == 2
 
 
 @pytest.mark.parametrize("role", ["finance", "marketing", "security", "pricing_service"])
-def test_other_staff_roles_see_no_one_elses_wizard_sessions(rows, as_role, people, role):
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+def test_other_staff_roles_see_no_one_elses_wizard_sessions(rows, act, ids, role):
+    with act(role):
         assert ids(rows, "booking_wizard_sessions") == set()
 
 
 # booking_notes ---------------------------------------------------------------
 
 
-def test_customers_read_only_the_non_internal_notes_on_their_own_bookings(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.customer):
+def test_customers_read_only_the_non_internal_notes_on_their_own_bookings(rows, act, ids):
+    with act("customer"):
         assert ids(rows, "booking_notes") == {CORA_SHARED_NOTE}
-    with as_role(rows, "authenticated", user=people.other_customer):
+    with act("other_customer"):
         assert ids(rows, "booking_notes") == {CARL_SHARED_NOTE}
 
 
-def test_customers_cannot_write_booking_notes(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.customer):
+def test_customers_cannot_write_booking_notes(rows, act):
+    with act("customer"):
         with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
             rows.execute(
                 "insert into public.booking_notes (booking_id, body, is_internal) values (%s, 'hi', false)",
@@ -107,8 +99,8 @@ def test_customers_cannot_write_booking_notes(rows, as_role, people):
         assert rows.execute("update public.booking_notes set body = 'changed'").rowcount == 0
 
 
-def test_admins_read_and_write_every_booking_note(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.admin):
+def test_admins_read_and_write_every_booking_note(rows, act, ids, people):
+    with act("admin"):
         assert ids(rows, "booking_notes") == {CORA_SHARED_NOTE, CORA_INTERNAL_NOTE, CARL_SHARED_NOTE}
         author, internal = rows.execute(
             "insert into public.booking_notes (booking_id, body) values (%s, 'Checked the tyres')"
@@ -119,8 +111,8 @@ def test_admins_read_and_write_every_booking_note(rows, as_role, people):
 
 
 @pytest.mark.parametrize("role", ["finance", "marketing", "security", "pricing_service"])
-def test_other_staff_roles_read_no_booking_notes(rows, as_role, people, role):
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+def test_other_staff_roles_read_no_booking_notes(rows, act, ids, role):
+    with act(role):
         assert ids(rows, "booking_notes") == set()
 
 
@@ -129,16 +121,16 @@ def test_other_staff_roles_read_no_booking_notes(rows, as_role, people, role):
 
 @pytest.mark.parametrize("table", ADMIN_ONLY_TABLES)
 @pytest.mark.parametrize("role", ["admin", "super_admin"])
-def test_admins_read_and_change_the_logistics_tables(rows, as_role, people, table, role):
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+def test_admins_read_and_change_the_logistics_tables(rows, act, ids, table, role):
+    with act(role):
         assert len(ids(rows, table)) >= 1
         assert rows.execute(f"update public.{table} set created_at = created_at").rowcount >= 1
 
 
 @pytest.mark.parametrize("table", ADMIN_ONLY_TABLES)
 @pytest.mark.parametrize("role", ["customer", "other_customer", "finance", "marketing", "security", "pricing_service"])
-def test_no_one_else_reads_or_changes_the_logistics_tables(rows, as_role, people, table, role):
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+def test_no_one_else_reads_or_changes_the_logistics_tables(rows, act, ids, table, role):
+    with act(role):
         assert ids(rows, table) == set()
         assert rows.execute(f"update public.{table} set created_at = created_at").rowcount == 0
         with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
@@ -146,7 +138,7 @@ def test_no_one_else_reads_or_changes_the_logistics_tables(rows, as_role, people
 
 
 @pytest.mark.parametrize("table", ["booking_wizard_sessions", "booking_notes", *ADMIN_ONLY_TABLES])
-def test_anon_reads_and_writes_nothing(rows, as_role, table):
+def test_anon_reads_and_writes_nothing(rows, ids, as_role, table):
     with as_role(rows, "anon"):
         assert ids(rows, table) == set()
         with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
@@ -188,13 +180,13 @@ def book(conn: psycopg.Connection, customer: str, extra: dict[str, str] | None =
 
 
 @pytest.mark.parametrize("column", CHARGES)
-def test_a_customer_cannot_book_with_a_pricing_deposit_or_balance_of_their_choosing(rows, as_role, people, column):
-    with as_role(rows, "authenticated", user=people.customer), pytest.raises(psycopg.errors.InsufficientPrivilege):
+def test_a_customer_cannot_book_with_a_pricing_deposit_or_balance_of_their_choosing(rows, act, people, column):
+    with act("customer"), pytest.raises(psycopg.errors.InsufficientPrivilege):
         book(rows, people.customer, {column: CHARGES[column]})
 
 
-def test_a_customer_books_with_the_default_deposit_and_no_pricing_or_balance(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.customer):
+def test_a_customer_books_with_the_default_deposit_and_no_pricing_or_balance(rows, act, people):
+    with act("customer"):
         assert book(rows, people.customer) == (None, 0, "not_required", None, None)
         # A client that sends the defaults explicitly is fine too.
         assert book(
@@ -210,16 +202,16 @@ def test_a_customer_books_with_the_default_deposit_and_no_pricing_or_balance(row
 
 
 @pytest.mark.parametrize("column", ["total_amount", *CHARGES])
-def test_a_customer_cannot_change_the_price_deposit_or_balance_of_their_pending_booking(rows, as_role, people, column):
+def test_a_customer_cannot_change_the_price_deposit_or_balance_of_their_pending_booking(rows, act, column):
     add_pending_booking(rows)
     value = {"total_amount": "0.01", **CHARGES}[column]
-    with as_role(rows, "authenticated", user=people.customer), pytest.raises(psycopg.errors.InsufficientPrivilege):
+    with act("customer"), pytest.raises(psycopg.errors.InsufficientPrivilege):
         rows.execute(f"update public.bookings set {column} = {value} where id = %s", (CORA_PENDING,))
 
 
-def test_a_customer_still_edits_and_cancels_their_pending_booking(rows, as_role, people):
+def test_a_customer_still_edits_and_cancels_their_pending_booking(rows, act):
     add_pending_booking(rows)
-    with as_role(rows, "authenticated", user=people.customer):
+    with act("customer"):
         # Unchanged charges in the SET list (a client sending the whole row) are fine.
         assert (
             rows.execute(
@@ -241,28 +233,28 @@ SET_CHARGES = (
 
 
 @pytest.mark.parametrize("role", ["admin", "super_admin"])
-def test_admins_set_the_price_deposit_and_balance(rows, as_role, people, role):
+def test_admins_set_the_price_deposit_and_balance(rows, act, people, role):
     add_pending_booking(rows)
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+    with act(role):
         assert rows.execute(SET_CHARGES, (CORA_PENDING,)).rowcount == 1
         booked = book(rows, people.customer, CHARGES)
     assert booked[1:3] == (5000, "paid")
 
 
-def test_the_service_role_sets_the_price_deposit_and_balance(rows, as_role, people):
+def test_the_service_role_sets_the_price_deposit_and_balance(rows, as_role):
     add_pending_booking(rows)
     with as_role(rows, "service_role"):
         assert rows.execute(SET_CHARGES, (CORA_PENDING,)).rowcount == 1
 
 
-def test_finance_may_change_only_the_balance_if_a_policy_lets_them_edit_bookings(rows, as_role, people):
+def test_finance_may_change_only_the_balance_if_a_policy_lets_them_edit_bookings(rows, act):
     """The guard, not only the missing policy, keeps finance off the price and the deposit."""
     add_pending_booking(rows)
     rows.execute(
         "create policy test_finance_all on public.bookings for all to authenticated"
         " using ((select private.current_app_role()) = 'finance')"
     )
-    with as_role(rows, "authenticated", user=people.finance):
+    with act("finance"):
         assert rows.execute("update public.bookings set balance_due = 20 where id = %s", (CORA_PENDING,)).rowcount == 1
         for column in ["total_amount", "pricing_breakdown", "deposit_amount", "deposit_status", "deposit_paid_at"]:
             value = {"total_amount": "0.01", **CHARGES}[column]
@@ -274,9 +266,9 @@ def test_finance_may_change_only_the_balance_if_a_policy_lets_them_edit_bookings
 
 
 @pytest.mark.parametrize("role", ["admin", "super_admin"])
-def test_admins_request_bulk_operations_only_in_their_own_name(rows, as_role, people, role):
+def test_admins_request_bulk_operations_only_in_their_own_name(rows, act, people, role):
     insert = "insert into public.booking_bulk_operations (operation_type, booking_ids{}) values ('cancel', %s{})"
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+    with act(role):
         requested_by = rows.execute(insert.format("", "") + " returning requested_by", ([CARL_BOOKING],)).fetchone()[0]
         assert str(requested_by) == getattr(people, role)
         other = people.admin if role == "super_admin" else people.super_admin
@@ -328,14 +320,8 @@ def test_delivery_assignments_point_at_a_real_logistics_task_and_let_go_when_it_
     assert rows.execute("select task_id from public.delivery_assignments").fetchall() == [(None,)]
 
 
-def test_the_named_indexes_exist(db):
-    definitions = {
-        name: definition
-        for name, definition in db.execute(
-            "select indexname, indexdef from pg_indexes where schemaname = 'public'"
-            " and tablename in ('logistics_tasks', 'booking_notes', 'delivery_assignments')"
-        )
-    }
+def test_the_named_indexes_exist(db, index_defs):
+    definitions = index_defs(db)
     assert "(status, scheduled_date)" in definitions["logistics_tasks_status_scheduled_date_idx"]
     assert "(booking_id, created_at)" in definitions["booking_notes_booking_id_created_at_idx"]
     assert "(task_id)" in definitions["delivery_assignments_task_id_idx"]
@@ -343,7 +329,7 @@ def test_the_named_indexes_exist(db):
 
 # Backfills on rows that existed before the migration -------------------------
 
-BOOKINGS = "phase3_bookings"
+VERSION = "20251111000200"  # phase3_bookings
 
 # On top of rows/00_baseline.sql: Cora's completed booking (540, paid 540) and
 # Carl's confirmed one (95, payment pending).
@@ -367,11 +353,9 @@ insert into public.payments (booking_id, customer_id, amount, method, status) va
 
 
 @pytest.fixture
-def before_bookings(empty_db, supabase_project, migrations_before):
+def before_bookings(empty_db, migrate_just_before):
     """An empty database migrated up to just before the bookings file, with rows that predate it."""
-    migration = next(m for m in discover(supabase_project.migrations_dir).migrations if m.name == BOOKINGS)
-    migrate(empty_db, migrations_before(migration))
-    empty_db.execute((ROWS / "00_baseline.sql").read_text())
+    migration = migrate_just_before(VERSION)
     empty_db.execute(EXTRA_BOOKINGS)
     return empty_db, migration
 

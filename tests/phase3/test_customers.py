@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psycopg
 import pytest
 
-from phase3test.migrations import apply, discover, migrate
-
-ROWS = Path(__file__).parent / "rows"
+from phase3test.migrations import apply
 
 TAG = "00000000-0000-4000-8000-0000000c7a01"
 CORA_CONSENT = "00000000-0000-4000-8000-0000000c7e01"
@@ -25,43 +21,26 @@ NEW_TABLES = [
 ]
 
 
-@pytest.fixture
-def act(rows, people, as_role):
-    """`act("customer")`: the rest of the test runs as that fixed user, signed in."""
-    return lambda who: as_role(rows, "authenticated", user=getattr(people, who))
-
-
-def count(conn: psycopg.Connection, table: str) -> int:
-    return conn.execute(f"select count(*) from public.{table}").fetchone()[0]
-
-
-def refused(conn: psycopg.Connection, sql: str, params: tuple = ()) -> None:
-    with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
-        conn.execute(sql, params)
-
-
-def changed(conn: psycopg.Connection, sql: str, params: tuple = ()) -> int:
-    return conn.execute(sql, params).rowcount
-
-
 # users: the guard on privileged columns ------------------------------------
 
 
-def test_customer_cannot_change_own_role(rows, act, people):
+def test_customer_cannot_change_own_role(rows, act, refused, people):
     act("customer")
-    refused(rows, "update public.users set role = 'admin' where id = %s", (people.customer,))
+    assert refused(rows, "update public.users set role = 'admin' where id = %s", (people.customer,))
 
 
 @pytest.mark.parametrize(
     "assignment",
     ["account_manager_id = '00000000-0000-4000-8000-0000000a0001'", "risk_score = 1", "lifetime_value = 1000000"],
 )
-def test_customer_cannot_change_own_account_manager_risk_score_or_lifetime_value(rows, act, people, assignment):
+def test_customer_cannot_change_own_account_manager_risk_score_or_lifetime_value(
+    rows, act, refused, people, assignment
+):
     act("customer")
-    refused(rows, f"update public.users set {assignment} where id = %s", (people.customer,))
+    assert refused(rows, f"update public.users set {assignment} where id = %s", (people.customer,))
 
 
-def test_customer_cannot_change_another_users_account_manager(rows, act, people):
+def test_customer_cannot_change_another_users_account_manager(rows, act, changed, people):
     act("customer")
     assert (
         changed(
@@ -73,7 +52,7 @@ def test_customer_cannot_change_another_users_account_manager(rows, act, people)
     )
 
 
-def test_customer_still_edits_own_profile_and_contact_method(rows, act, people):
+def test_customer_still_edits_own_profile_and_contact_method(rows, act, changed, people):
     act("customer")
     assert (
         changed(
@@ -86,13 +65,15 @@ def test_customer_still_edits_own_profile_and_contact_method(rows, act, people):
 
 
 @pytest.mark.parametrize("who", ["marketing", "finance", "security"])
-def test_other_staff_cannot_change_own_account_manager(rows, act, people, who):
+def test_other_staff_cannot_change_own_account_manager(rows, act, refused, people, who):
     act(who)
-    refused(rows, "update public.users set account_manager_id = %s where id = %s", (people.admin, getattr(people, who)))
+    assert refused(
+        rows, "update public.users set account_manager_id = %s where id = %s", (people.admin, getattr(people, who))
+    )
 
 
 @pytest.mark.parametrize("who", ["admin", "super_admin"])
-def test_admins_set_account_manager_and_risk_score(rows, act, people, who):
+def test_admins_set_account_manager_and_risk_score(rows, act, changed, people, who):
     act(who)
     assert (
         changed(
@@ -107,9 +88,9 @@ def test_admins_set_account_manager_and_risk_score(rows, act, people, who):
     ).fetchone() == (people.admin, 12.5)
 
 
-def test_admin_still_cannot_change_roles_only_super_admin_can(rows, act, people):
+def test_admin_still_cannot_change_roles_only_super_admin_can(rows, act, refused, changed, people):
     act("admin")
-    refused(rows, "update public.users set role = 'finance' where id = %s", (people.customer,))
+    assert refused(rows, "update public.users set role = 'finance' where id = %s", (people.customer,))
     act("super_admin")
     assert changed(rows, "update public.users set role = 'finance' where id = %s", (people.customer,)) == 1
 
@@ -124,8 +105,8 @@ def test_account_manager_must_be_a_user(rows, people):
         rows.execute("update public.users set account_manager_id = gen_random_uuid() where id = %s", (people.customer,))
 
 
-def test_named_indexes_exist(rows):
-    defs = dict(rows.execute("select indexname, indexdef from pg_indexes where schemaname = 'public'").fetchall())
+def test_named_indexes_exist(rows, index_defs):
+    defs = index_defs(rows)
     assert "(account_manager_id)" in defs["users_account_manager_id_idx"]
     assert "(customer_id, occurred_at)" in defs["customer_timeline_events_customer_occurred_idx"]
 
@@ -134,13 +115,13 @@ def test_named_indexes_exist(rows):
 
 
 @pytest.mark.parametrize("table", ["customer_tags", "customer_tag_members"])
-def test_admin_and_marketing_read_tags_customers_and_finance_do_not(rows, act, table):
+def test_admin_and_marketing_read_tags_customers_and_finance_do_not(rows, act, count, table):
     for who, expected in [("admin", 1), ("marketing", 1), ("customer", 0), ("finance", 0)]:
         act(who)
-        assert count(rows, table) == expected, who
+        assert count(rows, f"public.{table}") == expected, who
 
 
-def test_admin_manages_tags_and_marketing_cannot(rows, act, people):
+def test_admin_manages_tags_and_marketing_cannot(rows, act, refused, changed, people):
     act("admin")
     rows.execute("insert into public.customer_tags (name) values ('Event planner')")
     assert (
@@ -152,7 +133,7 @@ def test_admin_manages_tags_and_marketing_cannot(rows, act, people):
         == 1
     )
     act("marketing")
-    refused(rows, "insert into public.customer_tags (name) values ('Whales')")
+    assert refused(rows, "insert into public.customer_tags (name) values ('Whales')")
     assert changed(rows, "delete from public.customer_tag_members") == 0
 
 
@@ -172,23 +153,23 @@ def test_a_customer_has_a_tag_once(rows, people):
 
 
 @pytest.mark.parametrize("table", ["customer_notes", "customer_timeline_events"])
-def test_notes_and_timeline_are_for_admins_only(rows, act, table):
+def test_notes_and_timeline_are_for_admins_only(rows, act, count, table):
     for who, expected in [("admin", 1), ("super_admin", 1), ("customer", 0), ("marketing", 0), ("finance", 0)]:
         act(who)
-        assert count(rows, table) == expected, who
+        assert count(rows, f"public.{table}") == expected, who
 
 
-def test_customer_cannot_write_notes_or_timeline_events_about_themselves(rows, act, people):
+def test_customer_cannot_write_notes_or_timeline_events_about_themselves(rows, act, refused, people):
     act("customer")
-    refused(rows, "insert into public.customer_notes (customer_id, body) values (%s, 'VIP')", (people.customer,))
-    refused(
+    assert refused(rows, "insert into public.customer_notes (customer_id, body) values (%s, 'VIP')", (people.customer,))
+    assert refused(
         rows,
         "insert into public.customer_timeline_events (customer_id, kind, summary) values (%s, 'note', 'x')",
         (people.customer,),
     )
 
 
-def test_admin_writes_notes_and_timeline_events(rows, act, people):
+def test_admin_writes_notes_and_timeline_events(rows, act, count, people):
     act("admin")
     rows.execute(
         "insert into public.customer_notes (customer_id, author_id, body) values (%s, %s, 'Called back')",
@@ -198,7 +179,7 @@ def test_admin_writes_notes_and_timeline_events(rows, act, people):
         "insert into public.customer_timeline_events (customer_id, kind, summary) values (%s, 'note', 'x')",
         (people.other_customer,),
     )
-    assert (count(rows, "customer_notes"), count(rows, "customer_timeline_events")) == (2, 2)
+    assert (count(rows, "public.customer_notes"), count(rows, "public.customer_timeline_events")) == (2, 2)
 
 
 # consent ---------------------------------------------------------------------
@@ -209,7 +190,7 @@ def test_customer_reads_only_own_consent(rows, act):
     assert rows.execute("select id::text from public.customer_consent").fetchall() == [(CORA_CONSENT,)]
 
 
-def test_customer_updates_own_consent_but_not_another_customers(rows, act):
+def test_customer_updates_own_consent_but_not_another_customers(rows, act, changed):
     act("customer")
     assert (
         changed(
@@ -222,16 +203,16 @@ def test_customer_updates_own_consent_but_not_another_customers(rows, act):
     assert changed(rows, "update public.customer_consent set status = 'granted' where id = %s", (CARL_CONSENT,)) == 0
 
 
-def test_customer_cannot_hand_own_consent_to_someone_else(rows, act, people):
+def test_customer_cannot_hand_own_consent_to_someone_else(rows, act, refused, people):
     act("customer")
-    refused(
+    assert refused(
         rows, "update public.customer_consent set customer_id = %s where id = %s", (people.other_customer, CORA_CONSENT)
     )
 
 
-def test_customer_cannot_insert_or_delete_consent(rows, act, people):
+def test_customer_cannot_insert_or_delete_consent(rows, act, refused, changed, people):
     act("customer")
-    refused(
+    assert refused(
         rows,
         "insert into public.customer_consent (customer_id, channel, status) values (%s, 'sms', 'granted')",
         (people.customer,),
@@ -240,18 +221,18 @@ def test_customer_cannot_insert_or_delete_consent(rows, act, people):
 
 
 @pytest.mark.parametrize("who", ["admin", "super_admin", "marketing"])
-def test_senders_read_every_customers_consent(rows, act, who):
+def test_senders_read_every_customers_consent(rows, act, count, who):
     act(who)
-    assert count(rows, "customer_consent") == 2
+    assert count(rows, "public.customer_consent") == 2
 
 
 @pytest.mark.parametrize("who", ["finance", "security", "pricing_service"])
-def test_non_senders_read_no_consent(rows, act, who):
+def test_non_senders_read_no_consent(rows, act, count, who):
     act(who)
-    assert count(rows, "customer_consent") == 0
+    assert count(rows, "public.customer_consent") == 0
 
 
-def test_marketing_cannot_change_consent_admin_can(rows, act):
+def test_marketing_cannot_change_consent_admin_can(rows, act, changed):
     act("marketing")
     assert changed(rows, "update public.customer_consent set status = 'granted' where id = %s", (CARL_CONSENT,)) == 0
     act("admin")
@@ -269,41 +250,38 @@ def test_one_consent_per_customer_channel_and_purpose(rows, people):
 # campaign audiences ------------------------------------------------------------
 
 
-def test_marketing_manages_audiences(rows, act):
+def test_marketing_manages_audiences(rows, act, count, changed):
     act("marketing")
     rows.execute("insert into public.campaign_audiences (name, channel) values ('Lift renters', 'sms')")
     assert changed(rows, "update public.campaign_audiences set status = 'active' where id = %s", (AUDIENCE,)) == 1
     assert changed(rows, "delete from public.campaign_audiences where name = 'Lift renters'") == 1
-    assert count(rows, "campaign_audiences") == 1
+    assert count(rows, "public.campaign_audiences") == 1
 
 
-def test_admin_reads_audiences_customers_and_finance_do_not(rows, act):
+def test_admin_reads_audiences_customers_and_finance_do_not(rows, act, count, refused):
     for who, expected in [("admin", 1), ("customer", 0), ("finance", 0), ("pricing_service", 0)]:
         act(who)
-        assert count(rows, "campaign_audiences") == expected, who
+        assert count(rows, "public.campaign_audiences") == expected, who
     act("customer")
-    refused(rows, "insert into public.campaign_audiences (name) values ('Me')")
+    assert refused(rows, "insert into public.campaign_audiences (name) values ('Me')")
 
 
 # anon ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("table", NEW_TABLES)
-def test_anon_reads_and_writes_nothing(rows, as_role, table):
-    assert count(rows, table) > 0
+def test_anon_reads_and_writes_nothing(rows, count, refused, as_role, table):
+    assert count(rows, f"public.{table}") > 0
     as_role(rows, "anon")
-    assert count(rows, table) == 0
-    refused(rows, f"insert into public.{table} default values")
+    assert count(rows, f"public.{table}") == 0
+    assert refused(rows, f"insert into public.{table} default values")
 
 
 # backfill --------------------------------------------------------------------
 
 
-def test_lifetime_value_is_backfilled_from_succeeded_payments(empty_db, supabase_project, people):
-    every = discover(supabase_project.migrations_dir).migrations
-    mine = next(m for m in every if m.version == "20251111000400")
-    migrate(empty_db, every[: every.index(mine)])
-    empty_db.execute((ROWS / "00_baseline.sql").read_text())
+def test_lifetime_value_is_backfilled_from_succeeded_payments(empty_db, migrate_just_before, people):
+    mine = migrate_just_before("20251111000400")
     empty_db.execute(  # a second succeeded payment for Cora, and a refunded one that must not count
         """insert into public.payments (booking_id, customer_id, amount, method, status) values
              ('00000000-0000-4000-8000-00000000b001', %(c)s, 60.00, 'cash', 'succeeded'),

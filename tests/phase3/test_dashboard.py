@@ -51,16 +51,6 @@ insert into public.payments (id, booking_id, customer_id, amount, currency, meth
 """
 
 
-def refused(conn: psycopg.Connection, sql: str) -> bool:
-    """True when the statement is refused for lack of privilege (RLS, grants or the functions' check)."""
-    try:
-        with conn.transaction():
-            conn.execute(sql)
-    except psycopg.errors.InsufficientPrivilege:
-        return True
-    return False
-
-
 def refresh(conn: psycopg.Connection) -> str:
     return conn.execute("select private.refresh_dashboard_views()").fetchone()[0]
 
@@ -166,8 +156,8 @@ def test_each_view_has_a_plain_unique_index_for_concurrent_refresh(db, view):
     assert plain_unique == 1
 
 
-def test_refresh_refuses_signed_in_users_and_serves_the_service_role(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.admin):
+def test_refresh_refuses_signed_in_users_and_serves_the_service_role(rows, act, refused, as_role):
+    with act("admin"):
         assert refused(rows, "select private.refresh_dashboard_views()")
     as_role(rows, "service_role")
     assert refresh(rows) == "refreshed"
@@ -177,42 +167,42 @@ def test_refresh_refuses_signed_in_users_and_serves_the_service_role(rows, as_ro
 
 
 @pytest.mark.parametrize("who", ["admin", "super_admin"])
-def test_admins_read_the_kpis_through_the_function(rows, as_role, people, who):
+def test_admins_read_the_kpis_through_the_function(rows, act, who):
     refresh(rows)
-    as_role(rows, "authenticated", user=getattr(people, who))
+    act(who)
     kpis = rows.execute("select currency, revenue_collected::text from public.dashboard_kpis()").fetchall()
     assert ("USD", "540.00") in kpis
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_admins_reach_every_view_through_its_function(rows, as_role, people, function):
+def test_admins_reach_every_view_through_its_function(rows, act, function):
     refresh(rows)
-    as_role(rows, "authenticated", user=people.admin)
+    act("admin")
     assert rows.execute(f"select count(*) from public.{function}()").fetchone()[0] > 0
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
 @pytest.mark.parametrize("who", ["customer", "finance", "marketing", "security"])
-def test_non_admins_are_refused_by_the_dashboard_functions(rows, as_role, people, who, function):
+def test_non_admins_are_refused_by_the_dashboard_functions(rows, act, refused, who, function):
     refresh(rows)
-    as_role(rows, "authenticated", user=getattr(people, who))
+    act(who)
     assert refused(rows, f"select * from public.{function}()")
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_anon_cannot_call_the_dashboard_functions(rows, as_role, function):
+def test_anon_cannot_call_the_dashboard_functions(rows, refused, as_role, function):
     as_role(rows, "anon")
     assert refused(rows, f"select * from public.{function}()")
 
 
 @pytest.mark.parametrize("view", VIEWS)
 @pytest.mark.parametrize("who", ["anon", "customer", "admin"])
-def test_no_api_user_selects_the_views_directly(rows, as_role, people, who, view):
+def test_no_api_user_selects_the_views_directly(rows, act, refused, as_role, who, view):
     refresh(rows)
     if who == "anon":
         as_role(rows, "anon")
     else:
-        as_role(rows, "authenticated", user=getattr(people, who))
+        act(who)
     assert refused(rows, f"select * from public.{view}")
 
 
@@ -228,8 +218,8 @@ def test_service_role_selects_the_views_directly(rows, as_role, view):
 
 @pytest.mark.parametrize("table", TABLES)
 @pytest.mark.parametrize("who", ["admin", "super_admin"])
-def test_admins_read_and_write_dashboard_tables(rows, as_role, people, who, table):
-    as_role(rows, "authenticated", user=getattr(people, who))
+def test_admins_read_and_write_dashboard_tables(rows, act, who, table):
+    act(who)
     assert rows.execute(f"select id::text from public.{table}").fetchall() == [(ROW_IDS[table],)]
     rows.execute(f"insert into public.{table} {NEW_ROW[table]}")
     assert rows.execute(f"delete from public.{table} where id = %s", (ROW_IDS[table],)).rowcount == 1
@@ -237,22 +227,22 @@ def test_admins_read_and_write_dashboard_tables(rows, as_role, people, who, tabl
 
 @pytest.mark.parametrize("table", TABLES)
 @pytest.mark.parametrize("who", ["customer", "finance", "marketing", "security", "pricing_service"])
-def test_other_signed_in_users_neither_see_nor_write_dashboard_tables(rows, as_role, people, who, table):
-    as_role(rows, "authenticated", user=getattr(people, who))
+def test_other_signed_in_users_neither_see_nor_write_dashboard_tables(rows, act, refused, who, table):
+    act(who)
     assert rows.execute(f"select count(*) from public.{table}").fetchone() == (0,)
     assert refused(rows, f"insert into public.{table} {NEW_ROW[table]}")
     assert rows.execute(f"update public.{table} set created_at = now() where true").rowcount == 0
 
 
 @pytest.mark.parametrize("table", TABLES)
-def test_anon_neither_sees_nor_writes_dashboard_tables(rows, as_role, table):
+def test_anon_neither_sees_nor_writes_dashboard_tables(rows, refused, as_role, table):
     as_role(rows, "anon")
     assert rows.execute(f"select count(*) from public.{table}").fetchone() == (0,)
     assert refused(rows, f"insert into public.{table} {NEW_ROW[table]}")
 
 
 @pytest.mark.parametrize("table", TABLES)
-def test_service_role_reads_but_cannot_write_dashboard_tables(rows, as_role, table):
+def test_service_role_reads_but_cannot_write_dashboard_tables(rows, refused, as_role, table):
     as_role(rows, "service_role")
     assert rows.execute(f"select id::text from public.{table}").fetchall() == [(ROW_IDS[table],)]
     assert refused(rows, f"insert into public.{table} {NEW_ROW[table]}")
@@ -291,8 +281,8 @@ def test_an_alert_names_at_most_one_subject(rows):
         )
 
 
-def test_the_foreign_keys_and_lookups_are_indexed(db):
-    names = {r[0] for r in db.execute("select indexname from pg_indexes where schemaname = 'public'").fetchall()}
+def test_the_foreign_keys_and_lookups_are_indexed(db, index_defs):
+    names = set(index_defs(db))
     assert {
         "alerts_booking_id_idx",
         "alerts_payment_id_idx",

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from phase3test.migrations import MigrationError, apply, discover, migrate, revert, rollback_for
+from phase3test.migrations import MigrationError, apply, revert, rollback_for
 
 VERSION = "20251111000300"
-ROWS = Path(__file__).parent / "rows"
 
 EXCAVATOR = "00000000-0000-4000-8000-00000000e001"
 LIFT = "00000000-0000-4000-8000-00000000e002"
@@ -27,64 +25,44 @@ NEW_ROW = {
 }
 
 
-def count(conn: psycopg.Connection, table: str) -> int:
-    return conn.execute(f"select count(*) from {table}").fetchone()[0]
-
-
-def refused(conn: psycopg.Connection, sql: str, params: tuple = ()) -> bool:
-    """True when the statement is refused for lack of privilege (RLS or grants)."""
-    try:
-        with conn.transaction():
-            conn.execute(sql, params)
-    except psycopg.errors.InsufficientPrivilege:
-        return True
-    return False
-
-
-def this_migration(project) -> tuple[list, object]:
-    every = discover(project.migrations_dir).migrations
-    mine = next(m for m in every if m.version == VERSION)
-    return every[: every.index(mine)], mine
-
-
 # equipment_media ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("who", ["customer", "other_customer", "finance", "admin"])
-def test_signed_in_users_see_equipment_media(rows, as_role, people, who):
-    as_role(rows, "authenticated", user=getattr(people, who))
+def test_signed_in_users_see_equipment_media(rows, act, who):
+    act(who)
     assert rows.execute("select id::text from public.equipment_media").fetchall() == [(EXCAVATOR_PHOTO,)]
 
 
-def test_anon_sees_no_equipment_media(rows, as_role):
+def test_anon_sees_no_equipment_media(rows, count, as_role):
     as_role(rows, "anon")
     assert count(rows, "public.equipment_media") == 0
 
 
-def test_only_admins_add_equipment_media(rows, as_role, people):
+def test_only_admins_add_equipment_media(rows, act, count, refused):
     insert = (
         f"insert into public.equipment_media (equipment_id, storage_path, media_type) values ('{LIFT}', %s, 'image')"
     )
-    as_role(rows, "authenticated", user=people.customer)
+    act("customer")
     assert refused(rows, insert, ("lift/customer.jpg",))
-    as_role(rows, "authenticated", user=people.marketing)
+    act("marketing")
     assert refused(rows, insert, ("lift/marketing.jpg",))
-    as_role(rows, "authenticated", user=people.admin)
+    act("admin")
     rows.execute(insert, ("lift/admin.jpg",))
     assert count(rows, "public.equipment_media where storage_path = 'lift/admin.jpg'") == 1
 
 
-def test_customers_cannot_delete_equipment_media(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.customer)
+def test_customers_cannot_delete_equipment_media(rows, act, count):
+    act("customer")
     assert rows.execute("delete from public.equipment_media").rowcount == 0
-    as_role(rows, "authenticated", user=people.admin)
+    act("admin")
     assert count(rows, "public.equipment_media") == 1
 
 
 # equipment's new columns ------------------------------------------------------
 
 
-def test_deleting_the_primary_photo_clears_it_on_the_equipment(rows):
+def test_deleting_the_primary_photo_clears_it_on_the_equipment(rows, count):
     rows.execute("delete from public.equipment_media where id = %s", (EXCAVATOR_PHOTO,))
     assert rows.execute("select primary_media_id from public.equipment where id = %s", (EXCAVATOR,)).fetchone() == (
         None,
@@ -102,14 +80,14 @@ def test_the_primary_photo_must_show_the_same_machine(rows):
 POSITION_COLUMN = re.compile(r"lat|lon|point|position|coord|geo|gps")
 
 
-def test_customers_cannot_select_a_machines_position_from_equipment(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.customer)
+def test_customers_cannot_select_a_machines_position_from_equipment(rows, act):
+    act("customer")
     with pytest.raises(psycopg.errors.UndefinedColumn), rows.transaction():
         rows.execute("select last_latitude, last_longitude from public.equipment")
 
 
-def test_no_equipment_column_a_customer_reads_carries_a_position(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.customer)
+def test_no_equipment_column_a_customer_reads_carries_a_position(rows, act):
+    act("customer")
     cursor = rows.execute("select * from public.equipment")
     assert len(cursor.fetchall()) == 2
     columns = [c.name for c in cursor.description]
@@ -117,14 +95,14 @@ def test_no_equipment_column_a_customer_reads_carries_a_position(rows, as_role, 
     assert [c for c in columns if POSITION_COLUMN.search(c)] == []
 
 
-def test_customers_see_when_a_machine_last_reported_but_not_where(rows, as_role, people):
+def test_customers_see_when_a_machine_last_reported_but_not_where(rows, act):
     rows.execute("update public.equipment set last_telematics_at = '2025-10-03 17:00+00' where id = %s", (EXCAVATOR,))
-    as_role(rows, "authenticated", user=people.customer)
+    act("customer")
     assert rows.execute(
         "select total_engine_hours, last_telematics_at is not null from public.equipment where id = %s", (EXCAVATOR,)
     ).fetchone() == (Decimal("1250.5"), True)
     assert rows.execute("select latitude, longitude from public.telematics_snapshots").fetchall() == []
-    as_role(rows, "authenticated", user=people.admin)
+    act("admin")
     assert rows.execute("select latitude, longitude from public.telematics_snapshots").fetchall() == [
         (Decimal("51.507400"), Decimal("-0.127800"))
     ]
@@ -136,13 +114,8 @@ def test_maintenance_status_is_one_of_the_named_states(rows):
         rows.execute("update public.equipment set maintenance_status = 'broken' where id = %s", (LIFT,))
 
 
-def test_named_indexes_exist(db):
-    indexes = dict(
-        db.execute(
-            "select indexname, indexdef from pg_indexes where schemaname = 'public'"
-            " and tablename in ('maintenance_logs', 'equipment')"
-        ).fetchall()
-    )
+def test_named_indexes_exist(db, index_defs):
+    indexes = index_defs(db)
     assert indexes["maintenance_logs_equipment_performed_at_idx"].endswith("(equipment_id, performed_at)")
     assert indexes["equipment_primary_media_id_idx"].endswith("(primary_media_id)")
 
@@ -152,8 +125,8 @@ def test_named_indexes_exist(db):
 
 @pytest.mark.parametrize("table", sorted(NEW_ROW))
 @pytest.mark.parametrize("who", ["admin", "super_admin"])
-def test_admins_read_and_write_maintenance_tables(rows, as_role, people, table, who):
-    as_role(rows, "authenticated", user=getattr(people, who))
+def test_admins_read_and_write_maintenance_tables(rows, act, count, table, who):
+    act(who)
     assert count(rows, f"public.{table}") == 1
     rows.execute(f"insert into public.{table} {NEW_ROW[table]}")
     assert count(rows, f"public.{table}") == 2
@@ -161,8 +134,8 @@ def test_admins_read_and_write_maintenance_tables(rows, as_role, people, table, 
 
 @pytest.mark.parametrize("table", sorted(NEW_ROW))
 @pytest.mark.parametrize("who", ["customer", "finance", "marketing", "security", "pricing_service"])
-def test_other_roles_neither_read_nor_write_maintenance_tables(rows, as_role, people, table, who):
-    as_role(rows, "authenticated", user=getattr(people, who))
+def test_other_roles_neither_read_nor_write_maintenance_tables(rows, act, count, refused, table, who):
+    act(who)
     assert count(rows, f"public.{table}") == 0
     assert refused(rows, f"insert into public.{table} {NEW_ROW[table]}")
 
@@ -186,8 +159,8 @@ TELEMATICS_INSERT = (
 )
 
 
-def test_admins_read_telematics_but_cannot_write_it(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.admin)
+def test_admins_read_telematics_but_cannot_write_it(rows, act, count, refused):
+    act("admin")
     assert count(rows, "public.telematics_snapshots") == 1
     assert refused(rows, TELEMATICS_INSERT)
     assert refused(rows, "update public.telematics_snapshots set fuel_level_pct = 1")
@@ -195,13 +168,13 @@ def test_admins_read_telematics_but_cannot_write_it(rows, as_role, people):
 
 
 @pytest.mark.parametrize("who", ["customer", "finance", "security"])
-def test_other_roles_neither_read_nor_write_telematics(rows, as_role, people, who):
-    as_role(rows, "authenticated", user=getattr(people, who))
+def test_other_roles_neither_read_nor_write_telematics(rows, act, count, refused, who):
+    act(who)
     assert count(rows, "public.telematics_snapshots") == 0
     assert refused(rows, TELEMATICS_INSERT)
 
 
-def test_the_service_role_ingests_telematics(rows, as_role):
+def test_the_service_role_ingests_telematics(rows, count, as_role):
     as_role(rows, "service_role")
     rows.execute(TELEMATICS_INSERT)
     assert count(rows, "public.telematics_snapshots") == 2
@@ -210,12 +183,9 @@ def test_the_service_role_ingests_telematics(rows, as_role):
 # Backfill ---------------------------------------------------------------------
 
 
-def test_equipment_in_the_workshop_is_backfilled_as_in_service(empty_db, supabase_project):
-    before, mine = this_migration(supabase_project)
-    migrate(empty_db, before)
-    with empty_db.transaction():
-        empty_db.execute((ROWS / "00_baseline.sql").read_text())
-        empty_db.execute("update public.equipment set status = 'maintenance' where id = %s", (LIFT,))
+def test_equipment_in_the_workshop_is_backfilled_as_in_service(empty_db, migrate_just_before):
+    mine = migrate_just_before(VERSION)
+    empty_db.execute("update public.equipment set status = 'maintenance' where id = %s", (LIFT,))
     apply(empty_db, mine)
     statuses = dict(empty_db.execute("select id::text, maintenance_status from public.equipment").fetchall())
     assert statuses == {EXCAVATOR: "ok", LIFT: "in_service"}
@@ -243,9 +213,8 @@ def test_the_bucket_is_private_and_takes_only_images_and_video_up_to_a_limit(db)
     assert types and all(t.startswith(("image/", "video/")) for t in types)
 
 
-def test_a_bucket_that_already_exists_public_is_made_private_with_the_limits(empty_db, supabase_project):
-    before, mine = this_migration(supabase_project)
-    migrate(empty_db, before)
+def test_a_bucket_that_already_exists_public_is_made_private_with_the_limits(empty_db, migrate_just_before):
+    mine = migrate_just_before(VERSION, baseline=False)
     empty_db.execute(
         "insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)"
         " values ('equipment-media', 'equipment-media', true, null, array['application/pdf'])"
@@ -264,30 +233,30 @@ def test_a_bucket_that_already_exists_public_is_made_private_with_the_limits(emp
     assert empty_db.execute(bucket).fetchone() == expected
 
 
-def test_only_admins_upload_equipment_media_files(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.customer)
+def test_only_admins_upload_equipment_media_files(rows, act, count, refused, as_role):
+    act("customer")
     assert refused(rows, OBJECT_INSERT, ("equipment-media", "lift/customer.jpg"))
-    as_role(rows, "authenticated", user=people.finance)
+    act("finance")
     assert refused(rows, OBJECT_INSERT, ("equipment-media", "lift/finance.jpg"))
     as_role(rows, "anon")
     assert refused(rows, OBJECT_INSERT, ("equipment-media", "lift/anon.jpg"))
-    as_role(rows, "authenticated", user=people.admin)
+    act("admin")
     rows.execute(OBJECT_INSERT, ("equipment-media", "lift/admin.jpg"))
     rows.execute("reset role")
     assert count(rows, "storage.objects where bucket_id = 'equipment-media'") == 1
 
 
-def test_admin_upload_rights_stop_at_the_equipment_media_bucket(rows, as_role, people):
+def test_admin_upload_rights_stop_at_the_equipment_media_bucket(rows, act, refused):
     rows.execute("insert into storage.buckets (id, name) values ('scratch', 'scratch')")
-    as_role(rows, "authenticated", user=people.admin)
+    act("admin")
     assert refused(rows, OBJECT_INSERT, ("scratch", "admin.jpg"))
 
 
-def test_signed_in_users_read_equipment_media_files_and_anon_does_not(rows, as_role, people):
+def test_signed_in_users_read_equipment_media_files_and_anon_does_not(rows, act, as_role):
     rows.execute("insert into storage.buckets (id, name) values ('scratch', 'scratch')")
     rows.execute(OBJECT_INSERT, ("equipment-media", "excavator/front.jpg"))
     rows.execute(OBJECT_INSERT, ("scratch", "secret.txt"))
-    as_role(rows, "authenticated", user=people.customer)
+    act("customer")
     assert rows.execute("select bucket_id, name from storage.objects").fetchall() == [
         ("equipment-media", "excavator/front.jpg")
     ]
@@ -295,19 +264,19 @@ def test_signed_in_users_read_equipment_media_files_and_anon_does_not(rows, as_r
     assert rows.execute("select count(*) from storage.objects").fetchone() == (0,)
 
 
-def test_only_admins_change_or_remove_equipment_media_files(rows, as_role, people):
+def test_only_admins_change_or_remove_equipment_media_files(rows, act):
     rows.execute(OBJECT_INSERT, ("equipment-media", "excavator/front.jpg"))
-    as_role(rows, "authenticated", user=people.customer)
+    act("customer")
     assert rows.execute("update storage.objects set name = 'excavator/mine.jpg'").rowcount == 0
     assert rows.execute("delete from storage.objects").rowcount == 0
-    as_role(rows, "authenticated", user=people.admin)
+    act("admin")
     assert rows.execute("update storage.objects set name = 'excavator/side.jpg'").rowcount == 1
     assert rows.execute("delete from storage.objects").rowcount == 1
 
 
-def test_rollback_refuses_while_the_bucket_holds_files(empty_db, supabase_project):
-    before, mine = this_migration(supabase_project)
-    migrate(empty_db, [*before, mine])
+def test_rollback_refuses_while_the_bucket_holds_files(empty_db, count, migrate_just_before, supabase_project):
+    mine = migrate_just_before(VERSION, baseline=False)
+    apply(empty_db, mine)
     empty_db.execute(OBJECT_INSERT, ("equipment-media", "excavator/front.jpg"))
     rollback = rollback_for(mine, supabase_project.rollbacks_dir)
 

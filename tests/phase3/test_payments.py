@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psycopg
 import pytest
 
-from phase3test.migrations import apply, discover, migrate
-
-ROWS = Path(__file__).parent / "rows"
+from phase3test.migrations import apply
 
 FINANCE_RECORD = "00000000-0000-4000-8000-00000005a001"
 ADMIN_RECORD = "00000000-0000-4000-8000-00000005a002"
@@ -21,10 +17,6 @@ CARL_BOOKING = "00000000-0000-4000-8000-00000000b002"
 CARL = "00000000-0000-4000-8000-0000000c0002"
 
 NOBODY_IN_FINANCE = ["customer", "other_customer", "marketing", "security", "pricing_service"]
-
-
-def ids(conn: psycopg.Connection, table: str) -> set[str]:
-    return {str(row[0]) for row in conn.execute(f"select id from public.{table}")}
 
 
 def record_manual_payment(conn: psycopg.Connection, created_by: str | None = None) -> None:
@@ -47,8 +39,8 @@ def post(conn: psycopg.Connection, tx: str, legs: list[tuple[str, str, str]]) ->
 
 
 @pytest.mark.parametrize(("role", "own"), [("finance", FINANCE_RECORD), ("admin", ADMIN_RECORD)])
-def test_finance_and_admin_users_see_and_edit_only_the_manual_payments_they_recorded(rows, as_role, people, role, own):
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+def test_finance_and_admin_users_see_and_edit_only_the_manual_payments_they_recorded(rows, act, ids, role, own):
+    with act(role):
         assert ids(rows, "manual_payments") == {own}
         assert rows.execute("update public.manual_payments set notes = 'checked'").rowcount == 1
         record_manual_payment(rows)
@@ -56,8 +48,8 @@ def test_finance_and_admin_users_see_and_edit_only_the_manual_payments_they_reco
 
 
 @pytest.mark.parametrize("role", ["finance", "admin"])
-def test_manual_payments_are_recorded_only_in_ones_own_name_and_never_deleted(rows, as_role, people, role):
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+def test_manual_payments_are_recorded_only_in_ones_own_name_and_never_deleted(rows, act, people, role):
+    with act(role):
         with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
             record_manual_payment(rows, created_by=people.super_admin)
         with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
@@ -65,16 +57,16 @@ def test_manual_payments_are_recorded_only_in_ones_own_name_and_never_deleted(ro
         assert rows.execute("delete from public.manual_payments").rowcount == 0
 
 
-def test_super_admin_sees_and_manages_every_manual_payment(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.super_admin):
+def test_super_admin_sees_and_manages_every_manual_payment(rows, act, ids):
+    with act("super_admin"):
         assert ids(rows, "manual_payments") == {FINANCE_RECORD, ADMIN_RECORD}
         assert rows.execute("update public.manual_payments set notes = 'audited'").rowcount == 2
         assert rows.execute("delete from public.manual_payments where id = %s", (FINANCE_RECORD,)).rowcount == 1
 
 
 @pytest.mark.parametrize("role", NOBODY_IN_FINANCE)
-def test_no_one_else_sees_or_records_manual_payments(rows, as_role, people, role):
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+def test_no_one_else_sees_or_records_manual_payments(rows, act, ids, role):
+    with act(role):
         assert ids(rows, "manual_payments") == set()
         with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
             record_manual_payment(rows)
@@ -83,8 +75,8 @@ def test_no_one_else_sees_or_records_manual_payments(rows, as_role, people, role
 # installment_schedules -------------------------------------------------------
 
 
-def test_customers_read_only_their_own_installments_and_change_none(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.customer):
+def test_customers_read_only_their_own_installments_and_change_none(rows, act, ids, people):
+    with act("customer"):
         assert ids(rows, "installment_schedules") == {CORA_INSTALLMENT}
         assert rows.execute("update public.installment_schedules set amount = 1").rowcount == 0
         with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
@@ -93,12 +85,12 @@ def test_customers_read_only_their_own_installments_and_change_none(rows, as_rol
                 " amount) values (%s, %s, 2, '2025-10-03', 10)",
                 (CORA_BOOKING, people.customer),
             )
-    with as_role(rows, "authenticated", user=people.other_customer):
+    with act("other_customer"):
         assert ids(rows, "installment_schedules") == {CARL_INSTALLMENT}
 
 
-def test_finance_schedules_installments_but_does_not_delete_them(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.finance):
+def test_finance_schedules_installments_but_does_not_delete_them(rows, act, ids, people):
+    with act("finance"):
         assert ids(rows, "installment_schedules") == {CORA_INSTALLMENT, CARL_INSTALLMENT}
         rows.execute(
             "insert into public.installment_schedules (booking_id, customer_id, installment_number, due_date, amount)"
@@ -125,13 +117,13 @@ FINANCE_TABLES = ["installment_schedules", "payout_reconciliations", "financial_
 
 @pytest.mark.parametrize("table", FINANCE_TABLES)
 @pytest.mark.parametrize("role", ["finance", "admin", "super_admin"])
-def test_finance_and_admins_read_the_finance_tables(rows, as_role, people, table, role):
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+def test_finance_and_admins_read_the_finance_tables(rows, act, ids, table, role):
+    with act(role):
         assert len(ids(rows, table)) >= 1
 
 
-def test_finance_reconciles_payouts_and_requests_exports(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.finance):
+def test_finance_reconciles_payouts_and_requests_exports(rows, act, people):
+    with act("finance"):
         assert (
             rows.execute(
                 "update public.payout_reconciliations set status = 'discrepancy', notes = 'fee 15.95'"
@@ -146,12 +138,12 @@ def test_finance_reconciles_payouts_and_requests_exports(rows, as_role, people):
 
 
 @pytest.mark.parametrize("role", ["finance", "admin", "super_admin"])
-def test_exports_are_requested_only_in_ones_own_name(rows, as_role, people, role):
+def test_exports_are_requested_only_in_ones_own_name(rows, act, people, role):
     insert = (
         "insert into public.financial_exports (export_type, period_start, period_end, requested_by)"
         " values ('ledger', '2025-10-01', '2025-10-31', %s)"
     )
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+    with act(role):
         rows.execute(insert, (getattr(people, role),))
         with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
             rows.execute(insert, (people.finance if role != "finance" else people.admin,))
@@ -159,8 +151,8 @@ def test_exports_are_requested_only_in_ones_own_name(rows, as_role, people, role
 
 @pytest.mark.parametrize("table", ["payout_reconciliations", "financial_exports"])
 @pytest.mark.parametrize("role", NOBODY_IN_FINANCE)
-def test_no_one_else_reads_or_writes_payouts_and_exports(rows, as_role, people, table, role):
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+def test_no_one_else_reads_or_writes_payouts_and_exports(rows, act, ids, table, role):
+    with act(role):
         assert ids(rows, table) == set()
         with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
             rows.execute(f"insert into public.{table} default values")
@@ -170,7 +162,7 @@ def test_no_one_else_reads_or_writes_payouts_and_exports(rows, as_role, people, 
     "table",
     ["manual_payments", "installment_schedules", "payout_reconciliations", "financial_exports", "financial_ledger"],
 )
-def test_anon_reads_and_writes_nothing(rows, as_role, table):
+def test_anon_reads_and_writes_nothing(rows, ids, as_role, table):
     with as_role(rows, "anon"):
         assert ids(rows, table) == set()
         with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
@@ -180,8 +172,8 @@ def test_anon_reads_and_writes_nothing(rows, as_role, table):
 # financial_ledger --------------------------------------------------------------
 
 
-def test_finance_posts_balanced_transactions_in_their_own_name(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.finance):
+def test_finance_posts_balanced_transactions_in_their_own_name(rows, act, people):
+    with act("finance"):
         post(rows, "00000000-0000-4000-8000-00000005ef02", [("cash", "debit", "40"), ("revenue", "credit", "40")])
         assert (
             rows.execute(
@@ -197,15 +189,15 @@ def test_finance_posts_balanced_transactions_in_their_own_name(rows, as_role, pe
             )
 
 
-def test_a_transaction_whose_debits_and_credits_differ_is_refused(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.finance)
+def test_a_transaction_whose_debits_and_credits_differ_is_refused(rows, act):
+    act("finance")
     with pytest.raises(psycopg.errors.CheckViolation, match="does not balance"), rows.transaction():
         post(rows, "00000000-0000-4000-8000-00000005ef03", [("cash", "debit", "40"), ("revenue", "credit", "39")])
 
 
 @pytest.mark.parametrize("role", ["finance", "admin", "super_admin"])
-def test_the_ledger_is_append_only(rows, as_role, people, role):
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+def test_the_ledger_is_append_only(rows, act, ids, role):
+    with act(role):
         assert ids(rows, "financial_ledger") == LEDGER_LEGS
         for statement in (
             "update public.financial_ledger set description = 'x'",
@@ -216,15 +208,15 @@ def test_the_ledger_is_append_only(rows, as_role, people, role):
 
 
 @pytest.mark.parametrize("role", ["admin", "super_admin"])
-def test_admins_read_the_ledger_but_do_not_post(rows, as_role, people, role):
-    as_role(rows, "authenticated", user=getattr(people, role))
+def test_admins_read_the_ledger_but_do_not_post(rows, act, role):
+    act(role)
     with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
         post(rows, "00000000-0000-4000-8000-00000005ef04", [("cash", "debit", "5"), ("refunds", "credit", "5")])
 
 
 @pytest.mark.parametrize("role", NOBODY_IN_FINANCE)
-def test_no_one_else_reads_or_posts_to_the_ledger(rows, as_role, people, role):
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+def test_no_one_else_reads_or_posts_to_the_ledger(rows, act, ids, role):
+    with act(role):
         assert ids(rows, "financial_ledger") == set()
         with pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
             post(rows, "00000000-0000-4000-8000-00000005ef05", [("cash", "debit", "5"), ("refunds", "credit", "5")])
@@ -252,13 +244,8 @@ def test_invalid_values_are_refused(rows, statement):
         rows.execute(statement)
 
 
-def test_the_named_indexes_exist(db):
-    definitions = dict(
-        db.execute(
-            "select indexname, indexdef from pg_indexes where schemaname = 'public'"
-            " and tablename in ('installment_schedules', 'financial_ledger')"
-        ).fetchall()
-    )
+def test_the_named_indexes_exist(db, index_defs):
+    definitions = index_defs(db)
     assert "(due_date)" in definitions["installment_schedules_due_date_idx"]
     assert "(booking_id, effective_date)" in definitions["financial_ledger_booking_id_idx"]
 
@@ -266,8 +253,8 @@ def test_the_named_indexes_exist(db):
 # bookings.billing_status ---------------------------------------------------------
 
 
-def test_a_new_booking_starts_unpaid_and_billing_changes_are_timestamped(rows, as_role, people):
-    with as_role(rows, "authenticated", user=people.customer):
+def test_a_new_booking_starts_unpaid_and_billing_changes_are_timestamped(rows, act, people):
+    with act("customer"):
         booking, status, stamped = rows.execute(
             "insert into public.bookings (customer_id, equipment_id, starts_at, ends_at, total_amount)"
             " values (%s, '00000000-0000-4000-8000-00000000e001', '2025-12-01', '2025-12-02', 180)"
@@ -302,8 +289,8 @@ def stamp_of(conn: psycopg.Connection, booking: str):
 @pytest.mark.parametrize(
     ("column", "value"), [("billing_status", "'paid'"), ("billing_status_updated_at", "'2020-01-01'")]
 )
-def test_a_customer_cannot_book_with_a_billing_status_of_their_choosing(rows, as_role, people, column, value):
-    with as_role(rows, "authenticated", user=people.customer), pytest.raises(psycopg.errors.InsufficientPrivilege):
+def test_a_customer_cannot_book_with_a_billing_status_of_their_choosing(rows, act, people, column, value):
+    with act("customer"), pytest.raises(psycopg.errors.InsufficientPrivilege):
         rows.execute(
             f"insert into public.bookings (customer_id, equipment_id, starts_at, ends_at, total_amount, {column})"
             f" values (%s, '00000000-0000-4000-8000-00000000e001', '2025-12-01', '2025-12-02', 180, {value})",
@@ -315,16 +302,16 @@ def test_a_customer_cannot_book_with_a_billing_status_of_their_choosing(rows, as
     "assignment",
     ["billing_status = 'paid'", "billing_status_updated_at = '2020-01-01'", "billing_status_updated_at = null"],
 )
-def test_a_customer_cannot_change_the_billing_status_of_their_pending_booking(rows, as_role, people, assignment):
+def test_a_customer_cannot_change_the_billing_status_of_their_pending_booking(rows, act, assignment):
     add_pending_booking(rows)
-    with as_role(rows, "authenticated", user=people.customer), pytest.raises(psycopg.errors.InsufficientPrivilege):
+    with act("customer"), pytest.raises(psycopg.errors.InsufficientPrivilege):
         rows.execute(f"update public.bookings set {assignment} where id = %s", (CORA_PENDING,))
 
 
-def test_a_customer_edit_of_their_pending_booking_keeps_its_billing_stamp(rows, as_role, people):
+def test_a_customer_edit_of_their_pending_booking_keeps_its_billing_stamp(rows, act):
     add_pending_booking(rows)
     stamped = stamp_of(rows, CORA_PENDING)
-    with as_role(rows, "authenticated", user=people.customer):
+    with act("customer"):
         assert (
             rows.execute(
                 "update public.bookings set ends_at = '2025-12-03', billing_status = billing_status,"
@@ -337,7 +324,7 @@ def test_a_customer_edit_of_their_pending_booking_keeps_its_billing_stamp(rows, 
 
 
 @pytest.mark.parametrize("role", ["admin", "super_admin", "finance"])
-def test_admins_and_finance_change_billing_statuses_and_the_change_is_stamped(rows, as_role, people, role):
+def test_admins_and_finance_change_billing_statuses_and_the_change_is_stamped(rows, act, role):
     add_pending_booking(rows)
     # Finance has no policy on bookings today: let them in to show the guard lets them through.
     rows.execute(
@@ -345,7 +332,7 @@ def test_admins_and_finance_change_billing_statuses_and_the_change_is_stamped(ro
         " using ((select private.current_app_role()) = 'finance')"
     )
     rows.execute("update public.bookings set billing_status_updated_at = null where id = %s", (CORA_PENDING,))
-    with as_role(rows, "authenticated", user=getattr(people, role)):
+    with act(role):
         assert (
             rows.execute("update public.bookings set billing_status = 'paid' where id = %s", (CORA_PENDING,)).rowcount
             == 1
@@ -353,7 +340,7 @@ def test_admins_and_finance_change_billing_statuses_and_the_change_is_stamped(ro
     assert stamp_of(rows, CORA_PENDING) is not None
 
 
-def test_the_service_role_changes_billing_statuses(rows, as_role, people):
+def test_the_service_role_changes_billing_statuses(rows, as_role):
     add_pending_booking(rows)
     with as_role(rows, "service_role"):
         assert (
@@ -380,7 +367,7 @@ def test_a_billing_status_change_is_stamped_even_when_billing_status_is_not_in_t
 
 # Backfill on rows that existed before the migration ------------------------------
 
-PAYMENTS = "phase3_payments"
+VERSION = "20251111000500"  # phase3_payments
 
 # On top of rows/00_baseline.sql: Cora's booking (540, paid 540) and Carl's (95, payment pending).
 EXTRA_BOOKINGS = """
@@ -406,11 +393,9 @@ insert into public.payments (booking_id, customer_id, amount, method, status) va
 
 
 @pytest.fixture
-def before_payments(empty_db, supabase_project, migrations_before):
+def before_payments(empty_db, migrate_just_before):
     """An empty database migrated up to just before the payments file, with rows that predate it."""
-    migration = next(m for m in discover(supabase_project.migrations_dir).migrations if m.name == PAYMENTS)
-    migrate(empty_db, migrations_before(migration))
-    empty_db.execute((ROWS / "00_baseline.sql").read_text())
+    migration = migrate_just_before(VERSION)
     empty_db.execute(EXTRA_BOOKINGS)
     return empty_db, migration
 

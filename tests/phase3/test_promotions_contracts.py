@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psycopg
 import pytest
 
-from phase3test.migrations import apply, discover, migrate
+from phase3test.migrations import apply
 
-ROWS = Path(__file__).parent / "rows"
 RULE = "00000000-0000-4000-8000-00000009a001"
 CORA_REDEMPTION = "00000000-0000-4000-8000-00000009a401"
 CORA_CONTRACT = "00000000-0000-4000-8000-0000000c0c01"
@@ -25,25 +22,6 @@ PRICING_READS = PROMO_TABLES[:5]
 CONTRACT_TABLES = ["contract_template_versions", "contract_signers", "contract_reminders", "contract_events"]
 
 
-@pytest.fixture
-def act(rows, people, as_role):
-    """`act("customer")`: the rest of the test runs as that fixed user, signed in."""
-    return lambda who: as_role(rows, "authenticated", user=getattr(people, who))
-
-
-def count(conn: psycopg.Connection, table: str) -> int:
-    return conn.execute(f"select count(*) from public.{table}").fetchone()[0]
-
-
-def refused(conn: psycopg.Connection, sql: str, params: tuple = ()) -> None:
-    with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
-        conn.execute(sql, params)
-
-
-def changed(conn: psycopg.Connection, sql: str, params: tuple = ()) -> int:
-    return conn.execute(sql, params).rowcount
-
-
 def redeem(conn: psycopg.Connection, customer: str, status: str = "redeemed") -> None:
     conn.execute(
         "insert into public.promo_redemptions (rule_id, customer_id, status) values (%s, %s, %s)",
@@ -51,8 +29,8 @@ def redeem(conn: psycopg.Connection, customer: str, status: str = "redeemed") ->
     )
 
 
-def test_named_indexes_exist(rows):
-    defs = dict(rows.execute("select indexname, indexdef from pg_indexes where schemaname = 'public'").fetchall())
+def test_named_indexes_exist(rows, index_defs):
+    defs = index_defs(rows)
     assert "(status, starts_at, ends_at)" in defs["promo_rules_status_period_idx"]
     assert "(contract_id, occurred_at)" in defs["contract_events_contract_occurred_idx"]
     assert "(template_version_id)" in defs["contracts_template_version_id_idx"]
@@ -63,13 +41,13 @@ def test_named_indexes_exist(rows):
 
 @pytest.mark.parametrize("table", PROMO_TABLES)
 @pytest.mark.parametrize("who", ["admin", "super_admin", "marketing"])
-def test_admins_and_marketing_read_every_promotion_table(rows, act, who, table):
+def test_admins_and_marketing_read_every_promotion_table(rows, act, count, who, table):
     act(who)
-    assert count(rows, table) > 0
+    assert count(rows, f"public.{table}") > 0
 
 
 @pytest.mark.parametrize("who", ["admin", "marketing"])
-def test_admins_and_marketing_create_edit_and_delete_promotions(rows, act, people, who):
+def test_admins_and_marketing_create_edit_and_delete_promotions(rows, act, count, changed, people, who):
     act(who)
     rule = rows.execute(
         "insert into public.promo_rules (code, name) values ('SPRING5', 'Spring') returning id"
@@ -82,28 +60,28 @@ def test_admins_and_marketing_create_edit_and_delete_promotions(rows, act, peopl
     assert changed(rows, "update public.promo_rules set status = 'active' where id = %s", (rule,)) == 1
     assert changed(rows, "delete from public.promo_redemptions where rule_id = %s", (rule,)) == 1
     assert changed(rows, "delete from public.promo_rules where id = %s", (rule,)) == 1
-    assert [count(rows, t) for t in PROMO_TABLES] == [1, 1, 1, 1, 2, 1]
+    assert [count(rows, f"public.{t}") for t in PROMO_TABLES] == [1, 1, 1, 1, 2, 1]
 
 
 @pytest.mark.parametrize("table", PRICING_READS)
-def test_pricing_service_reads_promotions_but_cannot_change_them(rows, act, table):
+def test_pricing_service_reads_promotions_but_cannot_change_them(rows, act, count, refused, changed, table):
     act("pricing_service")
-    assert count(rows, table) > 0
+    assert count(rows, f"public.{table}") > 0
     assert changed(rows, f"update public.{table} set id = id") == 0
     assert changed(rows, f"delete from public.{table}") == 0
-    refused(rows, f"insert into public.{table} default values")
+    assert refused(rows, f"insert into public.{table} default values")
 
 
-def test_pricing_service_does_not_read_analytics(rows, act):
+def test_pricing_service_does_not_read_analytics(rows, act, count):
     act("pricing_service")
-    assert count(rows, "promo_analytics_daily") == 0
+    assert count(rows, "public.promo_analytics_daily") == 0
 
 
 @pytest.mark.parametrize("table", [t for t in PROMO_TABLES if t != "promo_redemptions"])
 @pytest.mark.parametrize("who", ["customer", "finance", "security"])
-def test_customers_and_other_staff_read_no_promotions(rows, act, who, table):
+def test_customers_and_other_staff_read_no_promotions(rows, act, count, who, table):
     act(who)
-    assert count(rows, table) == 0
+    assert count(rows, f"public.{table}") == 0
 
 
 def test_customer_reads_only_own_redemptions(rows, act):
@@ -111,9 +89,9 @@ def test_customer_reads_only_own_redemptions(rows, act):
     assert rows.execute("select id::text from public.promo_redemptions").fetchall() == [(CORA_REDEMPTION,)]
 
 
-def test_customer_cannot_redeem_or_edit_redemptions(rows, act, people):
+def test_customer_cannot_redeem_or_edit_redemptions(rows, act, refused, changed, people):
     act("customer")
-    refused(
+    assert refused(
         rows, "insert into public.promo_redemptions (rule_id, customer_id) values (%s, %s)", (RULE, people.customer)
     )
     assert (
@@ -123,11 +101,11 @@ def test_customer_cannot_redeem_or_edit_redemptions(rows, act, people):
 
 
 @pytest.mark.parametrize("table", [*PROMO_TABLES, *CONTRACT_TABLES])
-def test_anon_reads_and_writes_nothing(rows, as_role, table):
-    assert count(rows, table) > 0
+def test_anon_reads_and_writes_nothing(rows, count, refused, as_role, table):
+    assert count(rows, f"public.{table}") > 0
     as_role(rows, "anon")
-    assert count(rows, table) == 0
-    refused(rows, f"insert into public.{table} default values")
+    assert count(rows, f"public.{table}") == 0
+    assert refused(rows, f"insert into public.{table} default values")
 
 
 # promotions: rules the data must follow ---------------------------------------
@@ -155,11 +133,11 @@ def test_a_reversed_redemption_frees_its_slot_and_cannot_come_back_when_full(row
         rows.execute("update public.promo_redemptions set status = 'redeemed' where id = %s", (CORA_REDEMPTION,))
 
 
-def test_a_rule_without_max_redemptions_has_no_cap(rows, people):
+def test_a_rule_without_max_redemptions_has_no_cap(rows, count, people):
     rows.execute("update public.promo_rules set max_redemptions = null where id = %s", (RULE,))
     for _ in range(3):
         redeem(rows, people.customer)
-    assert count(rows, "promo_redemptions") == 5
+    assert count(rows, "public.promo_redemptions") == 5
 
 
 @pytest.mark.parametrize(
@@ -189,30 +167,30 @@ def test_promo_codes_are_unique(rows):
 
 
 @pytest.mark.parametrize("table", CONTRACT_TABLES)
-def test_contract_tables_are_for_admins_only(rows, act, table):
+def test_contract_tables_are_for_admins_only(rows, act, count, table):
     for who, expected in [("admin", 1), ("super_admin", 1), ("customer", 0), ("marketing", 0), ("finance", 0)]:
         act(who)
-        assert count(rows, table) == expected, who
+        assert count(rows, f"public.{table}") == expected, who
 
 
-def test_admin_records_contract_events_customer_cannot(rows, act, people):
+def test_admin_records_contract_events_customer_cannot(rows, act, refused, changed, people):
     act("admin")
     rows.execute(
         "insert into public.contract_events (contract_id, event_type, actor_id) values (%s, 'viewed', %s)",
         (CORA_CONTRACT, people.admin),
     )
     act("customer")
-    refused(
+    assert refused(
         rows, "insert into public.contract_events (contract_id, event_type) values (%s, 'signed')", (CORA_CONTRACT,)
     )
     assert changed(rows, "update public.contract_signers set status = 'declined', signed_at = null") == 0
 
 
-def test_customers_still_read_their_own_contracts_only(rows, act):
+def test_customers_still_read_their_own_contracts_only(rows, act, count):
     act("customer")
     assert rows.execute("select id::text from public.contracts").fetchall() == [(CORA_CONTRACT,)]
     act("other_customer")
-    assert count(rows, "contracts") == 0
+    assert count(rows, "public.contracts") == 0
 
 
 def test_a_template_has_each_version_once(rows):
@@ -242,11 +220,8 @@ def test_a_signer_is_on_a_contract_once(rows):
 # backfill --------------------------------------------------------------------
 
 
-def test_existing_templates_get_version_1_and_existing_contracts_point_at_it(empty_db, supabase_project):
-    every = discover(supabase_project.migrations_dir).migrations
-    mine = next(m for m in every if m.version == "20251111000700")
-    migrate(empty_db, every[: every.index(mine)])
-    empty_db.execute((ROWS / "00_baseline.sql").read_text())
+def test_existing_templates_get_version_1_and_existing_contracts_point_at_it(empty_db, migrate_just_before):
+    mine = migrate_just_before("20251111000700")
     empty_db.execute(
         """insert into public.contract_templates (id, name, body) values
              ('00000000-0000-4000-8000-0000000c7009', 'Delivery terms', 'We deliver ...');

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from phase3test.migrations import apply, discover, migrate
+from phase3test.migrations import apply
 
 VERSION = "20251111000600"
-ROWS = Path(__file__).parent / "rows"
 
 SUPER_ADMIN = "00000000-0000-4000-8000-0000000a0002"
 CORA_TICKET = "00000000-0000-4000-8000-0000000ca001"
@@ -35,29 +33,11 @@ STAFF_TABLES = {
 }
 
 
-def count(conn: psycopg.Connection, table: str) -> int:
-    return conn.execute(f"select count(*) from {table}").fetchone()[0]
-
-
-def refused(conn: psycopg.Connection, sql: str, params: tuple = ()) -> bool:
-    """True when the statement is refused for lack of privilege (RLS or grants)."""
-    try:
-        with conn.transaction():
-            conn.execute(sql, params)
-    except psycopg.errors.InsufficientPrivilege:
-        return True
-    return False
-
-
 def post(conn: psycopg.Connection, ticket: str, author: str, internal: bool = False) -> None:
     conn.execute(
         "insert into public.support_messages (ticket_id, author_id, body, is_internal) values (%s, %s, 'Hello', %s)",
         (ticket, author, internal),
     )
-
-
-def message_ids(conn: psycopg.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("select id::text from public.support_messages").fetchall()}
 
 
 @pytest.fixture
@@ -72,26 +52,26 @@ def carls_ticket(rows, people):
 # support_messages -------------------------------------------------------------
 
 
-def test_customers_read_their_tickets_messages_but_not_internal_notes(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.customer)
-    assert message_ids(rows) == {CUSTOMER_MESSAGE, STAFF_REPLY}
+def test_customers_read_their_tickets_messages_but_not_internal_notes(rows, act, ids):
+    act("customer")
+    assert ids(rows, "support_messages") == {CUSTOMER_MESSAGE, STAFF_REPLY}
 
 
-def test_customers_do_not_read_other_customers_messages(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.other_customer)
-    assert message_ids(rows) == set()
+def test_customers_do_not_read_other_customers_messages(rows, act, ids):
+    act("other_customer")
+    assert ids(rows, "support_messages") == set()
 
 
 @pytest.mark.parametrize("who", ["admin", "super_admin"])
-def test_admins_read_every_message_including_internal_notes(rows, as_role, people, who):
-    as_role(rows, "authenticated", user=getattr(people, who))
-    assert message_ids(rows) == {CUSTOMER_MESSAGE, STAFF_REPLY, INTERNAL_NOTE}
+def test_admins_read_every_message_including_internal_notes(rows, act, ids, who):
+    act(who)
+    assert ids(rows, "support_messages") == {CUSTOMER_MESSAGE, STAFF_REPLY, INTERNAL_NOTE}
 
 
 @pytest.mark.parametrize("who", ["finance", "marketing", "security", "pricing_service"])
-def test_other_staff_roles_neither_read_nor_post_messages(rows, as_role, people, who):
-    as_role(rows, "authenticated", user=getattr(people, who))
-    assert message_ids(rows) == set()
+def test_other_staff_roles_neither_read_nor_post_messages(rows, act, refused, ids, people, who):
+    act(who)
+    assert ids(rows, "support_messages") == set()
     assert refused(
         rows,
         "insert into public.support_messages (ticket_id, author_id, body) values (%s, %s, 'Hi')",
@@ -99,14 +79,14 @@ def test_other_staff_roles_neither_read_nor_post_messages(rows, as_role, people,
     )
 
 
-def test_customers_post_on_their_own_tickets(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.customer)
+def test_customers_post_on_their_own_tickets(rows, act, ids, people):
+    act("customer")
     post(rows, CORA_TICKET, people.customer)
-    assert len(message_ids(rows)) == 3
+    assert len(ids(rows, "support_messages")) == 3
 
 
-def test_customers_cannot_post_on_other_customers_tickets(rows, as_role, people, carls_ticket):
-    as_role(rows, "authenticated", user=people.customer)
+def test_customers_cannot_post_on_other_customers_tickets(rows, act, refused, people, carls_ticket):
+    act("customer")
     assert refused(
         rows,
         "insert into public.support_messages (ticket_id, author_id, body) values (%s, %s, 'Hi')",
@@ -114,8 +94,8 @@ def test_customers_cannot_post_on_other_customers_tickets(rows, as_role, people,
     )
 
 
-def test_customers_cannot_post_internal_notes_or_in_someone_elses_name(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.customer)
+def test_customers_cannot_post_internal_notes_or_in_someone_elses_name(rows, act, refused, people):
+    act("customer")
     assert refused(
         rows,
         "insert into public.support_messages (ticket_id, author_id, body, is_internal) values (%s, %s, 'Hi', true)",
@@ -128,17 +108,17 @@ def test_customers_cannot_post_internal_notes_or_in_someone_elses_name(rows, as_
     )
 
 
-def test_customers_cannot_edit_or_delete_messages(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.customer)
+def test_customers_cannot_edit_or_delete_messages(rows, act):
+    act("customer")
     assert rows.execute("update public.support_messages set body = 'changed'").rowcount == 0
     assert rows.execute("delete from public.support_messages").rowcount == 0
 
 
-def test_admins_post_internal_notes_on_any_ticket(rows, as_role, people, carls_ticket):
-    as_role(rows, "authenticated", user=people.admin)
+def test_admins_post_internal_notes_on_any_ticket(rows, act, ids, people, carls_ticket):
+    act("admin")
     post(rows, carls_ticket, people.admin, internal=True)
-    as_role(rows, "authenticated", user=people.other_customer)
-    assert message_ids(rows) == set()
+    act("other_customer")
+    assert ids(rows, "support_messages") == set()
 
 
 def test_an_empty_message_is_rejected(rows):
@@ -154,8 +134,8 @@ def test_an_empty_message_is_rejected(rows):
 
 @pytest.mark.parametrize("table", sorted(STAFF_TABLES))
 @pytest.mark.parametrize("who", ["admin", "super_admin"])
-def test_admins_read_and_write_staff_tables(rows, as_role, people, table, who):
-    as_role(rows, "authenticated", user=getattr(people, who))
+def test_admins_read_and_write_staff_tables(rows, act, count, table, who):
+    act(who)
     before = count(rows, f"public.{table}")
     assert before >= 1
     if STAFF_TABLES[table] is None:
@@ -167,8 +147,8 @@ def test_admins_read_and_write_staff_tables(rows, as_role, people, table, who):
 
 @pytest.mark.parametrize("table", sorted(STAFF_TABLES))
 @pytest.mark.parametrize("who", ["customer", "finance", "marketing", "security", "pricing_service"])
-def test_other_roles_neither_read_nor_write_staff_tables(rows, as_role, people, table, who):
-    as_role(rows, "authenticated", user=getattr(people, who))
+def test_other_roles_neither_read_nor_write_staff_tables(rows, act, count, refused, table, who):
+    act(who)
     assert count(rows, f"public.{table}") == 0
     if STAFF_TABLES[table] is None:
         assert refused(
@@ -203,13 +183,8 @@ def test_a_reminder_is_scheduled_only_once(rows):
         )
 
 
-def test_named_indexes_exist(db):
-    indexes = dict(
-        db.execute(
-            "select indexname, indexdef from pg_indexes where schemaname = 'public'"
-            " and tablename in ('support_messages', 'insurance_activity')"
-        ).fetchall()
-    )
+def test_named_indexes_exist(db, index_defs):
+    indexes = index_defs(db)
     assert indexes["support_messages_ticket_created_at_idx"].endswith("(ticket_id, created_at)")
     assert indexes["insurance_activity_document_created_at_idx"].endswith("(insurance_document_id, created_at)")
 
@@ -247,29 +222,29 @@ def ticket(conn: psycopg.Connection, ticket_id: str) -> dict:
     return dict(zip([c.name for c in cursor.description], cursor.fetchone(), strict=True))
 
 
-def test_customers_cannot_open_a_ticket_already_resolved_assigned_breached_and_due_in_2099(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.customer)
+def test_customers_cannot_open_a_ticket_already_resolved_assigned_breached_and_due_in_2099(rows, act, people):
+    act("customer")
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="only staff"), rows.transaction():
         open_ticket(rows, people.customer, priority="'urgent'", **STAFF_FIELDS)
 
 
 @pytest.mark.parametrize("field", sorted(STAFF_FIELDS))
 @pytest.mark.parametrize("who", ["customer", "finance"])
-def test_non_admins_cannot_set_staff_fields_on_a_ticket_they_open(rows, as_role, people, who, field):
-    as_role(rows, "authenticated", user=getattr(people, who))
+def test_non_admins_cannot_set_staff_fields_on_a_ticket_they_open(rows, act, people, who, field):
+    act(who)
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match=field), rows.transaction():
         open_ticket(rows, getattr(people, who), **{field: STAFF_FIELDS[field]})
 
 
-def test_customers_cannot_open_urgent_tickets_only_staff_escalate_to_urgent(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.customer)
+def test_customers_cannot_open_urgent_tickets_only_staff_escalate_to_urgent(rows, act, people):
+    act("customer")
     with pytest.raises(psycopg.errors.InsufficientPrivilege, match="priority"), rows.transaction():
         open_ticket(rows, people.customer, priority="'urgent'")
 
 
 @pytest.mark.parametrize("priority", ["low", "normal", "high"])
-def test_customers_may_open_low_normal_or_high_tickets_with_due_dates_from_the_sla(rows, as_role, people, priority):
-    as_role(rows, "authenticated", user=people.customer)
+def test_customers_may_open_low_normal_or_high_tickets_with_due_dates_from_the_sla(rows, act, people, priority):
+    act("customer")
     opened = ticket(rows, open_ticket(rows, people.customer, priority=f"'{priority}'"))
     created = opened["created_at"]
     assert opened == {
@@ -284,15 +259,15 @@ def test_customers_may_open_low_normal_or_high_tickets_with_due_dates_from_the_s
     }
 
 
-def test_a_customers_ticket_opened_with_explicit_defaults_is_accepted(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.customer)
+def test_a_customers_ticket_opened_with_explicit_defaults_is_accepted(rows, act, people):
+    act("customer")
     opened = open_ticket(rows, people.customer, status="'open'", sla_breached="false", assigned_to="null")
     assert ticket(rows, opened)["resolution_due_at"] is not None
 
 
 @pytest.mark.parametrize("who", ["admin", "super_admin"])
-def test_admins_open_triaged_tickets_and_due_dates_are_filled_in_when_missing(rows, as_role, people, who):
-    as_role(rows, "authenticated", user=getattr(people, who))
+def test_admins_open_triaged_tickets_and_due_dates_are_filled_in_when_missing(rows, act, people, who):
+    act(who)
     opened = ticket(
         rows,
         open_ticket(
@@ -320,11 +295,11 @@ def test_due_dates_given_by_staff_or_the_service_role_are_kept(rows, as_role, pe
         assert opened["resolution_due_at"] == opened["created_at"] + DUE["normal"][1]
 
 
-def test_customers_have_no_update_on_their_own_tickets_so_cannot_change_staff_fields(rows, as_role, people):
+def test_customers_have_no_update_on_their_own_tickets_so_cannot_change_staff_fields(rows, act, people):
     # The baseline gives customers no update policy on support_tickets: the
     # update matches no row, whatever it sets.
     before = ticket(rows, CORA_TICKET)
-    as_role(rows, "authenticated", user=people.customer)
+    act("customer")
     updated = rows.execute(
         "update public.support_tickets set status = 'resolved', priority = 'urgent', assigned_to = %s,"
         " sla_breached = true, resolution_due_at = '2099-01-01 00:00+00' where id = %s",
@@ -352,12 +327,12 @@ def test_the_sla_lookup_runs_only_as_the_ticket_trigger(db):
 # Insurance documents: requested information -------------------------------------------
 
 
-def test_customers_see_the_information_requested_on_their_own_documents(rows, as_role, people):
-    as_role(rows, "authenticated", user=people.customer)
+def test_customers_see_the_information_requested_on_their_own_documents(rows, act):
+    act("customer")
     assert rows.execute("select requested_info from public.insurance_documents").fetchall() == [
         ("Please upload the page listing the policy limits.",)
     ]
-    as_role(rows, "authenticated", user=people.other_customer)
+    act("other_customer")
     assert rows.execute("select requested_info from public.insurance_documents").fetchall() == []
 
 
@@ -378,12 +353,9 @@ DUE = {  # first response, resolution
 }
 
 
-def test_existing_tickets_get_sla_due_dates_from_their_priority(empty_db, supabase_project, people):
-    every = discover(supabase_project.migrations_dir).migrations
-    mine = next(m for m in every if m.version == VERSION)
-    migrate(empty_db, every[: every.index(mine)])
+def test_existing_tickets_get_sla_due_dates_from_their_priority(empty_db, migrate_just_before, people):
+    mine = migrate_just_before(VERSION)
     with empty_db.transaction():
-        empty_db.execute((ROWS / "00_baseline.sql").read_text())
         for ticket, (priority, status, created_at) in OLD_TICKETS.items():
             empty_db.execute(
                 "insert into public.support_tickets (id, customer_id, subject, body, priority, status, created_at)"
