@@ -1,6 +1,6 @@
-"""`phase3test up | docs | down`: the project's database in about a second, without Docker.
+"""`phase3test up | docs | seed | down`: the project's database in about a second, without Docker.
 
-Exit codes: 0 success, 1 the migrations failed, 2 setup or configuration is wrong.
+Exit codes: 0 success, 1 the migrations or the seeding failed, 2 setup or configuration is wrong.
 """
 
 from __future__ import annotations
@@ -9,14 +9,17 @@ import argparse
 import signal
 import sys
 import threading
+import tomllib
 from pathlib import Path
 
 import psycopg
 
-from phase3test import janitor
+from phase3test import janitor, seeding
 from phase3test.docs.pages import generated_pages, stale
-from phase3test.errors import Phase3TestError
+from phase3test.errors import Phase3TestError, SetupError
 from phase3test.provision import MIGRATED_TEMPLATE, Provisioned
+from phase3test.seeding.engine import SeederResult, SeedError
+from phase3test.seeding.model import SCALES
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import base_dir, new_run_id, reap_orphans
 from phase3test.session import BACKENDS, RunServer, Settings
@@ -36,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--pg-backend", default="embedded", choices=BACKENDS)
         command.add_argument("--pg-bindir", help="PostgreSQL bin folder (default: found automatically)")
         command.add_argument("--pg-user", help="as root, the unprivileged user that runs Postgres (default nobody)")
+    seed = commands.add_parser("seed", help="load deterministic Faker data into a database, or write it as SQL")
+    seed.add_argument("--db-url", help="the database to seed (required unless --emit-sql)")
+    seed.add_argument("--emit-sql", type=Path, help="write the rows as INSERTs (e.g. supabase/seed.sql) instead")
+    seed.add_argument("--scale", default="small", help=f"{', '.join(SCALES)} or a positive integer (default small)")
+    seed.add_argument("--seed", default="0", help="any non-negative integer; the same seed gives the same data")
+    seed.add_argument("--only", help="comma-separated domains (their dependencies come along)")
+    seed.add_argument("--seeders", help="module with a SEEDERS list [default: phase3test_seeders in pyproject.toml]")
     commands.add_parser("down", help="stop servers left by --pg-keep or by runs that died")
     return parser
 
@@ -45,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "down":
             return down()
+        if args.command == "seed":
+            return seed_command(args)
         settings = Settings(
             supabase_dir=args.supabase_dir.resolve(),
             backend=args.pg_backend,
@@ -54,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             return up(settings)
         return docs(settings, args.docs_dir, args.check)
+    except SeedError as exc:
+        print(f"phase3test: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except Phase3TestError as exc:
         print(f"phase3test: {exc}", file=sys.stderr)
         return EXIT_SETUP
@@ -126,6 +141,57 @@ def docs(settings: Settings, docs_dir: Path, check: bool) -> int:
     if not outdated:
         print("docs are up to date")
     return EXIT_OK
+
+
+def seed_command(args: argparse.Namespace) -> int:
+    """`phase3test seed`: all or nothing, progress on a terminal only."""
+    if not args.db_url and not args.emit_sql:
+        raise SetupError("say where the data goes", hint="pass --db-url URL or --emit-sql FILE")
+    seeders = seeding.plan(seeding.load(args.seeders or configured_seeders()), _domains(args.only))
+    scale, seed = parse_scale(args.scale), parse_seed(args.seed)
+    if args.emit_sql:
+        args.emit_sql.write_text(seeding.emit_sql(seeders, seed, scale), encoding="utf-8")
+        print(f"wrote {args.emit_sql} ({', '.join(s.name for s in seeders)}; seed {seed}, scale {scale})")
+        return EXIT_OK
+    on_terminal = sys.stderr.isatty()
+
+    def progress(result: SeederResult) -> None:
+        if on_terminal:
+            print(f"  {result.name:<22} {result.rows:>10,} rows  {result.rate:>10,.0f} rows/s", file=sys.stderr)
+
+    with psycopg.connect(args.db_url) as conn:
+        report = seeding.seed(conn, seeders, seed, scale, progress)
+    print(f"seeded {report.rows:,} rows in {report.seconds:.2f}s (seed {seed}, scale {scale})")
+    return EXIT_OK
+
+
+def parse_scale(text: str) -> int:
+    if text in SCALES:
+        return SCALES[text]
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise SetupError(f"unknown scale {text!r}", hint=f"use {', '.join(SCALES)} or a positive integer")
+
+
+def parse_seed(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    raise SetupError(f"seed must be a non-negative integer, got {text!r}")
+
+
+def _domains(only: str | None) -> list[str] | None:
+    return [name.strip() for name in only.split(",") if name.strip()] if only else None
+
+
+def configured_seeders(pyproject: Path = Path("pyproject.toml")) -> str:
+    """`phase3test_seeders` from [tool.pytest.ini_options], where the plugin reads it too."""
+    try:
+        options = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
+        return str(options["phase3test_seeders"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        raise SetupError(
+            "no seeders configured", hint="pass --seeders MODULE or set phase3test_seeders in pyproject.toml"
+        ) from None
 
 
 def down() -> int:

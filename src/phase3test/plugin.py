@@ -50,6 +50,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("phase3test_backend", "where Postgres comes from", default="embedded")
     parser.addini("phase3test_pg_bindir", "PostgreSQL bin folder", default="")
     parser.addini("phase3test_pg_user", "user that runs Postgres when pytest runs as root", default="")
+    parser.addini("phase3test_seeders", "module whose SEEDERS list seeds this project (phase3test seed)", default="")
     parser.addini("phase3test_keep_server", "leave the server running after the run", type="bool", default=False)
 
 

@@ -255,16 +255,20 @@ create or replace trigger bookings_guard_billing_status
   before insert or update on public.bookings
   for each row execute function private.guard_booking_billing_status();
 
--- billing_status_updated_at follows billing_status: set on insert and
--- whenever the status changes, whichever statement or earlier trigger changed
--- it (so the trigger has no column list). Runs as the caller.
+-- billing_status_updated_at follows billing_status: set on insert (a trusted
+-- writer such as an import may bring the historical time; the guard above
+-- refuses one from customers) and whenever the status changes, whichever
+-- statement or earlier trigger changed it (so the trigger has no column
+-- list). Runs as the caller.
 create or replace function private.stamp_billing_status_updated_at()
 returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-  if tg_op = 'INSERT' or new.billing_status is distinct from old.billing_status then
+  if tg_op = 'INSERT' then
+    new.billing_status_updated_at := coalesce(new.billing_status_updated_at, now());
+  elsif new.billing_status is distinct from old.billing_status then
     new.billing_status_updated_at := now();
   end if;
   return new;

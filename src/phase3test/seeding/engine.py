@@ -1,0 +1,152 @@
+"""Order seeders, then load their rows with COPY in one transaction, or write them as SQL.
+
+All or nothing: a seeder that fails rolls back every row of the run, and the
+error names the seeder and the table. Timing per seeder feeds the rows/s
+figures of `make bench` and the CLI's progress line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from phase3test.errors import Phase3TestError, SetupError
+from phase3test.seeding.model import Batch, SeedContext, Seeder
+
+
+class SeedError(Phase3TestError):
+    """A seeder failed; nothing of the run was kept."""
+
+
+@dataclass
+class SeederResult:
+    name: str
+    rows: int = 0
+    seconds: float = 0.0
+    tables: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class SeedReport:
+    seed: int
+    scale: int
+    results: list[SeederResult] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(r.rows for r in self.results)
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.seconds for r in self.results)
+
+
+Progress = Callable[[SeederResult], None]
+
+
+def plan(seeders: Iterable[Seeder], only: Iterable[str] | None = None) -> list[Seeder]:
+    """Seeders in dependency order (stable: declaration order breaks ties).
+
+    `only` picks domains by name; what they depend on comes along.
+    """
+    by_name = {s.name: s for s in seeders}
+    wanted = list(by_name) if only is None else list(only)
+    unknown = [name for name in wanted if name not in by_name]
+    if unknown:
+        raise SetupError(
+            f"unknown seeding domain(s): {', '.join(unknown)}",
+            hint=f"choose from: {', '.join(by_name) or '(no seeders configured)'}",
+        )
+    ordered: list[Seeder] = []
+    visiting: set[str] = set()
+
+    def visit(name: str, chain: tuple[str, ...]) -> None:
+        if any(s.name == name for s in ordered):
+            return
+        if name in visiting:
+            raise SetupError(f"seeders depend on each other in a cycle: {' -> '.join((*chain, name))}")
+        if name not in by_name:
+            raise SetupError(f"seeder {chain[-1]!r} depends on {name!r}, which is not configured")
+        visiting.add(name)
+        for dependency in by_name[name].depends_on:
+            visit(dependency, (*chain, name))
+        visiting.discard(name)
+        ordered.append(by_name[name])
+
+    for name in wanted:
+        visit(name, ())
+    return ordered
+
+
+def generate(seeders: list[Seeder], seed: int, scale: int) -> Iterator[tuple[Seeder, Iterator[Batch]]]:
+    """Each seeder with its batches, in order; later seeders see what earlier ones shared.
+
+    Consume each seeder's batches before moving on: that is when it shares.
+    """
+    shared: dict[str, Any] = {}
+    for seeder in seeders:
+        yield seeder, seeder.generate(SeedContext(seed, seeder.name, scale, shared))
+
+
+def seed(
+    conn: psycopg.Connection, seeders: list[Seeder], seed: int, scale: int, progress: Progress | None = None
+) -> SeedReport:
+    """Load every seeder's rows with COPY, all in one transaction."""
+    report = SeedReport(seed, scale)
+    current = ""
+    try:
+        with conn.transaction():
+            for seeder, batches in generate(seeders, seed, scale):
+                current = seeder.name
+                result, started = SeederResult(seeder.name), time.perf_counter()
+                for batch in batches:
+                    result.tables[batch.table] = result.tables.get(batch.table, 0) + _copy(conn, batch)
+                result.rows = sum(result.tables.values())
+                result.seconds = time.perf_counter() - started
+                report.results.append(result)
+                if progress:
+                    progress(result)
+    except psycopg.Error as exc:
+        raise SeedError(
+            f"seeder {current!r} failed, nothing was kept: {exc.diag.message_primary or exc}"
+            + (f" ({exc.diag.table_name})" if exc.diag.table_name else "")
+        ) from exc
+    return report
+
+
+def _copy(conn: psycopg.Connection, batch: Batch) -> int:
+    schema, _, table = batch.table.rpartition(".")
+    statement = sql.SQL("copy {} ({}) from stdin").format(
+        sql.Identifier(schema or "public", table), sql.SQL(", ").join(map(sql.Identifier, batch.columns))
+    )
+    count = 0
+    with conn.cursor().copy(statement) as copy:
+        for row in batch.rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
+def emit_sql(seeders: list[Seeder], seed: int, scale: int) -> str:
+    """The same rows as INSERT statements, for a supabase/seed.sql that `supabase db reset` loads."""
+    parts = [f"-- Generated by `phase3test seed --emit-sql` (seed {seed}, scale {scale}). Do not edit.\n"]
+    for _seeder, batches in generate(seeders, seed, scale):
+        for batch in batches:
+            rows = [sql.SQL("({})").format(sql.SQL(", ").join(map(sql.Literal, row))) for row in batch.rows]
+            schema, _, table = batch.table.rpartition(".")
+            head = sql.SQL("insert into {} ({}) values\n  ").format(
+                sql.Identifier(schema or "public", table), sql.SQL(", ").join(map(sql.Identifier, batch.columns))
+            )
+            for start in range(0, len(rows), 500):
+                chunk = sql.SQL(",\n  ").join(rows[start : start + 500])
+                parts.append((head + chunk).as_string(None) + ";\n")
+    return "".join(parts)

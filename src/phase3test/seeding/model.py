@@ -1,0 +1,70 @@
+"""What a seeder is, and the deterministic context it generates rows in.
+
+A seeder is pure: from its context alone (seed, scale, what earlier seeders
+shared) it yields batches of rows. It never reads the database, so the same
+rows can be loaded with COPY or written out as a seed.sql file, and one seed
+gives identical data on every run and machine.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import random
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from faker import Faker
+
+# Wall-clock time never enters seeded data: "now" is this fixed instant.
+REFERENCE_TIME = datetime(2025, 11, 1, 12, 0, tzinfo=UTC)
+SCALES: dict[str, int] = {"small": 1, "medium": 20, "large": 500}
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows for one table, in the order of `columns`."""
+
+    table: str  # schema-qualified, e.g. "public.bookings"
+    columns: Sequence[str]
+    rows: Iterable[Sequence[Any]]
+
+
+@dataclass
+class SeedContext:
+    """Everything a seeder may draw on; its randomness is private to the seeder."""
+
+    seed: int
+    seeder: str
+    scale: int
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        digest = hashlib.sha256(f"{self.seed}:{self.seeder}".encode()).digest()
+        self.random = random.Random(int.from_bytes(digest[:8], "big"))
+        self.faker = Faker()
+        self.faker.seed_instance(int.from_bytes(digest[8:16], "big"))
+        self.now = REFERENCE_TIME
+
+    def uuid(self) -> uuid.UUID:
+        """A random-looking version 4 UUID drawn from the seeder's own generator."""
+        return uuid.UUID(int=self.random.getrandbits(128), version=4)
+
+    def count(self, per_scale_unit: int) -> int:
+        """How many of something to make at this scale."""
+        return per_scale_unit * self.scale
+
+
+class Seeder(abc.ABC):
+    """Subclass, name it, list the tables it fills and the seeders it needs, and yield batches."""
+
+    name: ClassVar[str]
+    tables: ClassVar[tuple[str, ...]]
+    depends_on: ClassVar[tuple[str, ...]] = ()
+
+    @abc.abstractmethod
+    def generate(self, ctx: SeedContext) -> Iterator[Batch]:
+        """Yield the rows, parents before children; share ids later seeders need in `ctx.shared`."""

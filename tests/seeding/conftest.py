@@ -1,0 +1,30 @@
+"""Fixtures for the Phase 3 seeding tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+import pytest
+
+
+@pytest.fixture
+def checksums() -> Callable[[psycopg.Connection], dict[str, str]]:
+    """Per-table checksum of every row of auth.users and every public table."""
+
+    def compute(conn: psycopg.Connection) -> dict[str, str]:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select c.oid::regclass::text from pg_class c where c.relkind = 'r'"
+                " and (c.relnamespace = 'public'::regnamespace or c.oid = 'auth.users'::regclass) order by 1"
+            )
+        ]
+        return {
+            table: conn.execute(
+                f"select count(*) || ':' || md5(coalesce(string_agg(t::text, ',' order by t::text), '')) from {table} t"
+            ).fetchone()[0]
+            for table in tables
+        }
+
+    return compute

@@ -1,0 +1,130 @@
+"""The Phase 3 seeders: deterministic, consistent, loadable from the CLI and as seed.sql."""
+
+from __future__ import annotations
+
+import pytest
+
+from phase3test.cli import main
+from phase3test.seeding import load, plan, seed
+from phase3test.seeding.phase3 import user_id
+from phase3test.seeding.phase3.users import APP_ROLES
+
+SEEDERS = "phase3test.seeding.phase3"
+
+
+@pytest.fixture(scope="module")
+def seeders():
+    return plan(load(SEEDERS))
+
+
+def test_same_seed_gives_identical_tables_and_another_seed_does_not(fresh_db, seeders, checksums):
+    with fresh_db.transaction(force_rollback=True):
+        seed(fresh_db, seeders, seed=11, scale=2)
+        first = checksums(fresh_db)
+    with fresh_db.transaction(force_rollback=True):
+        seed(fresh_db, seeders, seed=11, scale=2)
+        again = checksums(fresh_db)
+    with fresh_db.transaction(force_rollback=True):
+        seed(fresh_db, seeders, seed=12, scale=2)
+        other = checksums(fresh_db)
+    filled = {table for table, value in first.items() if not value.startswith("0:")}
+    assert {"auth.users", "users", "bookings", "payments"} <= filled
+    assert first == again
+    assert all(first[table] != other[table] for table in ("users", "bookings", "payments"))
+
+
+def test_every_app_role_has_two_users_with_ids_that_do_not_depend_on_the_seed(fresh_db, seeders):
+    with fresh_db.transaction(force_rollback=True):
+        seed(fresh_db, seeders, seed=5, scale=1)
+        counts = dict(fresh_db.execute("select role, count(*) from public.users group by role"))
+        finance = fresh_db.execute("select role from public.users where id = %s", (user_id("finance", 1),)).fetchone()
+    assert set(counts) == set(APP_ROLES) and min(counts.values()) >= 2
+    assert finance == ("finance",)
+
+
+INVARIANTS = {
+    "bookings of one machine overlap": """
+        select count(*) from public.bookings a join public.bookings b
+          on a.equipment_id = b.equipment_id and a.id < b.id
+         and tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)""",
+    "succeeded payments exceed the booking total": """
+        select count(*) from public.bookings b
+         where (select coalesce(sum(amount), 0) from public.payments p
+                 where p.booking_id = b.id and p.status = 'succeeded') > b.total_amount""",
+    "completed or active booking not paid in full": """
+        select count(*) from public.bookings b where b.status in ('completed', 'active')
+           and (select coalesce(sum(amount), 0) from public.payments p
+                 where p.booking_id = b.id and p.status = 'succeeded') <> b.total_amount""",
+    "balance_due disagrees with payments": """
+        select count(*) from public.bookings b
+         where b.balance_due <> b.total_amount - (select coalesce(sum(amount), 0) from public.payments p
+                                                   where p.booking_id = b.id and p.status = 'succeeded')""",
+    "billing_status disagrees with payments": """
+        select count(*) from public.bookings b
+         where b.billing_status <> case when b.balance_due <= 0 then 'paid'
+                                        when b.balance_due < b.total_amount then 'partially_paid' else 'unpaid' end""",
+    "payment, ticket, document or contract of another customer's booking": """
+        select (select count(*) from public.payments x join public.bookings b on b.id = x.booking_id
+                 where x.customer_id <> b.customer_id)
+             + (select count(*) from public.support_tickets x join public.bookings b on b.id = x.booking_id
+                 where x.customer_id <> b.customer_id)
+             + (select count(*) from public.insurance_documents x join public.bookings b on b.id = x.booking_id
+                 where x.customer_id <> b.customer_id)
+             + (select count(*) from public.contracts x join public.bookings b on b.id = x.booking_id
+                 where x.customer_id <> b.customer_id)""",
+    "SLA deadline before the ticket was opened": """
+        select count(*) from public.support_tickets
+         where first_response_due_at <= created_at or resolution_due_at <= created_at""",
+}
+
+
+@pytest.mark.parametrize("scale", [1, 5])
+def test_business_invariants_hold(fresh_db, seeders, scale):
+    with fresh_db.transaction(force_rollback=True):
+        seed(fresh_db, seeders, seed=scale, scale=scale)
+        considered = fresh_db.execute(
+            "select (select count(*) from public.bookings), (select count(*) from public.payments),"
+            " (select count(*) from public.support_tickets)"
+        ).fetchone()
+        violations = {name: fresh_db.execute(query).fetchone()[0] for name, query in INVARIANTS.items()}
+    assert all(considered), f"nothing to check: {considered}"
+    assert violations == dict.fromkeys(INVARIANTS, 0)
+
+
+def test_cli_seeds_a_database_and_refuses_a_second_run_keeping_nothing_of_it(
+    fresh_db, pg_server, checksums, capsys, monkeypatch
+):
+    url = pg_server.conninfo(fresh_db.info.dbname)
+    args = ["seed", "--db-url", url, "--seed", "3", "--seeders", SEEDERS]
+    assert main(args) == 0
+    assert "seeded " in capsys.readouterr().out
+    after_first = checksums(fresh_db)
+    assert main(args) == 1, "the same ids again: the second run must fail"
+    assert "nothing was kept" in capsys.readouterr().err
+    assert checksums(fresh_db) == after_first
+
+
+def test_cli_emit_sql_loads_the_same_data_as_seeding(fresh_db, pg_server, checksums, tmp_path):
+    target = tmp_path / "seed.sql"
+    assert main(["seed", "--emit-sql", str(target), "--seed", "4", "--seeders", SEEDERS]) == 0
+    with fresh_db.transaction(force_rollback=True):
+        fresh_db.execute(target.read_text())
+        from_sql = checksums(fresh_db)
+    with fresh_db.transaction(force_rollback=True):
+        seed(fresh_db, plan(load(SEEDERS)), seed=4, scale=1)
+        assert checksums(fresh_db) == from_sql
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scale", "huge"], "unknown scale 'huge'"),
+        (["--seed", "x"], "seed must be a non-negative integer"),
+        (["--only", "nope"], "unknown seeding domain(s): nope"),
+        (["--seeders", "no.such.module"], "cannot import seeders module"),
+    ],
+)
+def test_cli_bad_input_is_a_clear_setup_error(args, message, tmp_path, capsys):
+    assert main(["seed", "--emit-sql", str(tmp_path / "x.sql"), "--seeders", SEEDERS, *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "x.sql").exists()
