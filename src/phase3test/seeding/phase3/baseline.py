@@ -105,6 +105,7 @@ class BaselineSeeder(Seeder):
 
     def _equipment(self, ctx: SeedContext) -> Iterator[tuple[Any, ...]]:
         categories = list(CATEGORIES)
+        cities = [ctx.faker.city() for _ in range(25)]
         for index in range(ctx.count(EQUIPMENT_PER_SCALE)):
             category = categories[index % len(categories)]
             label, rate = CATEGORIES[category]
@@ -112,7 +113,7 @@ class BaselineSeeder(Seeder):
             status = "maintenance" if ctx.random.random() < 0.05 else "available"
             yield (
                 ctx.uuid(), f"{label} #{index + 1}", category, f"{category[:2].upper()}-{index + 1:07d}", status,
-                rate, ctx.faker.city(), created, created,
+                rate, ctx.random.choice(cities), created, created,
             )  # fmt: skip
 
     def _bookings(self, ctx: SeedContext, machine: tuple[Any, ...], customers: list[Any]) -> Iterator[tuple[Any, ...]]:
@@ -155,9 +156,12 @@ class BaselineSeeder(Seeder):
 
     def _around_bookings(self, ctx: SeedContext, bookings: list[tuple[Any, ...]], admins: list[Any]) -> Iterator[Batch]:
         served = [b for b in bookings if b[5] in ("completed", "active", "confirmed")]
+        addresses = [ctx.faker.street_address() for _ in range(40)]
+        subjects = [ctx.faker.sentence(nb_words=5) for _ in range(30)]
+        bodies = [ctx.faker.paragraph() for _ in range(30)]
         deliveries = []
         for booking_id, _customer, _machine, starts, ends, status, *_ in served:
-            address = ctx.faker.street_address()
+            address = ctx.random.choice(addresses)
             pickup_status = "completed" if status == "completed" else "scheduled"
             delivery_status = "scheduled" if status == "confirmed" else "completed"
             deliveries.append(
@@ -176,7 +180,7 @@ class BaselineSeeder(Seeder):
             status = "open" if opened > ctx.now - timedelta(days=3) else ctx.random.choice(("resolved", "closed"))
             priority = ctx.random.choice(("low", "normal", "normal", "high", "urgent"))
             tickets.append(
-                (ctx.uuid(), customer, booking_id, ctx.faker.sentence(nb_words=5), ctx.faker.paragraph(),
+                (ctx.uuid(), customer, booking_id, ctx.random.choice(subjects), ctx.random.choice(bodies),
                  status, priority, ctx.random.choice(admins), opened, opened)
             )  # fmt: skip
         yield Batch(

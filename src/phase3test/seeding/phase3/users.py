@@ -34,11 +34,15 @@ class UsersSeeder(Seeder):
     def generate(self, ctx: SeedContext) -> Iterator[Batch]:
         counts = {role: STAFF_PER_ROLE for role in APP_ROLES} | {"customer": ctx.count(CUSTOMERS_PER_SCALE)}
         people = [(role, i) for role in APP_ROLES for i in range(counts[role])]
-        joined = {person: ctx.now.replace(day=1, month=1, year=2024) for person in people}
-        for person in people:
-            joined[person] = joined[person].replace(
-                month=ctx.random.randint(1, 12), day=ctx.random.randint(1, 28), hour=ctx.random.randint(0, 23)
+        joined = {
+            person: ctx.now.replace(
+                year=2024,
+                month=ctx.random.randint(1, 12),
+                day=ctx.random.randint(1, 28),
+                hour=ctx.random.randint(0, 23),
             )
+            for person in people
+        }
         ctx.shared["users"] = {role: [user_id(role, i) for i in range(counts[role])] for role in APP_ROLES}
         yield Batch(
             "auth.users",
@@ -48,12 +52,21 @@ class UsersSeeder(Seeder):
                 for (role, i), at in joined.items()
             ],
         )
-        names = [ctx.faker.name() for _ in people]
+        first_names = [ctx.faker.first_name() for _ in range(200)]
+        last_names = [ctx.faker.last_name() for _ in range(200)]
         yield Batch(
             "public.users",
             ("id", "email", "full_name", "phone", "role", "created_at", "updated_at"),
             [
-                (user_id(role, i), email(role, i), name, ctx.faker.numerify("+1-###-###-####"), role, at, at)
-                for ((role, i), at), name in zip(joined.items(), names, strict=True)
+                (
+                    user_id(role, i),
+                    email(role, i),
+                    f"{ctx.random.choice(first_names)} {ctx.random.choice(last_names)}",
+                    f"+1-555-{ctx.random.randint(0, 9999999):07d}",
+                    role,
+                    at,
+                    at,
+                )
+                for (role, i), at in joined.items()
             ],
         )
