@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
+
 import pytest
 
 from phase3test.cli import main
@@ -128,3 +133,41 @@ def test_cli_bad_input_is_a_clear_setup_error(args, message, tmp_path, capsys):
     assert main(["seed", "--emit-sql", str(tmp_path / "x.sql"), "--seeders", SEEDERS, *args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "x.sql").exists()
+
+
+def run_cli_seed(url: str, stderr_on_terminal: bool) -> tuple[str, str]:
+    """Run `phase3test seed` in a subprocess; its stderr on a pseudo-terminal or a pipe."""
+    command = [sys.executable, "-m", "phase3test.cli", "seed", "--db-url", url, "--seeders", SEEDERS, "--scale", "2"]
+    if not stderr_on_terminal:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+        return done.stdout, done.stderr
+    leader, follower = pty.openpty()
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=follower, text=True) as proc:
+        os.close(follower)
+        stdout, _ = proc.communicate(timeout=120)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(leader)
+    assert proc.returncode == 0
+    return stdout, b"".join(chunks).decode()
+
+
+def test_cli_shows_progress_on_a_terminal_and_stays_quiet_otherwise(pg_databases, migrated_template):
+    for on_terminal in (True, False):
+        name = pg_databases.create(migrated_template, "seedcli")
+        try:
+            stdout, stderr = run_cli_seed(pg_databases.server.conninfo(name), on_terminal)
+        finally:
+            pg_databases.drop(name)
+        assert "seeded " in stdout
+        if on_terminal:
+            assert "users" in stderr and "baseline" in stderr and "rows/s" in stderr
+        else:
+            assert stderr == ""
