@@ -171,3 +171,11 @@ def test_cli_shows_progress_on_a_terminal_and_stays_quiet_otherwise(pg_databases
             assert "users" in stderr and "baseline" in stderr and "rows/s" in stderr
         else:
             assert stderr == ""
+
+
+def test_a_default_seeding_fills_every_public_table(fresh_db, seeders, checksums):
+    with fresh_db.transaction(force_rollback=True):
+        report = seed(fresh_db, seeders, seed=0, scale=1)
+        empty = sorted(table for table, value in checksums(fresh_db).items() if value.startswith("0:"))
+    assert [r.name for r in report.results][:2] == ["users", "baseline"]
+    assert empty == []

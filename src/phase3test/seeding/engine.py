@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from phase3test.errors import Phase3TestError, SetupError
-from phase3test.seeding.model import Batch, SeedContext, Seeder
+from phase3test.seeding.model import LOADED, Batch, SeedContext, Seeder
 
 
 class SeedError(Phase3TestError):
@@ -92,9 +92,17 @@ def generate(seeders: list[Seeder], seed: int, scale: int) -> Iterator[tuple[See
 
     Consume each seeder's batches before moving on: that is when it shares.
     """
-    shared: dict[str, Any] = {}
+    shared: dict[str, Any] = {LOADED: {}}
     for seeder in seeders:
-        yield seeder, seeder.generate(SeedContext(seed, seeder.name, scale, shared))
+        yield seeder, _recorded(seeder.generate(SeedContext(seed, seeder.name, scale, shared)), shared[LOADED])
+
+
+def _recorded(batches: Iterator[Batch], loaded: dict[str, list[Any]]) -> Iterator[Batch]:
+    """Keep each batch's rows so later seeders can read them (`SeedContext.rows`)."""
+    for batch in batches:
+        rows = list(batch.rows)
+        loaded.setdefault(batch.table, []).append((tuple(batch.columns), rows))
+        yield Batch(batch.table, batch.columns, rows)
 
 
 def seed(

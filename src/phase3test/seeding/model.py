@@ -22,6 +22,8 @@ from faker import Faker
 # Wall-clock time never enters seeded data: "now" is this fixed instant.
 REFERENCE_TIME = datetime(2025, 11, 1, 12, 0, tzinfo=UTC)
 SCALES: dict[str, int] = {"small": 1, "medium": 20, "large": 500}
+# Keys in SeedContext.shared where the engine records every loaded batch.
+LOADED, LOADED_AS_DICTS = "_loaded", "_loaded_as_dicts"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,16 @@ class SeedContext:
     def uuid(self) -> uuid.UUID:
         """A random-looking version 4 UUID drawn from the seeder's own generator."""
         return uuid.UUID(int=self.random.getrandbits(128), version=4)
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """What earlier seeders of this run loaded into `table`, as column -> value dicts, in order."""
+        loaded = self.shared.get(LOADED, {})
+        if table not in loaded:
+            raise KeyError(f"seeder {self.seeder!r} asked for {table}, which no earlier seeder loaded")
+        cache = self.shared.setdefault(LOADED_AS_DICTS, {})
+        if table not in cache:
+            cache[table] = [dict(zip(columns, row, strict=True)) for columns, rows in loaded[table] for row in rows]
+        return cache[table]
 
     def count(self, per_scale_unit: int) -> int:
         """How many of something to make at this scale."""
