@@ -77,7 +77,7 @@ class StartResults:
     notes: list[str] = field(default_factory=list)
 
 
-def _start(scratch: Scratch, provisioner: Provisioner, base: Path) -> tuple[float, Provisioned, RunDir]:
+def start(scratch: Scratch, provisioner: Provisioner, base: Path) -> tuple[float, Provisioned, RunDir]:
     me = ProcessId.of_self()
     with stopwatch() as watch:
         run = RunDir.create(base, me)
@@ -98,7 +98,7 @@ def measure_starts(scratch: Scratch, tools: Toolchain, times: int) -> tuple[Star
         home = scratch.folder("p3t-bench-cold-", SHM)
         base = base_dir(home)
         provisioner = tools.provisioner(base)  # untimed: only copies binaries if the server user cannot run them
-        elapsed, provisioned, run = _start(scratch, provisioner, base)
+        elapsed, provisioned, run = start(scratch, provisioner, base)
         run.destroy()
         cold.append(elapsed)
         breakdowns.append(provisioned.timings)
@@ -111,7 +111,7 @@ def measure_starts(scratch: Scratch, tools: Toolchain, times: int) -> tuple[Star
     warm = []
     kept: WarmServer | None = None
     for attempt in range(times):
-        elapsed, provisioned, run = _start(scratch, provisioner, base)
+        elapsed, provisioned, run = start(scratch, provisioner, base)
         warm.append(elapsed)
         if not provisioned.cache_hits.get("migrated"):
             notes.append(f"warm start {attempt + 1} missed the cache ({provisioned.describe_cache()})")

@@ -48,7 +48,7 @@ def _noun(results: dict, key: str) -> str:  # type: ignore[type-arg]
 
 
 def render(results: dict) -> str:  # type: ignore[type-arg]
-    lines = [*_header(results), "", *_table(results), "", *_details(results)]
+    lines = [*_header(results), "", *_table(results), "", *_seeding(results), *_details(results)]
     lines += ["", "ratios (medians of this run):"]
     lines += [f"  {r['text']}" for r in results["ratios"]] or ["  none: no baseline could run"]
     lines += ["", summary(results)]
@@ -88,6 +88,22 @@ def _table(results: dict) -> list[str]:  # type: ignore[type-arg]
         cells = [duration(stats[k]) for k in ("median", "min", "max")] if stats else ["failed", "", ""]
         lines.append(_row((f"  {entry['label']}", *cells)).rstrip())
     return [*lines, rule]
+
+
+def _seeding(results: dict) -> list[str]:  # type: ignore[type-arg]
+    """Rows per second per domain, one column per scale (seeding goal: 100,000 rows/s)."""
+    measured = results.get("seeding") or {}
+    if not measured:
+        return []
+    scales = list(measured)
+    lines = [
+        "seeding the Phase 3 schema (seed 0, COPY, one transaction; goal 100,000 rows/s):",
+        f"  {'domain':<22}" + "".join(f"{'scale ' + s + ' rows':>18}{'rows/s':>10}" for s in scales),
+    ]
+    for domain in measured[scales[0]]:
+        cells = "".join(f"{measured[s][domain]['rows']:>18,.0f}{measured[s][domain]['rate']:>10,.0f}" for s in scales)
+        lines.append(f"  {domain:<22}{cells}")
+    return [*lines, ""]
 
 
 def _row(cells: tuple[str, ...]) -> str:

@@ -27,6 +27,7 @@ import cli_reset
 import naive
 import ours
 import report
+import seeding
 from measure import Stats
 from scratch import Scratch
 
@@ -84,6 +85,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--cli", type=Path, default=DEFAULT_CLI, help=f"Supabase CLI (default {DEFAULT_CLI})")
+    parser.add_argument(
+        "--seed-scales", default="1,50", help="seeding scales to measure on the Phase 3 schema (default 1,50)"
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -171,6 +175,13 @@ def collect(scratch: Scratch, args: argparse.Namespace) -> dict[str, object]:
     else:
         baselines["naive_per_test"] = _entry("naive_per_test", status="failed", error="the naive server did not start")
 
+    scales = tuple(int(scale) for scale in args.seed_scales.split(",") if scale.strip())
+    progress(f"seeding the Phase 3 schema at scales {', '.join(map(str, scales))}")
+    try:
+        results["seeding"] = seeding.measure_seeding(scratch, scales)
+    except Exception as exc:  # reported, like a failing baseline, never raised
+        results["notes"].append(f"seeding could not be measured: {type(exc).__name__}: {exc}")
+        results["seeding"] = {}
     results["ratios"] = report.ratios(results)
     results["elapsed"] = time.perf_counter() - started
     return results

@@ -1,0 +1,50 @@
+"""Seeding throughput per domain on the Phase 3 schema, at the default scale and a larger one.
+
+Each scale seeds a fresh clone of the migrated template with `seed 0`, all
+domains in one transaction, exactly as `phase3test seed` does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+from ours import SHM, Toolchain, start
+from scratch import Scratch
+
+from phase3test import janitor
+from phase3test.provision import MIGRATED_TEMPLATE
+from phase3test.seeding import load, plan, seed
+from phase3test.server.registry import base_dir
+
+PHASE3 = Path(__file__).resolve().parents[1] / "supabase"
+SEEDERS = "phase3test.seeding.phase3"
+
+
+def measure_seeding(scratch: Scratch, scales: tuple[int, ...]) -> dict[str, dict[str, dict[str, float]]]:
+    """{scale: {domain or "total": {rows, seconds, rate}}}."""
+    tools = Toolchain.resolve(PHASE3)
+    base = base_dir(scratch.folder("p3t-bench-seed-", SHM))
+    _elapsed, provisioned, run = start(scratch, tools.provisioner(base), base)
+    seeders = plan(load(SEEDERS))
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    try:
+        with psycopg.connect(provisioned.server.conninfo("template1"), autocommit=True) as admin:
+            for scale in scales:
+                name = f"p3t_bench_seed_{scale}"
+                janitor.create_from_template(admin, name, MIGRATED_TEMPLATE)
+                try:
+                    with psycopg.connect(provisioned.server.conninfo(name)) as conn:
+                        report = seed(conn, seeders, 0, scale)
+                finally:
+                    janitor.drop(admin, name)
+                per_domain = {r.name: {"rows": r.rows, "seconds": r.seconds, "rate": r.rate} for r in report.results}
+                per_domain["total"] = {
+                    "rows": report.rows,
+                    "seconds": report.seconds,
+                    "rate": report.rows / report.seconds if report.seconds else 0.0,
+                }
+                results[str(scale)] = per_domain
+    finally:
+        run.destroy()
+    return results
