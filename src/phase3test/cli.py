@@ -19,7 +19,7 @@ from phase3test.docs.pages import generated_pages, stale
 from phase3test.errors import Phase3TestError, SetupError
 from phase3test.provision import MIGRATED_TEMPLATE, Provisioned
 from phase3test.seeding.engine import SeederResult, SeedError
-from phase3test.seeding.model import SCALES
+from phase3test.seeding.model import SCALES, parse_scale, parse_seed
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import base_dir, new_run_id, reap_orphans
 from phase3test.session import BACKENDS, RunServer, Settings
@@ -163,20 +163,6 @@ def seed_command(args: argparse.Namespace) -> int:
         report = seeding.seed(conn, seeders, seed, scale, progress)
     print(f"seeded {report.rows:,} rows in {report.seconds:.2f}s (seed {seed}, scale {scale})")
     return EXIT_OK
-
-
-def parse_scale(text: str) -> int:
-    if text in SCALES:
-        return SCALES[text]
-    if text.isdigit() and int(text) > 0:
-        return int(text)
-    raise SetupError(f"unknown scale {text!r}", hint=f"use {', '.join(SCALES)} or a positive integer")
-
-
-def parse_seed(text: str) -> int:
-    if text.isdigit():
-        return int(text)
-    raise SetupError(f"seed must be a non-negative integer, got {text!r}")
 
 
 def _domains(only: str | None) -> list[str] | None:

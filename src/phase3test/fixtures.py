@@ -3,8 +3,10 @@
 - `pg_server`: the run's server (DSN, version, major, backend).
 - `migrated_template`: name of the template with every migration applied;
   fails every test that uses it, with the migration's error, if one fails.
+- `seeded_template`: the migrated template with the project's seed data.
 - `db`: a connection to this worker's clone, inside a transaction that is
-  rolled back after the test (the fast path).
+  rolled back after the test (the fast path); seeded unless the test is
+  marked `unseeded` or no seeders are configured.
 - `fresh_db`: a new clone per test, for tests that commit or run DDL.
 - `empty_db`: a new bootstrapped but unmigrated database per test.
 - `as_role`: `as_role(conn, role, user=..., claims=...)`, PostgREST's prelude.
@@ -24,7 +26,7 @@ from psycopg.pq import TransactionStatus
 
 from phase3test import janitor, rls
 from phase3test.project import SupabaseProject
-from phase3test.provision import EMPTY_TEMPLATE, MIGRATED_TEMPLATE, Provisioned
+from phase3test.provision import EMPTY_TEMPLATE, MIGRATED_TEMPLATE, SEEDED_TEMPLATE, Provisioned
 from phase3test.session import RunServer
 
 
@@ -150,24 +152,63 @@ class _WorkerDatabase:
 
 
 @pytest.fixture(scope="session")
-def pg_worker_database(pg_databases: DatabaseFactory, migrated_template: str) -> Iterator[_WorkerDatabase]:
-    database = _WorkerDatabase(pg_databases, migrated_template)
-    yield database
-    database.close()
+def seeded_template(pg_provisioned: Provisioned, migrated_template: str) -> str:
+    """The migrated template with the project's seed data (`phase3test_seeders`)."""
+    if pg_provisioned.seed_error is not None:
+        pytest.fail(f"seeding the template failed:\n{pg_provisioned.seed_error}", pytrace=False)
+    if not pg_provisioned.seeded:
+        pytest.fail(
+            "no seeded template: set phase3test_seeders to your seeders module, or mark the test unseeded",
+            pytrace=False,
+        )
+    return SEEDED_TEMPLATE
 
 
 @pytest.fixture
-def db(pg_worker_database: _WorkerDatabase) -> Iterator[psycopg.Connection]:
+def data_template(request: pytest.FixtureRequest, migrated_template: str) -> str:
+    """What `db` and `fresh_db` clone: the seeded template, unless the test is marked `unseeded`
+    or the project configures no seeders."""
+    if request.node.get_closest_marker("unseeded") or not _run_server(request).settings.seeders:
+        return migrated_template
+    return str(request.getfixturevalue("seeded_template"))
+
+
+class _WorkerDatabases:
+    """This worker's clone of each template it was asked for, created on first use."""
+
+    def __init__(self, factory: DatabaseFactory) -> None:
+        self.factory = factory
+        self.clones: dict[str, _WorkerDatabase] = {}
+
+    def of(self, template: str) -> _WorkerDatabase:
+        if template not in self.clones:
+            self.clones[template] = _WorkerDatabase(self.factory, template)
+        return self.clones[template]
+
+    def close(self) -> None:
+        for clone in self.clones.values():
+            clone.close()
+
+
+@pytest.fixture(scope="session")
+def pg_worker_databases(pg_databases: DatabaseFactory) -> Iterator[_WorkerDatabases]:
+    databases = _WorkerDatabases(pg_databases)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture
+def db(pg_worker_databases: _WorkerDatabases, data_template: str) -> Iterator[psycopg.Connection]:
     """A connection inside a transaction that is always rolled back: nothing a test does survives it."""
-    conn = pg_worker_database.connection()
+    conn = pg_worker_databases.of(data_template).connection()
     with conn.transaction(force_rollback=True):
         yield conn
 
 
 @pytest.fixture
-def fresh_db(pg_databases: DatabaseFactory, migrated_template: str) -> Iterator[psycopg.Connection]:
-    """A migrated database of the test's own (autocommit), dropped afterwards."""
-    yield from _own_database(pg_databases, migrated_template, "fresh")
+def fresh_db(pg_databases: DatabaseFactory, data_template: str) -> Iterator[psycopg.Connection]:
+    """A migrated (and, unless marked unseeded, seeded) database of the test's own, autocommit; dropped after."""
+    yield from _own_database(pg_databases, data_template, "fresh")
 
 
 @pytest.fixture

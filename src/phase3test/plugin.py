@@ -11,6 +11,7 @@ from phase3test.errors import Phase3TestError
 from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by module attribute)
     RUN_SERVER,
     as_role,
+    data_template,
     db,
     empty_db,
     fresh_db,
@@ -18,9 +19,11 @@ from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by modul
     pg_databases,
     pg_provisioned,
     pg_server,
-    pg_worker_database,
+    pg_worker_databases,
+    seeded_template,
     supabase_project,
 )
+from phase3test.seeding.model import parse_scale, parse_seed
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import base_dir, new_run_id, reap_orphans
 from phase3test.session import BACKENDS, RunServer, Settings, resolve_binaries
@@ -50,7 +53,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("phase3test_backend", "where Postgres comes from", default="embedded")
     parser.addini("phase3test_pg_bindir", "PostgreSQL bin folder", default="")
     parser.addini("phase3test_pg_user", "user that runs Postgres when pytest runs as root", default="")
-    parser.addini("phase3test_seeders", "module whose SEEDERS list seeds this project (phase3test seed)", default="")
+    parser.addini(
+        "phase3test_seeders", "module whose SEEDERS list seeds the template and `phase3test seed`", default=""
+    )
+    parser.addini("phase3test_seed", "seed of the seeded template (a non-negative integer)", default="0")
+    parser.addini(
+        "phase3test_seed_scale", "scale of the seeded template: small, medium, large or a number", default="small"
+    )
     parser.addini("phase3test_keep_server", "leave the server running after the run", type="bool", default=False)
 
 
@@ -75,10 +84,14 @@ def settings_from(config: pytest.Config) -> Settings:
         or config.getini("phase3test_pg_user")
         or None,
         keep=bool(keep if keep is not None else config.getini("phase3test_keep_server")),
+        seeders=config.getini("phase3test_seeders") or None,
+        seed=parse_seed(config.getini("phase3test_seed")),
+        seed_scale=parse_scale(config.getini("phase3test_seed_scale")),
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "unseeded: db and fresh_db clone the migrated template without seed data")
     try:
         settings = settings_from(config)
     except Phase3TestError as exc:
@@ -144,6 +157,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         f"server ready in {provisioned.timings.get('total', 0):.2f}s ({cache}), "
         f"{len(provisioned.migrations)} migration(s), PostgreSQL {provisioned.server.version}"
     )
+    settings = config.stash[RUN_SERVER].settings
+    if provisioned.seed_error:
+        terminalreporter.write_line(f"seeding the template FAILED: {provisioned.seed_error.splitlines()[0]}")
+    elif provisioned.seeded:
+        terminalreporter.write_line(
+            f"template seeded by {settings.seeders} (seed {settings.seed}, scale {settings.seed_scale})"
+        )
     for warning in provisioned.warnings:
         terminalreporter.write_line(f"warning: {warning}")
     if config.stash[RUN_SERVER].settings.keep:

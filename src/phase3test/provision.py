@@ -25,6 +25,8 @@ from phase3test import janitor
 from phase3test.errors import ServerError
 from phase3test.migrations import Discovery, MigrationError, discover, migrate
 from phase3test.project import SupabaseProject
+from phase3test.seeding.engine import SeedError
+from phase3test.seeding.template import SeedingPlan
 from phase3test.server import executor
 from phase3test.server.binaries import PgBinaries
 from phase3test.server.cache import ClusterCache
@@ -36,6 +38,8 @@ from phase3test.supabase import BOOTSTRAP_SQL, bootstrap
 
 EMPTY_TEMPLATE = "p3t_empty"
 MIGRATED_TEMPLATE = "p3t_migrated"
+SEEDED_TEMPLATE = "p3t_seeded"
+SEED_ERROR_FILE = "seed-error.txt"  # beside a cache entry's data: why it has no seeded template
 CACHE_LAYOUT = "1"  # bump when what a cached cluster contains changes
 
 
@@ -48,6 +52,8 @@ class Provisioned:
     bindir: str
     migrations: list[str]
     migration_error: MigrationError | None
+    seeded: bool = False
+    seed_error: str | None = None
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     cache_hits: dict[str, bool] = field(default_factory=dict)
@@ -71,6 +77,8 @@ class Provisioned:
             "bindir": self.bindir,
             "migrations": self.migrations,
             "migration_error": self.migration_error.to_json() if self.migration_error else None,
+            "seeded": self.seeded,
+            "seed_error": self.seed_error,
             "warnings": self.warnings,
             "timings": self.timings,
             "cache_hits": self.cache_hits,
@@ -85,6 +93,8 @@ class Provisioned:
             data["bindir"],
             list(data["migrations"]),
             MigrationError.from_json(error) if error else None,
+            bool(data.get("seeded")),
+            data.get("seed_error"),
             list(data.get("warnings", [])),
             dict(data.get("timings", {})),
             dict(data.get("cache_hits", {})),
@@ -118,8 +128,16 @@ def build_server(binaries: PgBinaries, datadir: Path, run_as: RunAs, base: Path)
 class Provisioner:
     """Builds cache entries for one project and starts run servers from them."""
 
-    def __init__(self, project: SupabaseProject, binaries: PgBinaries, run_as: RunAs, base: Path) -> None:
+    def __init__(
+        self,
+        project: SupabaseProject,
+        binaries: PgBinaries,
+        run_as: RunAs,
+        base: Path,
+        seeding: SeedingPlan | None = None,
+    ) -> None:
         self.project = project
+        self.seeding = seeding
         self.binaries = binaries
         self.run_as = run_as
         self.base = base
@@ -136,7 +154,8 @@ class Provisioner:
 
     def migrated_key(self, discovery: Discovery) -> str:
         parts = [f"{m.path.name}:{m.checksum}" for m in discovery.migrations]
-        return "mig-" + _digest(self.bootstrap_key(), *parts)
+        seeding = self.seeding.fingerprint() if self.seeding else "unseeded"
+        return "mig-" + _digest(self.bootstrap_key(), seeding, *parts)
 
     def build_bootstrapped(self, datadir: Path) -> None:
         executor.initdb(self.binaries, datadir, self.run_as)
@@ -159,6 +178,23 @@ class Provisioner:
             with psycopg.connect(server.conninfo(MIGRATED_TEMPLATE), autocommit=True) as conn:
                 migrate(conn, discovery.migrations)
             janitor.mark_template(admin, MIGRATED_TEMPLATE, self.migrated_key(discovery))
+            if self.seeding is not None:
+                self._build_seeded(server, admin, datadir, discovery)
+
+    def _build_seeded(
+        self, server: RunningServer, admin: psycopg.Connection, datadir: Path, discovery: Discovery
+    ) -> None:
+        """The seeded template; a failing seeder leaves none and its error beside the entry."""
+        assert self.seeding is not None
+        janitor.create_from_template(admin, SEEDED_TEMPLATE, MIGRATED_TEMPLATE)
+        try:
+            with psycopg.connect(server.conninfo(SEEDED_TEMPLATE), autocommit=True) as conn:
+                self.seeding.apply(conn)
+        except SeedError as exc:
+            janitor.drop(admin, SEEDED_TEMPLATE)
+            (datadir.parent / SEED_ERROR_FILE).write_text(str(exc), encoding="utf-8")
+            return
+        janitor.mark_template(admin, SEEDED_TEMPLATE, self.migrated_key(discovery))
 
     def provision(self, run: RunDir, guard_owner: ProcessId | None) -> Provisioned:
         """Start the run's server: cache hit, cache rebuild, or a failure with the migration error."""
@@ -197,6 +233,9 @@ class Provisioner:
         except MigrationError as exc:
             source, source_key, error = boot_data, boot_key, exc
         timings["migrated_cache"] = time.perf_counter() - mark
+        seed_error_file = self.cache.root / mig_key / SEED_ERROR_FILE
+        seed_error = seed_error_file.read_text(encoding="utf-8") if seed_error_file.is_file() else None
+        seeded = self.seeding is not None and error is None and seed_error is None
 
         mark = time.perf_counter()
         target = run.path / "data"
@@ -209,7 +248,12 @@ class Provisioner:
             run.discard_data(target)
             raise _StaleCache(source_key, str(exc)) from None
         timings["start"] = time.perf_counter() - mark
-        self._verify_labels(server, run, target, boot_key, mig_key if error is None else None, source_key)
+        labels = {EMPTY_TEMPLATE: boot_key}
+        if error is None:
+            labels[MIGRATED_TEMPLATE] = mig_key
+        if seeded:
+            labels[SEEDED_TEMPLATE] = mig_key
+        self._verify_labels(server, run, target, labels, source_key)
         timings["total"] = time.perf_counter() - started
         return Provisioned(
             server=server,
@@ -217,19 +261,19 @@ class Provisioner:
             bindir=str(self.binaries.bindir),
             migrations=[m.path.name for m in discovery.migrations],
             migration_error=error,
+            seeded=seeded,
+            seed_error=seed_error,
             warnings=discovery.warnings(),
             timings=timings,
             cache_hits=hits,
         )
 
     def _verify_labels(
-        self, server: RunningServer, run: RunDir, target: Path, boot_key: str, mig_key: str | None, source_key: str
+        self, server: RunningServer, run: RunDir, target: Path, labels: dict[str, str], source_key: str
     ) -> None:
-        """A cached cluster must carry the keys it was built for; anything else is stale."""
+        """A cached cluster's templates must carry the keys they were built for; anything else is stale."""
         with psycopg.connect(server.conninfo(), autocommit=True) as admin:
-            ok = janitor.label_of(admin, EMPTY_TEMPLATE) == boot_key and (
-                mig_key is None or janitor.label_of(admin, MIGRATED_TEMPLATE) == mig_key
-            )
+            ok = all(janitor.label_of(admin, template) == key for template, key in labels.items())
         if not ok:
             executor.stop(server)
             run.discard_data(target)

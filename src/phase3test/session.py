@@ -17,6 +17,7 @@ from filelock import FileLock
 from phase3test.errors import SetupError
 from phase3test.project import SupabaseProject
 from phase3test.provision import Provisioned, Provisioner
+from phase3test.seeding.template import SeedingPlan
 from phase3test.server import binaries as pg_binaries
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import RunDir, base_dir
@@ -34,6 +35,9 @@ class Settings:
     bindir: str | None = None
     pg_user: str | None = None
     keep: bool = False
+    seeders: str | None = None  # module whose SEEDERS build the seeded template
+    seed: int = 0
+    seed_scale: int = 1
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -53,6 +57,9 @@ class Settings:
             "bindir": self.bindir,
             "pg_user": self.pg_user,
             "keep": self.keep,
+            "seeders": self.seeders,
+            "seed": self.seed,
+            "seed_scale": self.seed_scale,
         }
 
     @classmethod
@@ -98,7 +105,9 @@ class RunServer:
         resolution = resolve_binaries(self.settings)
         run_as = resolve_user(self.settings.pg_user or os.environ.get("PHASE3TEST_PG_USER"))
         binaries = reachable_binaries(resolution.binaries, run_as, self.base / "cache")
-        provisioner = Provisioner(self.settings.project, binaries, run_as, self.base)
+        settings = self.settings
+        seeding = SeedingPlan(settings.seeders, settings.seed, settings.seed_scale) if settings.seeders else None
+        provisioner = Provisioner(settings.project, binaries, run_as, self.base, seeding)
         provisioned = provisioner.provision(run, guard_owner=None if self.settings.keep else self.owner)
         if resolution.warning:
             provisioned.warnings.append(resolution.warning)

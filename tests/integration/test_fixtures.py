@@ -147,3 +147,60 @@ def test_bad_bindir_is_a_usage_error_naming_the_option(pytester: pytest.Pytester
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--pg-bindir", "/nonexistent/bin")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*--pg-bindir/PHASE3TEST_PG_BINDIR points at /nonexistent/bin*"])
+
+
+NOTES_SEEDERS = """
+import uuid
+
+from phase3test.seeding import Batch, Seeder
+
+WRITER = uuid.UUID("00000000-0000-4000-8000-00000000beef")
+
+
+class NotesSeeder(Seeder):
+    name = "notes"
+    tables = ("auth.users", "public.notes")
+
+    def generate(self, ctx):
+        owner = WRITER if OWNER_EXISTS else ctx.uuid()
+        writer = [(WRITER, "w@example.test", "authenticated", "authenticated")]
+        yield Batch("auth.users", ("id", "email", "aud", "role"), writer)
+        notes = [(owner, f"note {i}", ctx.now) for i in range(3)]
+        yield Batch("public.notes", ("owner_id", "body", "created_at"), notes)
+
+
+SEEDERS = [NotesSeeder()]
+"""
+
+SEEDED_TESTS = """
+import pytest
+
+
+def test_db_starts_seeded(db):
+    assert db.execute("select count(*) from public.notes").fetchone() == (3,)
+
+
+@pytest.mark.unseeded
+def test_unseeded_db(db):
+    assert db.execute("select count(*) from public.notes").fetchone() == (0,)
+"""
+
+
+def test_a_project_seeds_the_template_with_its_own_seeders(pytester: pytest.Pytester, user_project: Path):
+    pytester.makepyfile(notes_seeders=NOTES_SEEDERS.replace("OWNER_EXISTS", "True"), test_user=SEEDED_TESTS)
+    pytester.makeini("[pytest]\nphase3test_supabase_dir = supabase\nphase3test_seeders = notes_seeders\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*template seeded by notes_seeders (seed 0, scale 1)*"])
+
+
+def test_a_failing_seeder_fails_the_tests_that_need_seed_data_and_names_it(
+    pytester: pytest.Pytester, user_project: Path
+):
+    pytester.makepyfile(notes_seeders=NOTES_SEEDERS.replace("OWNER_EXISTS", "False"), test_user=SEEDED_TESTS)
+    pytester.makeini("[pytest]\nphase3test_supabase_dir = supabase\nphase3test_seeders = notes_seeders\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*seeding the template failed:*", "*seeder 'notes' failed, nothing was kept*foreign key*(notes)*"]
+    )

@@ -182,3 +182,11 @@ def index_defs() -> Callable[[psycopg.Connection], dict[str, str]]:
 def ids() -> Callable[[psycopg.Connection, str], set[str]]:
     """`ids(conn, "booking_notes")`: the ids (as text) of the rows the connection sees in that public table."""
     return lambda conn, table: {str(row[0]) for row in conn.execute(f"select id from public.{table}")}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here works on its own data, so on the unseeded migrated template."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.unseeded)

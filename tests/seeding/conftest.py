@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -28,3 +29,11 @@ def checksums() -> Callable[[psycopg.Connection], dict[str, str]]:
         }
 
     return compute
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here works on its own data, so on the unseeded migrated template."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.unseeded)

@@ -19,9 +19,28 @@ from typing import Any, ClassVar
 
 from faker import Faker
 
+from phase3test.errors import SetupError
+
 # Wall-clock time never enters seeded data: "now" is this fixed instant.
 REFERENCE_TIME = datetime(2025, 11, 1, 12, 0, tzinfo=UTC)
 SCALES: dict[str, int] = {"small": 1, "medium": 20, "large": 500}
+
+
+def parse_scale(text: str) -> int:
+    """A scale name or a positive integer."""
+    if text in SCALES:
+        return SCALES[text]
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise SetupError(f"unknown scale {text!r}", hint=f"use {', '.join(SCALES)} or a positive integer")
+
+
+def parse_seed(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    raise SetupError(f"seed must be a non-negative integer, got {text!r}")
+
+
 # Keys in SeedContext.shared where the engine records every loaded batch.
 LOADED, LOADED_AS_DICTS = "_loaded", "_loaded_as_dicts"
 
