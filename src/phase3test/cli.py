@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -17,7 +18,7 @@ import psycopg
 from phase3test import janitor, seeding
 from phase3test.docs.pages import generated_pages, stale
 from phase3test.errors import Phase3TestError, SetupError
-from phase3test.provision import MIGRATED_TEMPLATE, Provisioned
+from phase3test.provision import MIGRATED_TEMPLATE, SEEDED_TEMPLATE, Provisioned
 from phase3test.seeding.engine import SeederResult, SeedError
 from phase3test.seeding.model import SCALES, parse_scale, parse_seed
 from phase3test.server.process import ProcessId
@@ -30,7 +31,10 @@ EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phase3test", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", help="start a migrated database and keep it running until Ctrl-C")
+    up = commands.add_parser("up", help="start a migrated (and seeded) database and keep it running until Ctrl-C")
+    up.add_argument("--seeders", help="seeders module [default: phase3test_seeders in pyproject.toml, if set]")
+    up.add_argument("--seed", default="0", help="seed of the data (default 0)")
+    up.add_argument("--scale", default="small", help=f"{', '.join(SCALES)} or a positive integer (default small)")
     docs = commands.add_parser("docs", help="regenerate docs/admin/schema-audit.md and docs/migrations/index.md")
     docs.add_argument("--docs-dir", default="docs", type=Path, help="where the docs live (default docs)")
     docs.add_argument("--check", action="store_true", help="only report stale pages; exit 1 if any")
@@ -64,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             pg_user=args.pg_user,
         )
         if args.command == "up":
-            return up(settings)
+            seeders = args.seeders or configured_seeders()
+            return up(
+                replace(settings, seeders=seeders, seed=parse_seed(args.seed), seed_scale=parse_scale(args.scale))
+            )
         return docs(settings, args.docs_dir, args.check)
     except SeedError as exc:
         print(f"phase3test: {exc}", file=sys.stderr)
@@ -87,6 +94,9 @@ def up(settings: Settings) -> int:
         if provisioned.migration_error is not None:
             print(f"phase3test: migrations failed:\n{provisioned.migration_error}", file=sys.stderr)
             return EXIT_FAILED
+        if provisioned.seed_error is not None:
+            print(f"phase3test: seeding failed:\n{provisioned.seed_error}", file=sys.stderr)
+            return EXIT_FAILED
         _publish_as_postgres(provisioned)
         _announce(provisioned)
         stop.wait()
@@ -96,17 +106,19 @@ def up(settings: Settings) -> int:
 
 
 def _publish_as_postgres(provisioned: Provisioned) -> None:
-    """Replace the stock `postgres` database by a clone of the migrated template, as on Supabase."""
+    """Replace the stock `postgres` database by a clone of the seeded (or migrated) template, as on Supabase."""
+    template = SEEDED_TEMPLATE if provisioned.seeded else MIGRATED_TEMPLATE
     with psycopg.connect(provisioned.server.conninfo("template1"), autocommit=True) as admin:
         janitor.drop(admin, "postgres")
-        janitor.create_from_template(admin, "postgres", MIGRATED_TEMPLATE)
+        janitor.create_from_template(admin, "postgres", template)
 
 
 def _announce(provisioned: Provisioned) -> None:
     dsn = provisioned.server.conninfo("postgres")
     print(
         f"PostgreSQL {provisioned.server.version} ready in {provisioned.timings.get('total', 0):.2f}s "
-        f"({provisioned.describe_cache()}), {len(provisioned.migrations)} migration(s) applied\n"
+        f"({provisioned.describe_cache()}), {len(provisioned.migrations)} migration(s) applied"
+        f"{', seed data loaded' if provisioned.seeded else ''}\n"
         f"  DSN:          {dsn}\n"
         f"  psql:         psql '{dsn}'\n"
         f"  Supabase CLI: supabase migration list --db-url '{dsn}?sslmode=disable'\n"
@@ -147,7 +159,12 @@ def seed_command(args: argparse.Namespace) -> int:
     """`phase3test seed`: all or nothing, progress on a terminal only."""
     if not args.db_url and not args.emit_sql:
         raise SetupError("say where the data goes", hint="pass --db-url URL or --emit-sql FILE")
-    seeders = seeding.plan(seeding.load(args.seeders or configured_seeders()), _domains(args.only))
+    module = args.seeders or configured_seeders()
+    if module is None:
+        raise SetupError(
+            "no seeders configured", hint="pass --seeders MODULE or set phase3test_seeders in pyproject.toml"
+        )
+    seeders = seeding.plan(seeding.load(module), _domains(args.only))
     scale, seed = parse_scale(args.scale), parse_seed(args.seed)
     if args.emit_sql:
         args.emit_sql.write_text(seeding.emit_sql(seeders, seed, scale), encoding="utf-8")
@@ -169,15 +186,13 @@ def _domains(only: str | None) -> list[str] | None:
     return [name.strip() for name in only.split(",") if name.strip()] if only else None
 
 
-def configured_seeders(pyproject: Path = Path("pyproject.toml")) -> str:
+def configured_seeders(pyproject: Path = Path("pyproject.toml")) -> str | None:
     """`phase3test_seeders` from [tool.pytest.ini_options], where the plugin reads it too."""
     try:
         options = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
-        return str(options["phase3test_seeders"])
     except (OSError, KeyError, tomllib.TOMLDecodeError):
-        raise SetupError(
-            "no seeders configured", hint="pass --seeders MODULE or set phase3test_seeders in pyproject.toml"
-        ) from None
+        return None
+    return str(options["phase3test_seeders"]) if options.get("phase3test_seeders") else None
 
 
 def down() -> int:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import pty
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
+import psycopg
 import pytest
 
 from phase3test.cli import main
@@ -179,3 +182,24 @@ def test_a_default_seeding_fills_every_public_table(fresh_db, seeders, checksums
         empty = sorted(table for table, value in checksums(fresh_db).items() if value.startswith("0:"))
     assert [r.name for r in report.results][:2] == ["users", "baseline"]
     assert empty == []
+
+
+def test_phase3test_up_serves_the_seeded_schema():
+    """From the repository root `up` picks phase3test_seeders from pyproject.toml and loads the data."""
+    repo = Path(__file__).resolve().parents[2]
+    command = [sys.executable, "-m", "phase3test.cli", "up", "--supabase-dir", "supabase", "--seed", "9"]
+    with subprocess.Popen(command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            dsn = None
+            for line in proc.stdout:
+                assert "ready in" not in line or "seed data loaded" in line, line
+                if line.strip().startswith("DSN:"):
+                    dsn = line.split("DSN:", 1)[1].strip()
+                    break
+            assert dsn, proc.stderr.read()
+            with psycopg.connect(dsn) as conn:
+                assert conn.execute("select count(*) from public.bookings").fetchone()[0] > 0
+                assert conn.execute("select role from public.users where id = %s", (user_id("security", 0),)).fetchone()
+        finally:
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=30) == 0
