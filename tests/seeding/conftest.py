@@ -11,14 +11,15 @@ import pytest
 
 @pytest.fixture
 def checksums() -> Callable[[psycopg.Connection], dict[str, str]]:
-    """Per-table checksum of every row of auth.users and every public table."""
+    """Per-table checksum of every row of auth.users, storage.objects and every public table."""
 
     def compute(conn: psycopg.Connection) -> dict[str, str]:
         tables = [
             r[0]
             for r in conn.execute(
                 "select c.oid::regclass::text from pg_class c where c.relkind = 'r'"
-                " and (c.relnamespace = 'public'::regnamespace or c.oid = 'auth.users'::regclass) order by 1"
+                " and (c.relnamespace = 'public'::regnamespace"
+                "      or c.oid in ('auth.users'::regclass, 'storage.objects'::regclass)) order by 1"
             )
         ]
         return {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from phase3test.cli import main
 from phase3test.seeding import load, plan, seed
 from phase3test.seeding.phase3 import user_id
 from phase3test.seeding.phase3.users import APP_ROLES
+from phase3test.supabase.cli import find_cli
+from phase3test.supabase.cli import run as cli_run
 
 SEEDERS = "phase3test.seeding.phase3"
 
@@ -203,3 +206,27 @@ def test_phase3test_up_serves_the_seeded_schema():
         finally:
             proc.send_signal(signal.SIGINT)
             assert proc.wait(timeout=30) == 0
+
+
+def test_supabase_db_reset_loads_the_emitted_seed_file(empty_db, fresh_db, pg_server, seeders, checksums, tmp_path):
+    """The real CLI applies the migrations and then supabase/seed.sql: the same rows as our own seeding."""
+    cli = find_cli(Path(__file__).resolve().parents[2])
+    if cli is None:
+        pytest.skip("Supabase CLI not installed (run `npm ci`)")
+    project = tmp_path / "project"
+    shutil.copytree(
+        Path(__file__).resolve().parents[2] / "supabase", project / "supabase", ignore=shutil.ignore_patterns(".temp")
+    )
+    assert (
+        main(["seed", "--emit-sql", str(project / "supabase" / "seed.sql"), "--seed", "6", "--seeders", SEEDERS]) == 0
+    )
+    output = cli_run(
+        cli, project, "db", "reset", "--yes", "--db-url", pg_server.conninfo(empty_db.info.dbname) + "?sslmode=disable"
+    )
+    assert "seed.sql" in output
+    seeded = {table.removeprefix("public.") for seeder in seeders for table in seeder.tables}
+    with fresh_db.transaction(force_rollback=True):
+        seed(fresh_db, seeders, seed=6, scale=1)
+        ours = {table: value for table, value in checksums(fresh_db).items() if table in seeded}
+    theirs = {table: value for table, value in checksums(empty_db).items() if table in seeded}
+    assert len(ours) == len(seeded) and theirs == ours
