@@ -1,4 +1,4 @@
-"""`phase3test up | docs | seed | down`: the project's database in about a second, without Docker.
+"""`phase3test up | docs | snapshot | seed | down`: the project's database in about a second, without Docker.
 
 Exit codes: 0 success, 1 the migrations or the seeding failed, 2 setup or configuration is wrong.
 """
@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 the migrations or the seeding failed, 2 setup or config
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from phase3test import janitor, seeding
+from phase3test import catalog, janitor, seeding
 from phase3test.docs.pages import generated_pages, stale
 from phase3test.errors import Phase3TestError, SetupError
 from phase3test.provision import MIGRATED_TEMPLATE, SEEDED_TEMPLATE, Provisioned
@@ -38,7 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     docs = commands.add_parser("docs", help="regenerate docs/admin/schema-audit.md and docs/migrations/index.md")
     docs.add_argument("--docs-dir", default="docs", type=Path, help="where the docs live (default docs)")
     docs.add_argument("--check", action="store_true", help="only report stale pages; exit 1 if any")
-    for command in (up, docs):
+    snap = commands.add_parser("snapshot", help="write the catalog snapshot of the migrated schema (or of --db-url)")
+    snap.add_argument("--out", type=Path, default=Path("schema-snapshot.json"), help="where (default %(default)s)")
+    snap.add_argument("--db-url", help="snapshot this database instead of migrating a throwaway one")
+    for command in (up, docs, snap):
         command.add_argument("--supabase-dir", default="supabase", type=Path, help="the project's supabase/ folder")
         command.add_argument("--pg-backend", default="embedded", choices=BACKENDS)
         command.add_argument("--pg-bindir", help="PostgreSQL bin folder (default: found automatically)")
@@ -67,12 +71,17 @@ def main(argv: list[str] | None = None) -> int:
             bindir=args.pg_bindir,
             pg_user=args.pg_user,
         )
+        if args.command == "snapshot":
+            return snapshot_command(settings, args.out, args.db_url)
         if args.command == "up":
             seeders = args.seeders or configured_seeders()
             return up(
                 replace(settings, seeders=seeders, seed=parse_seed(args.seed), seed_scale=parse_scale(args.scale))
             )
         return docs(settings, args.docs_dir, args.check)
+    except psycopg.OperationalError as exc:
+        print(f"phase3test: cannot connect to the database: {exc}", file=sys.stderr)
+        return EXIT_SETUP
     except SeedError as exc:
         print(f"phase3test: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -152,6 +161,29 @@ def docs(settings: Settings, docs_dir: Path, check: bool) -> int:
         print(f"wrote {path}")
     if not outdated:
         print("docs are up to date")
+    return EXIT_OK
+
+
+def snapshot_command(settings: Settings, out: Path, db_url: str | None) -> int:
+    """Write the JSON snapshot of a database's schema: --db-url, or the project's migrated template."""
+    if db_url:
+        with psycopg.connect(db_url) as conn:
+            taken = catalog.snapshot(conn)
+    else:
+        run = RunServer(settings, new_run_id(), ProcessId.of_self())
+        try:
+            provisioned = run.get()
+            if provisioned.migration_error is not None:
+                print(f"phase3test: migrations failed:\n{provisioned.migration_error}", file=sys.stderr)
+                return EXIT_FAILED
+            with psycopg.connect(provisioned.server.conninfo("template1"), autocommit=True) as admin:
+                janitor.create_from_template(admin, "p3t_snapshot", MIGRATED_TEMPLATE)
+            with psycopg.connect(provisioned.server.conninfo("p3t_snapshot")) as conn:
+                taken = catalog.snapshot(conn)
+        finally:
+            run.shutdown()
+    out.write_text(json.dumps(taken.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {out} (sha256 {taken.digest()[:16]})")
     return EXIT_OK
 
 

@@ -1,8 +1,7 @@
-"""Helpers for the Phase 3 schema tests: the project's migrations, a schema snapshot and the shared helpers.
+"""Helpers for the Phase 3 schema tests: the project's migrations and the shared helpers.
 
-The snapshot is `pg_dump --schema-only` of the server's own version, without
-the migration history; precise catalog snapshots with readable diffs come
-with the round-trip suites.
+Schemas are compared with `phase3test.catalog` snapshots; `assert_same`
+prints the readable diff when they differ.
 
 Test files cannot import this module (there is more than one conftest.py), so
 the small helpers every domain's tests use come as fixtures: `act`, `count`,
@@ -11,7 +10,6 @@ the small helpers every domain's tests use come as fixtures: `act`, `count`,
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,7 +17,6 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 
-from phase3test.fixtures import ServerInfo
 from phase3test.migrations import Migration, discover, migrate
 from phase3test.project import SupabaseProject
 
@@ -30,31 +27,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         project = SupabaseProject(metafunc.config.rootpath / metafunc.config.getini("phase3test_supabase_dir"))
         migrations = discover(project.migrations_dir).migrations
         metafunc.parametrize("migration", migrations, ids=[m.path.stem for m in migrations])
-
-
-@pytest.fixture
-def schema_of(pg_server: ServerInfo) -> Callable[[psycopg.Connection], str]:
-    """Schema-only dump of the connection's database (roles' grants and policies included)."""
-
-    def dump(conn: psycopg.Connection) -> str:
-        result = subprocess.run(
-            [
-                str(pg_server.bindir / "pg_dump"),
-                "--schema-only",
-                "--exclude-schema=supabase_migrations",
-                "--dbname",
-                pg_server.conninfo(conn.info.dbname),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        # pg_dump's \restrict lines carry a random key per dump: not schema.
-        return "".join(
-            line for line in result.stdout.splitlines(True) if not line.startswith(("\\restrict", "\\unrestrict"))
-        )
-
-    return dump
 
 
 ROWS = Path(__file__).parent / "rows"

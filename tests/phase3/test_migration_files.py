@@ -9,32 +9,33 @@ from pathlib import Path
 
 import pytest
 
+from phase3test.catalog import assert_same, snapshot
 from phase3test.migrations import FILE_RULE, apply, migrate, revert, rollback_for
 
 REPO = Path(__file__).resolve().parents[2]
 SQUAWK = shutil.which("squawk", path=str(Path(sys.executable).parent)) or shutil.which("squawk")
 
 
-def test_applying_a_second_time_raises_nothing_and_changes_no_schema(migration, empty_db, schema_of, migrations_before):
+def test_applying_a_second_time_raises_nothing_and_changes_no_schema(migration, empty_db, migrations_before):
     migrate(empty_db, [*migrations_before(migration), migration])
-    once = schema_of(empty_db)
+    once = snapshot(empty_db)
     with empty_db.transaction():
         empty_db.execute(migration.text)
-    assert schema_of(empty_db) == once
+    assert_same(once, snapshot(empty_db), f"{migration.path.name} applied a second time")
 
 
-def test_rollback_restores_the_schema_exactly(migration, empty_db, schema_of, migrations_before, supabase_project):
+def test_rollback_restores_the_schema_exactly(migration, empty_db, migrations_before, supabase_project):
     migrate(empty_db, migrations_before(migration))
-    before = schema_of(empty_db)
+    before = snapshot(empty_db)
     apply(empty_db, migration)
-    after = schema_of(empty_db)
+    after = snapshot(empty_db)
     rollback = rollback_for(migration, supabase_project.rollbacks_dir)
     if rollback.irreversible:
         pytest.skip(f"declared irreversible: {rollback.irreversible}")
     revert(empty_db, rollback)
-    assert schema_of(empty_db) == before
+    assert_same(before, snapshot(empty_db), f"after rolling back {migration.path.name}")
     apply(empty_db, migration)
-    assert schema_of(empty_db) == after
+    assert_same(after, snapshot(empty_db), f"after re-applying {migration.path.name}")
 
 
 def test_has_a_rollback_or_declares_why_not(migration, supabase_project):
