@@ -4,9 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+
+from phase3test.seeding import REFERENCE_TIME
+
+
+@pytest.fixture
+def run_checks() -> Callable[..., dict[str, tuple[int, int]]]:
+    """`run_checks(conn, checks, params)`: {name: (violations, rows considered)} for checks given as
+    {name: (violations query, rows-considered query)}; a check passes with 0 violations over > 0 rows."""
+
+    def run(
+        conn: psycopg.Connection, checks: dict[str, tuple[str, str]], params: dict[str, Any] | None = None
+    ) -> dict[str, tuple[int, int]]:
+        params = params if params is not None else {"now": REFERENCE_TIME}
+        return {
+            name: (conn.execute(query, params).fetchone()[0], conn.execute(considered).fetchone()[0])
+            for name, (query, considered) in checks.items()
+        }
+
+    return run
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from phase3test.seeding import REFERENCE_TIME, emit_sql, plan, seed
+from phase3test.seeding import REFERENCE_TIME, plan, seed
 from phase3test.seeding.phase3.baseline import BaselineSeeder
 from phase3test.seeding.phase3.equipment import BUCKET, EquipmentSeeder
 from phase3test.seeding.phase3.users import UsersSeeder
@@ -101,15 +101,6 @@ INVARIANTS = {
 }
 
 
-def checksums(conn) -> dict[str, str]:
-    return {
-        table: conn.execute(
-            f"select count(*) || ':' || md5(coalesce(string_agg(t::text, ',' order by t::text), '')) from ({query}) t"
-        ).fetchone()[0]
-        for table, query in TABLES.items()
-    }
-
-
 def test_seeding_at_scale_1_and_5_fills_every_table(fresh_db):
     counts = {}
     for scale in (1, 5):
@@ -157,23 +148,3 @@ def test_a_violation_is_caught(fresh_db):
                          "bookings of one machine overlap")
         )  # fmt: skip
     assert hours > 0 and overlap > 0
-
-
-def test_same_seed_gives_identical_rows_and_another_seed_does_not(fresh_db):
-    runs = []
-    for value in (21, 21, 22):
-        with fresh_db.transaction(force_rollback=True):
-            seed(fresh_db, SEEDERS, seed=value, scale=1)
-            runs.append(checksums(fresh_db))
-    first, again, other = runs
-    assert first == again
-    assert {table for table in TABLES if first[table] == other[table]} == set()
-
-
-def test_emit_sql_loads_the_same_rows_as_copy(fresh_db):
-    with fresh_db.transaction(force_rollback=True):
-        fresh_db.execute(emit_sql(SEEDERS, seed=9, scale=1))
-        from_sql = checksums(fresh_db)
-    with fresh_db.transaction(force_rollback=True):
-        seed(fresh_db, SEEDERS, seed=9, scale=1)
-        assert checksums(fresh_db) == from_sql
