@@ -6,11 +6,13 @@ Exit codes: 0 success, 1 the migrations or the seeding failed, 2 setup or config
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 import threading
 import tomllib
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import psycopg
 from phase3test import catalog, janitor, seeding
 from phase3test.docs.pages import generated_pages, stale
 from phase3test.errors import Phase3TestError, SetupError
+from phase3test.migrations import MigrationError
 from phase3test.provision import MIGRATED_TEMPLATE, SEEDED_TEMPLATE, Provisioned
 from phase3test.seeding.engine import SeederResult, SeedError
 from phase3test.seeding.model import SCALES, parse_scale, parse_seed
@@ -82,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     except psycopg.OperationalError as exc:
         print(f"phase3test: cannot connect to the database: {exc}", file=sys.stderr)
         return EXIT_SETUP
+    except MigrationError as exc:
+        print(f"phase3test: migrations failed:\n{exc}", file=sys.stderr)
+        return EXIT_FAILED
     except SeedError as exc:
         print(f"phase3test: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -90,28 +96,46 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_SETUP
 
 
-def up(settings: Settings) -> int:
-    """Start, migrate, expose the result as database `postgres`, wait for Ctrl-C, clean up."""
+@contextlib.contextmanager
+def _project_server(settings: Settings) -> Iterator[Provisioned]:
+    """The project's migrated server for one command, stopped and removed afterwards.
+
+    Failed migrations raise (exit 1), so commands only see a usable server.
+    """
     run = RunServer(settings, new_run_id(), ProcessId.of_self())
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     try:
         provisioned = run.get()
         for warning in provisioned.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         if provisioned.migration_error is not None:
-            print(f"phase3test: migrations failed:\n{provisioned.migration_error}", file=sys.stderr)
-            return EXIT_FAILED
+            raise provisioned.migration_error
+        yield provisioned
+    finally:
+        run.shutdown()
+
+
+@contextlib.contextmanager
+def _migrated_database(settings: Settings, name: str) -> Iterator[psycopg.Connection]:
+    """A connection to a fresh clone of the project's migrated template."""
+    with _project_server(settings) as provisioned:
+        with psycopg.connect(provisioned.server.conninfo("template1"), autocommit=True) as admin:
+            janitor.create_from_template(admin, name, MIGRATED_TEMPLATE)
+        with psycopg.connect(provisioned.server.conninfo(name)) as conn:
+            yield conn
+
+
+def up(settings: Settings) -> int:
+    """Start, migrate, expose the result as database `postgres`, wait for Ctrl-C, clean up."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with _project_server(settings) as provisioned:
         if provisioned.seed_error is not None:
-            print(f"phase3test: seeding failed:\n{provisioned.seed_error}", file=sys.stderr)
-            return EXIT_FAILED
+            raise SeedError(f"seeding failed:\n{provisioned.seed_error}")
         _publish_as_postgres(provisioned)
         _announce(provisioned)
         stop.wait()
-        return EXIT_OK
-    finally:
-        run.shutdown()
+    return EXIT_OK
 
 
 def _publish_as_postgres(provisioned: Provisioned) -> None:
@@ -138,18 +162,8 @@ def _announce(provisioned: Provisioned) -> None:
 
 def docs(settings: Settings, docs_dir: Path, check: bool) -> int:
     """Render the generated pages from a migrated database; write them, or report the stale ones."""
-    run = RunServer(settings, new_run_id(), ProcessId.of_self())
-    try:
-        provisioned = run.get()
-        if provisioned.migration_error is not None:
-            print(f"phase3test: migrations failed:\n{provisioned.migration_error}", file=sys.stderr)
-            return EXIT_FAILED
-        with psycopg.connect(provisioned.server.conninfo("template1"), autocommit=True) as admin:
-            janitor.create_from_template(admin, "p3t_docs", MIGRATED_TEMPLATE)
-        with psycopg.connect(provisioned.server.conninfo("p3t_docs")) as conn:
-            pages = generated_pages(conn, settings.project, docs_dir)
-    finally:
-        run.shutdown()
+    with _migrated_database(settings, "p3t_docs") as conn:
+        pages = generated_pages(conn, settings.project, docs_dir)
     outdated = stale(pages)
     if check:
         for path in outdated:
@@ -170,18 +184,8 @@ def snapshot_command(settings: Settings, out: Path, db_url: str | None) -> int:
         with psycopg.connect(db_url) as conn:
             taken = catalog.snapshot(conn)
     else:
-        run = RunServer(settings, new_run_id(), ProcessId.of_self())
-        try:
-            provisioned = run.get()
-            if provisioned.migration_error is not None:
-                print(f"phase3test: migrations failed:\n{provisioned.migration_error}", file=sys.stderr)
-                return EXIT_FAILED
-            with psycopg.connect(provisioned.server.conninfo("template1"), autocommit=True) as admin:
-                janitor.create_from_template(admin, "p3t_snapshot", MIGRATED_TEMPLATE)
-            with psycopg.connect(provisioned.server.conninfo("p3t_snapshot")) as conn:
-                taken = catalog.snapshot(conn)
-        finally:
-            run.shutdown()
+        with _migrated_database(settings, "p3t_snapshot") as conn:
+            taken = catalog.snapshot(conn)
     out.write_text(json.dumps(taken.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {out} (sha256 {taken.digest()[:16]})")
     return EXIT_OK
