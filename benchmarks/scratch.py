@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from phase3test.server.process import ProcessId, terminate_group
+from phase3test.server.process import ProcessId, pids_mentioning, terminate_group
 
 
 class Scratch:
@@ -68,17 +68,4 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 def postgres_under(folders: Sequence[Path]) -> list[int]:
     """Pids of postmasters (`postgres -D …`) whose command line names a path inside `folders`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            args = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        words = [a.decode(errors="replace") for a in args if a]
-        if not words or not words[0].endswith("postgres") or "-D" not in words:
-            continue
-        if any(str(folder) in word for word in words for folder in folders):
-            found.append(int(entry.name))
-    return found
+    return sorted({pid for folder in folders for pid in pids_mentioning("postgres", "-D", str(folder))})

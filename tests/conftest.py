@@ -19,7 +19,7 @@ import pytest
 from phase3test.project import SupabaseProject
 from phase3test.provision import Provisioner
 from phase3test.server.binaries import resolve
-from phase3test.server.process import ProcessId
+from phase3test.server.process import ProcessId, pids_mentioning
 from phase3test.server.registry import RunDir, base_dir, reap_orphans
 from phase3test.server.runas import reachable_binaries, resolve_user
 
@@ -82,17 +82,7 @@ def isolated_home(warm_home_template: Path) -> Iterator[Path]:
 
 def postgres_processes(under: Path) -> list[int]:
     """Pids of postgres processes whose command line mentions a path under `under`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "postgres" in cmdline and str(under) in cmdline and "-D" in cmdline:
-            found.append(int(entry.name))
-    return found
+    return pids_mentioning("postgres", "-D", str(under))
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import psycopg
 import pytest
 
-from phase3test.server.process import ProcessId
+from phase3test.server.process import ProcessId, pids_mentioning
 
 pytestmark = pytest.mark.slow
 
@@ -144,29 +144,14 @@ def server_process(record: dict[str, Any]) -> ProcessId:
     return ProcessId.from_json(record["server"]["process"])
 
 
-def processes_mentioning(*needles: str) -> list[int]:
-    """Pids whose command line contains every needle."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if all(needle in cmdline for needle in needles):
-            found.append(int(entry.name))
-    return found
-
-
 def postgres_processes(home: Path) -> list[int]:
     """Pids of postmasters whose data directory is under `home`."""
-    return processes_mentioning("postgres", "-D", str(home))
+    return pids_mentioning("postgres", "-D", str(home))
 
 
 def watchdogs(home: Path) -> list[int]:
     """Pids of the watchdogs guarding servers under `home`."""
-    return processes_mentioning("phase3test.server.watchdog", str(home))
+    return pids_mentioning("phase3test.server.watchdog", str(home))
 
 
 def without_lock_files(left: list[str]) -> list[str]:

@@ -137,3 +137,18 @@ def terminate_group(proc: ProcessId, grace: float = 10.0) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     wait_gone(proc, 5.0)
+
+
+def pids_mentioning(*needles: str) -> list[int]:
+    """Pids whose command line contains every needle (how tests and tools find leftover servers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if all(needle in cmdline for needle in needles):
+            found.append(int(entry.name))
+    return found
