@@ -27,6 +27,7 @@ from psycopg.pq import TransactionStatus
 from phase3test import janitor, rls
 from phase3test.project import SupabaseProject
 from phase3test.provision import EMPTY_TEMPLATE, MIGRATED_TEMPLATE, SEEDED_TEMPLATE, Provisioned
+from phase3test.server.executor import loopback_dsn
 from phase3test.session import RunServer
 
 
@@ -43,7 +44,7 @@ class ServerInfo:
     bindir: Path
 
     def conninfo(self, dbname: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+        return loopback_dsn(self.port, dbname)
 
 
 class DatabaseFactory:

@@ -52,7 +52,7 @@ class RunningServer:
     version: str
 
     def conninfo(self, dbname: str = "postgres", user: str = "postgres") -> str:
-        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
+        return loopback_dsn(self.port, dbname, user)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -72,6 +72,11 @@ class RunningServer:
             Path(data["log"]),
             str(data["version"]),
         )
+
+
+def loopback_dsn(port: int, dbname: str = "postgres", user: str = "postgres") -> str:
+    """The URL of a database on a server started here (loopback only, trust auth)."""
+    return f"postgresql://{user}@127.0.0.1:{port}/{dbname}"
 
 
 def initdb(binaries: PgBinaries, datadir: Path, run_as: RunAs) -> None:
