@@ -26,7 +26,7 @@ from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by modul
 from phase3test.seeding.model import parse_scale, parse_seed
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import base_dir, new_run_id, reap_orphans
-from phase3test.session import BACKENDS, RunServer, Settings, resolve_binaries
+from phase3test.session import BACKENDS, RunServer, Settings
 
 _WORKER_KEY = "phase3test_run"
 
@@ -130,7 +130,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if not run.settings.supabase_dir.is_dir():
         return [f"phase3test: no supabase folder at {run.settings.supabase_dir}"]
     try:
-        resolution = resolve_binaries(run.settings)
+        resolution = run.resolution
     except Phase3TestError as exc:
         return [f"phase3test: {exc}"]
     binaries = resolution.binaries

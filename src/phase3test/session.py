@@ -8,6 +8,7 @@ stops it at the end; a watchdog does so if the owner dies first.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,11 @@ class RunServer:
         self.base = base_dir()
         self._provisioned: Provisioned | None = None
 
+    @functools.cached_property
+    def resolution(self) -> pg_binaries.Resolution:
+        """Where the server binaries come from; resolved once per process (the report header needs it too)."""
+        return resolve_binaries(self.settings)
+
     @property
     def run(self) -> RunDir:
         return RunDir(self.base / "runs" / self.run_id)
@@ -102,7 +108,7 @@ class RunServer:
         return self._provisioned
 
     def _start(self, run: RunDir) -> Provisioned:
-        resolution = resolve_binaries(self.settings)
+        resolution = self.resolution
         run_as = resolve_user(self.settings.pg_user or os.environ.get("PHASE3TEST_PG_USER"))
         binaries = reachable_binaries(resolution.binaries, run_as, self.base / "cache")
         settings = self.settings
