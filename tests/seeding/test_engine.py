@@ -93,6 +93,19 @@ def test_a_failing_seeder_keeps_nothing_and_names_itself(family):
     assert family.execute("select count(*) from public.parents").fetchone() == (0,)
 
 
+def test_a_deferred_check_failing_at_commit_keeps_nothing_and_says_so(empty_db):
+    empty_db.execute(
+        "create table public.parents (id uuid primary key, name text not null, born timestamptz not null);"
+        "create table public.children (id uuid primary key, parent_id uuid not null references public.parents"
+        " deferrable initially deferred, age int not null)"
+    )
+    with pytest.raises(
+        SeedError, match=r"the commit \(deferred constraint checks\) failed, nothing was kept: .*foreign"
+    ):
+        seed(empty_db, plan([Parents(), Broken()]), seed=1, scale=1)
+    assert empty_db.execute("select count(*) from public.parents").fetchone() == (0,)
+
+
 def test_emitted_sql_loads_the_same_rows_as_copy(family):
     seeders = plan([Parents(), Children()])
     with family.transaction(force_rollback=True):
