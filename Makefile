@@ -21,13 +21,13 @@ tools: $(STAMP) $(SUPABASE_CLI)
 
 ## The gate: start the database, apply every migration, run the suites in parallel.
 gate: tools
-	$(PY) -m pytest -n auto -p no:cacheprovider tests/gate tests/phase3
+	$(PY) -m pytest -n auto -p no:cacheprovider -rs --pyargs phase3test.suites tests/gate tests/phase3
 
 ## Everything, including the framework's own tests (and lint, type checks).
 test: tools
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m mypy src
-	$(PY) -m pytest -n auto -p no:cacheprovider tests
+	$(PY) -m pytest -n auto -p no:cacheprovider -rs --pyargs phase3test.suites tests
 
 ## Figures, not assertions: medians and ratios against baselines measured in the same run.
 bench: tools

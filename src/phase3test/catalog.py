@@ -269,6 +269,8 @@ _QUERIES: dict[str, str] = {
 }
 
 CATEGORIES = (*_QUERIES, "bucket")
+# Tables whose rows are schema here (category "bucket"), not data.
+ROWS_AS_SCHEMA = ("storage.buckets",)
 BUCKET_PROPERTIES = ("public", "file_size_limit", "allowed_mime_types")
 
 
@@ -404,7 +406,7 @@ def _describe(category: str, props: Properties, children: Counter[str] | None) -
             )
             if part
         )
-    if category == "constraint":
+    if category in ("constraint", "index"):
         return f": {props['definition']}"
     if category == "policy":
         mode = "" if props["permissive"] else ", restrictive"

@@ -11,6 +11,8 @@
 - `empty_db`: a new bootstrapped but unmigrated database per test.
 - `as_role`: `as_role(conn, role, user=..., claims=...)`, PostgREST's prelude.
 - `supabase_project`: the project under test (its supabase/ folder).
+- `migration_chain`: its migrations, oldest first; a test asking for
+  `migration` runs once per file (the plugin parametrizes it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pytest
 from psycopg.pq import TransactionStatus
 
 from phase3test import janitor, rls
+from phase3test.migrations import Migration, discover
 from phase3test.project import SupabaseProject
 from phase3test.provision import EMPTY_TEMPLATE, MIGRATED_TEMPLATE, SEEDED_TEMPLATE, Provisioned
 from phase3test.server.executor import loopback_dsn
@@ -94,6 +97,12 @@ def _worker_id(request: pytest.FixtureRequest) -> str:
 def supabase_project(request: pytest.FixtureRequest) -> SupabaseProject:
     """The project under test (its supabase/ folder), as configured."""
     return _run_server(request).settings.project
+
+
+@pytest.fixture(scope="session")
+def migration_chain(supabase_project: SupabaseProject) -> list[Migration]:
+    """The project's migrations in the CLI's order, oldest first."""
+    return discover(supabase_project.migrations_dir).migrations
 
 
 @pytest.fixture(scope="session")

@@ -85,16 +85,27 @@ class Discovery:
 
 
 _IRREVERSIBLE = re.compile(r"^--\s*irreversible:\s*(?P<reason>\S.*)$", re.MULTILINE | re.IGNORECASE)
+_REFUSES = re.compile(r"^--\s*refuses:\s*(?P<reason>\S.*)$", re.MULTILINE | re.IGNORECASE)
+_CLEARED_BY = re.compile(r"^--\s*cleared by:\s*(?P<sql>\S.*)$", re.MULTILINE | re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Rollback:
-    """A migration's way back: a script, a declared irreversibility, or (a defect) nothing."""
+    """A migration's way back: a script, a declared irreversibility, or (a defect) nothing.
+
+    A script may also declare when it refuses to run (`-- refuses: <when>`),
+    e.g. while rows it cannot safely drop exist, and the one statement that
+    clears the way on a test database (`-- cleared by: <sql>`, what operations
+    would do first by other means). The suites run that statement before
+    rolling back seed data; without one, a refusal closes the way down.
+    """
 
     migration: Migration
     expected_path: Path
     script: Migration | None
     irreversible: str | None
+    refuses: str | None = None
+    cleared_by: str | None = None
 
     @property
     def missing(self) -> bool:
@@ -110,7 +121,15 @@ def rollback_for(migration: Migration, rollbacks_dir: Path) -> Rollback:
     declared = _IRREVERSIBLE.search(script.text)
     if declared:
         return Rollback(migration, path, None, declared.group("reason").strip())
-    return Rollback(migration, path, script, None)
+    refuses, cleared_by = _REFUSES.search(script.text), _CLEARED_BY.search(script.text)
+    return Rollback(
+        migration,
+        path,
+        script,
+        None,
+        refuses.group("reason").strip() if refuses else None,
+        cleared_by.group("sql").strip() if cleared_by else None,
+    )
 
 
 def discover(migrations_dir: Path) -> Discovery:
@@ -293,6 +312,11 @@ def migrate(conn: psycopg.Connection, migrations: Iterable[Migration]) -> list[M
 def apply(conn: psycopg.Connection, migration: Migration) -> None:
     """Apply one file and record it, all or nothing where Postgres allows."""
     _run_script(conn, migration, lambda statements: _record(conn, migration, statements))
+
+
+def reapply(conn: psycopg.Connection, migration: Migration) -> None:
+    """Run an applied file again exactly as `apply` does, without touching the history (idempotency checks)."""
+    _run_script(conn, migration, lambda _statements: None)
 
 
 def revert(conn: psycopg.Connection, rollback: Rollback) -> None:

@@ -16,6 +16,7 @@ from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by modul
     empty_db,
     fresh_db,
     migrated_template,
+    migration_chain,
     pg_databases,
     pg_provisioned,
     pg_server,
@@ -23,6 +24,7 @@ from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by modul
     seeded_template,
     supabase_project,
 )
+from phase3test.migrations import discover
 from phase3test.seeding.model import parse_scale, parse_seed
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import base_dir, new_run_id, reap_orphans
@@ -117,6 +119,18 @@ class _XdistHooks:
     def pytest_configure_node(self, node: object) -> None:
         run = self.config.stash[RUN_SERVER]
         node.workerinput[_WORKER_KEY] = {"run_id": run.run_id, "owner": run.owner.to_json()}  # type: ignore[attr-defined]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test asking for `migration` runs once per file of the project's migrations folder (ids: file stems)."""
+    if "migration" not in metafunc.fixturenames:
+        return
+    project = metafunc.config.stash[RUN_SERVER].settings.project
+    try:
+        migrations = discover(project.migrations_dir).migrations
+    except Phase3TestError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    metafunc.parametrize("migration", migrations, ids=[m.path.stem for m in migrations])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -129,8 +129,10 @@ alter table public.equipment
   add column if not exists total_engine_hours numeric(10, 1) not null default 0
   constraint equipment_total_engine_hours_check check (total_engine_hours >= 0);
 alter table public.equipment add column if not exists last_telematics_at timestamptz;
+-- maintenance_status arrives without its default and NOT NULL: the backfill
+-- below fills exactly the rows that predate it (NULL), then both are set.
 alter table public.equipment
-  add column if not exists maintenance_status text not null default 'ok'
+  add column if not exists maintenance_status text
   constraint equipment_maintenance_status_check
   check (maintenance_status in ('ok', 'due', 'overdue', 'in_service', 'out_of_service'));
 
@@ -200,12 +202,17 @@ revoke insert, update, delete, truncate on public.telematics_snapshots from anon
 
 -- Data migrations ----------------------------------------------------------
 
--- Machines already in the workshop are in service; rows already moved on
--- (anything but the 'ok' default) are left alone, so a re-run changes nothing.
+-- Machines already in the workshop are in service, the others ok. Only rows
+-- that predate the column (still NULL) are touched: a re-run changes nothing,
+-- whatever states the application has set since.
 update public.equipment
-   set maintenance_status = 'in_service'
- where status = 'maintenance'
-   and maintenance_status = 'ok';
+   set maintenance_status = case when status = 'maintenance' then 'in_service' else 'ok' end
+ where maintenance_status is null;
+alter table public.equipment alter column maintenance_status set default 'ok';
+-- The scan runs under the ACCESS EXCLUSIVE lock the ADD COLUMN above already
+-- holds, and is skipped on a re-run (the column is NOT NULL by then).
+-- squawk-ignore adding-not-nullable-field
+alter table public.equipment alter column maintenance_status set not null;
 
 -- Storage ------------------------------------------------------------------
 

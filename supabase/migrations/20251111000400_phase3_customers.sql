@@ -22,8 +22,10 @@ set local lock_timeout = '5s';
 alter table public.users
   add column if not exists risk_score numeric(5, 2)
     constraint users_risk_score_check check (risk_score between 0 and 100);
+-- lifetime_value arrives without its default and NOT NULL: the backfill
+-- below fills exactly the rows that predate it (NULL), then both are set.
 alter table public.users
-  add column if not exists lifetime_value numeric(12, 2) not null default 0
+  add column if not exists lifetime_value numeric(12, 2)
     constraint users_lifetime_value_check check (lifetime_value >= 0);
 alter table public.users
   add column if not exists lifetime_value_currency text not null default 'USD'
@@ -215,14 +217,19 @@ select private.policy_role_based('public.campaign_audiences', array['marketing']
 
 -- Data migrations ----------------------------------------------------------
 
--- Lifetime value: the sum of a customer's succeeded payments in the value's
--- currency (USD unless set otherwise). Touches only rows whose value differs.
+-- Lifetime value: the sum of a user's succeeded payments in the value's
+-- currency (USD unless set otherwise), 0 without any. Only rows that predate
+-- the column (still NULL) are touched: a re-run leaves the values the
+-- application has maintained since as they are.
 update public.users u
-   set lifetime_value = totals.amount
-  from (select p.customer_id, p.currency, sum(p.amount) as amount
-          from public.payments p
-         where p.status = 'succeeded'
-         group by p.customer_id, p.currency) totals
- where totals.customer_id = u.id
-   and totals.currency = u.lifetime_value_currency
-   and u.lifetime_value is distinct from totals.amount;
+   set lifetime_value = coalesce((select sum(p.amount)
+                                    from public.payments p
+                                   where p.customer_id = u.id
+                                     and p.status = 'succeeded'
+                                     and p.currency = u.lifetime_value_currency), 0)
+ where u.lifetime_value is null;
+alter table public.users alter column lifetime_value set default 0;
+-- The scan runs under the ACCESS EXCLUSIVE lock the ADD COLUMN above already
+-- holds, and is skipped on a re-run (the column is NOT NULL by then).
+-- squawk-ignore adding-not-nullable-field
+alter table public.users alter column lifetime_value set not null;

@@ -73,7 +73,11 @@ def test_default_schemas_cover_supabase_and_skip_system_and_history(conn):
             "alter table public.bookings alter column status drop not null",
             "~ column public.bookings.status not null: true -> false",
         ),
-        ("create index bookings_status_idx on public.bookings (status)", "+ index public.bookings_status_idx"),
+        (
+            "create index bookings_status_idx on public.bookings (status)",
+            "+ index public.bookings_status_idx: "
+            "CREATE INDEX bookings_status_idx ON public.bookings USING btree (status)",
+        ),
         ("alter table public.bookings enable row level security", "~ table public.bookings rls enabled: false -> true"),
         (
             "create policy insert_own on public.bookings for insert to authenticated with check (true)",
@@ -169,7 +173,8 @@ def test_assert_same_fails_with_the_diff(conn):
     with pytest.raises(AssertionError) as caught:
         assert_same(before, snapshot(conn), context="after rollback")
     assert str(caught.value) == (
-        "after rollback: the schema changed (1 difference(s)):\n  + index public.bookings_note_idx"
+        "after rollback: the schema changed (1 difference(s)):\n"
+        "  + index public.bookings_note_idx: CREATE INDEX bookings_note_idx ON public.bookings USING btree (note)"
     )
 
 

@@ -20,15 +20,6 @@ import pytest
 from phase3test.migrations import Migration, discover, migrate
 from phase3test.project import SupabaseProject
 
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """`migration` parameters: every file in the project's migrations folder, by name."""
-    if "migration" in metafunc.fixturenames:
-        project = SupabaseProject(metafunc.config.rootpath / metafunc.config.getini("phase3test_supabase_dir"))
-        migrations = discover(project.migrations_dir).migrations
-        metafunc.parametrize("migration", migrations, ids=[m.path.stem for m in migrations])
-
-
 ROWS = Path(__file__).parent / "rows"
 
 CUSTOMER = "00000000-0000-4000-8000-0000000c0001"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from phase3test.errors import SetupError
-from phase3test.seeding import Batch, SeedContext, Seeder, SeedError, emit_sql, plan, seed
+from phase3test.seeding import Batch, SeedContext, Seeder, SeedError, Step, Update, emit_sql, plan, seed
 
 
 class Parents(Seeder):
@@ -104,6 +104,25 @@ def test_a_deferred_check_failing_at_commit_keeps_nothing_and_says_so(empty_db):
     ):
         seed(empty_db, plan([Parents(), Broken()]), seed=1, scale=1)
     assert empty_db.execute("select count(*) from public.parents").fetchone() == (0,)
+
+
+class Named(Seeder):
+    """An update after the rows are in: every child turns 100 years older."""
+
+    name = "named"
+    tables = ("public.children",)
+    depends_on = ("children",)
+
+    def generate(self, ctx: SeedContext) -> Iterator[Step]:
+        yield Update("public.children", "update public.children set age = age + 100")
+
+
+def test_an_update_runs_after_the_batches_before_it_with_copy_and_in_sql(family):
+    seeders = plan([Parents(), Children(), Named()])
+    for load in (lambda: seed(family, seeders, seed=4, scale=1), lambda: family.execute(emit_sql(seeders, 4, 1))):
+        with family.transaction(force_rollback=True):
+            load()
+            assert family.execute("select min(age) >= 100, count(*) from public.children").fetchone() == (True, 6)
 
 
 def test_emitted_sql_loads_the_same_rows_as_copy(family):

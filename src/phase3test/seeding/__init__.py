@@ -1,7 +1,7 @@
 """Deterministic Faker seeding: an engine that knows no table, and seeders per domain."""
 
 from phase3test.seeding.engine import SeedError, SeedReport, emit_sql, plan, seed
-from phase3test.seeding.model import REFERENCE_TIME, SCALES, Batch, SeedContext, Seeder
+from phase3test.seeding.model import REFERENCE_TIME, SCALES, Batch, SeedContext, Seeder, Step, Update
 from phase3test.seeding.registry import load
 
 __all__ = [
@@ -12,6 +12,8 @@ __all__ = [
     "SeedError",
     "SeedReport",
     "Seeder",
+    "Step",
+    "Update",
     "emit_sql",
     "load",
     "plan",

@@ -54,6 +54,22 @@ class Batch:
     rows: Iterable[Sequence[Any]]
 
 
+@dataclass(frozen=True)
+class Update:
+    """A statement run after the batches before it, for what rows cannot carry when inserted.
+
+    Circular references (a template points at its current version, which
+    points back at the template) are filled in afterwards, as the application
+    does. Later seeders' `ctx.rows` do not see the change.
+    """
+
+    table: str
+    sql: str
+
+
+Step = Batch | Update
+
+
 @dataclass
 class SeedContext:
     """Everything a seeder may draw on; its randomness is private to the seeder."""
@@ -97,5 +113,6 @@ class Seeder(abc.ABC):
     depends_on: ClassVar[tuple[str, ...]] = ()
 
     @abc.abstractmethod
-    def generate(self, ctx: SeedContext) -> Iterator[Batch]:
-        """Yield the rows, parents before children; share ids later seeders need in `ctx.shared`."""
+    def generate(self, ctx: SeedContext) -> Iterator[Step]:
+        """Yield the rows, parents before children (and any `Update` after them); share ids later
+        seeders need in `ctx.shared`."""

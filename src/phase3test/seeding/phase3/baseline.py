@@ -27,6 +27,9 @@ CATEGORIES = {
     "generators": ("Diesel generator", Decimal("70.00")),
 }
 WINDOW_BACK, WINDOW_AHEAD = timedelta(days=60), timedelta(days=30)
+# Bookings made before itemised pricing went live have no breakdown: the
+# Phase 3 bookings migration adds the column without backfilling old rows.
+ITEMISED_PRICING_AGE = timedelta(days=30)
 CENT = Decimal("0.01")
 
 
@@ -83,7 +86,9 @@ class BaselineSeeder(Seeder):
                     booking[6] - paid.get(booking[0], Decimal(0)),
                     _billing_status(booking[6], paid.get(booking[0], Decimal(0))),
                     booking[7],
-                    Jsonb({"days": (booking[4] - booking[3]).days, "total": str(booking[6])}),
+                    Jsonb({"days": (booking[4] - booking[3]).days, "total": str(booking[6])})
+                    if booking[7] >= ctx.now - ITEMISED_PRICING_AGE
+                    else None,
                 )
                 for booking in bookings
             ],

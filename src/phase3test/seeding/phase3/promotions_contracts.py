@@ -28,7 +28,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from phase3test.seeding.model import Batch, SeedContext, Seeder
+from phase3test.seeding.model import Batch, SeedContext, Seeder, Step, Update
 from phase3test.seeding.phase3.baseline import CATEGORIES
 from phase3test.seeding.phase3.customers import HISTORY_START
 
@@ -74,7 +74,7 @@ class PromotionsContractsSeeder(Seeder):
     )
     depends_on = ("baseline", "customers")
 
-    def generate(self, ctx: SeedContext) -> Iterator[Batch]:
+    def generate(self, ctx: SeedContext) -> Iterator[Step]:
         yield from self._promotions(ctx)
         yield from self._contracts(ctx)
 
@@ -288,7 +288,7 @@ class PromotionsContractsSeeder(Seeder):
 
     # Contracts -------------------------------------------------------------------
 
-    def _contracts(self, ctx: SeedContext) -> Iterator[Batch]:
+    def _contracts(self, ctx: SeedContext) -> Iterator[Step]:
         rand, uuid, now = ctx.random.random, ctx.uuid, ctx.now
         admins = ctx.shared["users"]["admin"] + ctx.shared["users"]["super_admin"]
         templates, contracts = ctx.rows("public.contract_templates"), ctx.rows("public.contracts")
@@ -306,6 +306,16 @@ class PromotionsContractsSeeder(Seeder):
             "public.contract_template_versions",
             ("id", "template_id", "version", "body", "change_summary", "published_at", "created_by", "created_at"),
             versions,
+        )
+        # As the application does once a version exists: the template points at
+        # its published version, and every contract at the one it was made from
+        # (version 1: version 2 is an unpublished draft).
+        yield Update("public.contract_templates", "update public.contract_templates set current_version = 1")
+        yield Update(
+            "public.contracts",
+            """update public.contracts c set template_version_id = v.id
+                 from public.contract_template_versions v
+                where v.template_id = c.template_id and v.version = 1""",
         )
 
         starts = {b["id"]: b["starts_at"] for b in ctx.shared["bookings"]}

@@ -1,0 +1,43 @@
+"""What the suites share: a database holding real rows at an earlier version of the chain."""
+
+from __future__ import annotations
+
+import psycopg
+
+from phase3test.migrations import Migration, MigrationError, Rollback, applied_checksums, revert, rollback_for
+from phase3test.project import SupabaseProject
+
+
+def roll_back_seeded(conn: psycopg.Connection, chain: list[Migration], keep: int, project: SupabaseProject) -> str:
+    """Roll `conn` (the seeded head) back, newest first, until only the first `keep` migrations are applied.
+
+    The rows that survive are the seed data as it stood at that version: the
+    tables and columns the rolled-back migrations added are gone, the rest is
+    kept. Returns "" on success, else why the way down is closed: a newer
+    migration is irreversible, has no rollback, or its rollback refused as it
+    declares it does (`-- refuses: <when>`) with nothing declared to clear the
+    way; `conn` is then unusable. Any other failure of a rollback on seed data
+    is a defect, and is raised.
+    """
+    applied = applied_checksums(conn)
+    for migration in reversed([m for m in chain[keep:] if m.version in applied]):
+        rollback = rollback_for(migration, project.rollbacks_dir)
+        if rollback.irreversible:
+            return f"{migration.path.name} is declared irreversible: {rollback.irreversible}"
+        if rollback.script is None:
+            return f"{migration.path.name} has no rollback"
+        clear_the_way(conn, rollback)
+        try:
+            revert(conn, rollback)
+        except MigrationError as exc:
+            if not rollback.refuses:
+                raise
+            return f"the rollback of {migration.path.name} refuses {rollback.refuses}: {exc.message}"
+    return ""
+
+
+def clear_the_way(conn: psycopg.Connection, rollback: Rollback) -> None:
+    """Run the statement a refusing rollback declares clears its way (`-- cleared by: <sql>`), if any."""
+    if rollback.refuses and rollback.cleared_by:
+        with conn.transaction():
+            conn.execute(rollback.cleared_by)

@@ -1,0 +1,38 @@
+"""Idempotency: a migration applied a second time on top of itself raises nothing and changes nothing.
+
+Neither the schema (catalog snapshot) nor any row of any table: a backfill
+that overwrites values on a re-run fails here. The database is the seeded
+head rolled back to the migration's version, so the rows are real.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from phase3test import contents
+from phase3test.catalog import assert_same, snapshot
+from phase3test.migrations import Migration, migrate, reapply
+from phase3test.project import SupabaseProject
+from phase3test.suites.support import roll_back_seeded
+
+
+def test_applying_a_second_time_changes_neither_schema_nor_data(
+    migration: Migration,
+    migration_chain: list[Migration],
+    fresh_db: psycopg.Connection,
+    supabase_project: SupabaseProject,
+    request: pytest.FixtureRequest,
+) -> None:
+    conn = fresh_db
+    closed = roll_back_seeded(conn, migration_chain, migration_chain.index(migration) + 1, supabase_project)
+    if closed:
+        # No way down with data: check the schema and whatever rows the migrations themselves write.
+        conn = request.getfixturevalue("empty_db")
+        migrate(conn, migration_chain[: migration_chain.index(migration) + 1])
+    schema = snapshot(conn)
+    rows = contents.read(conn, contents.columns_of(schema))
+    reapply(conn, migration)
+    context = f"{migration.path.name} applied a second time" + (f" (on unseeded data: {closed})" if closed else "")
+    assert_same(schema, snapshot(conn), context)
+    contents.assert_unchanged(rows, contents.read(conn, contents.columns_of(schema)), context)

@@ -1,0 +1,71 @@
+"""Re-runs: the runner on a live, seeded database loses nothing.
+
+A second run of the runner is a no-op. A database seeded at an earlier
+version (the seeded head rolled back) and then migrated to the head keeps
+every row it had, value for value, in the columns it had; and the columns the
+newer migrations add are backfilled wherever the seed data fills them.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from phase3test import contents
+from phase3test.catalog import assert_same, snapshot
+from phase3test.migrations import Migration, migrate
+from phase3test.project import SupabaseProject
+from phase3test.suites.support import roll_back_seeded
+
+
+def test_a_second_run_of_the_runner_is_a_no_op(migration_chain: list[Migration], fresh_db: psycopg.Connection) -> None:
+    schema = snapshot(fresh_db)
+    rows = contents.read(fresh_db, contents.columns_of(schema))
+    applied = migrate(fresh_db, migration_chain)
+    assert not applied, f"a second run applied {[m.path.name for m in applied]} again"
+    assert_same(schema, snapshot(fresh_db), "a second run of the runner")
+    contents.assert_unchanged(rows, contents.read(fresh_db, contents.columns_of(schema)), "a second run of the runner")
+
+
+def test_the_seed_data_gives_the_data_checks_rows_to_compare(fresh_db: psycopg.Connection) -> None:
+    rows = contents.read(fresh_db, contents.columns_of(snapshot(fresh_db, ["public"])))
+    if not rows.total():
+        pytest.skip("no rows in public: the data checks compare empty tables (set phase3test_seeders)")
+
+
+def test_a_database_from_before_this_migration_keeps_its_rows_up_to_the_head(
+    migration: Migration,
+    migration_chain: list[Migration],
+    fresh_db: psycopg.Connection,
+    supabase_project: SupabaseProject,
+) -> None:
+    head_columns = contents.columns_of(snapshot(fresh_db))
+    seeded_nulls = contents.nulls(fresh_db, head_columns)
+    older = migration_chain.index(migration)
+    closed = roll_back_seeded(fresh_db, migration_chain, older, supabase_project)
+    if closed:
+        pytest.skip(f"cannot reach the version before {migration.path.name} with seed data: {closed}")
+    columns = contents.columns_of(snapshot(fresh_db))
+    rows = contents.read(fresh_db, columns)
+    applied = migrate(fresh_db, migration_chain)
+    assert [m.path.name for m in applied] == [m.path.name for m in migration_chain[older:]]
+    context = f"migrating to the head from before {migration.path.name}"
+    kept = {t: [c for c in names if c in head_columns[t]] for t, names in columns.items() if t in head_columns}
+    contents.assert_kept(rows.only(list(kept)), contents.read(fresh_db, kept), context)
+    # Columns added since that the seed data fills on every row must be filled on the old rows too.
+    added = {
+        table: [
+            c for c in names if c not in columns[table] and seeded_nulls[table][0] and not seeded_nulls[table][1][c]
+        ]
+        for table, names in head_columns.items()
+        if table in columns and rows.rows[table]
+    }
+    missing = [
+        f"{table}.{column}: NULL on {count} of the {rows.rows[table].total()} row(s) that predate it"
+        for table, (_, per_column) in contents.nulls(fresh_db, added).items()
+        for column, count in per_column.items()
+        if count
+    ]
+    assert not missing, f"{context}: columns the seed data fills on every row were not backfilled:\n  " + (
+        "\n  ".join(missing)
+    )

@@ -1,0 +1,94 @@
+"""Rollback round-trips: down returns the schema exactly to where it was, and touches no other table's rows.
+
+Per migration: before -> up -> down equals before, and up again equals
+after. The chain test walks the whole chain once, up to the head and back
+down to the bootstrap, comparing every step with the way up. Migrations
+declared irreversible are skipped with their reason.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from phase3test import contents
+from phase3test.catalog import Snapshot, assert_same, snapshot
+from phase3test.migrations import Migration, apply, ensure_history, migrate, revert, rollback_for
+from phase3test.project import SupabaseProject
+from phase3test.suites.support import clear_the_way, roll_back_seeded
+
+
+def test_rolling_back_restores_the_schema_and_re_applying_rebuilds_it(
+    migration: Migration,
+    migration_chain: list[Migration],
+    empty_db: psycopg.Connection,
+    supabase_project: SupabaseProject,
+) -> None:
+    rollback = rollback_for(migration, supabase_project.rollbacks_dir)
+    if rollback.irreversible:
+        pytest.skip(f"{migration.path.name} is declared irreversible: {rollback.irreversible}")
+    migrate(empty_db, migration_chain[: migration_chain.index(migration)])
+    before = snapshot(empty_db)
+    apply(empty_db, migration)
+    after = snapshot(empty_db)
+    revert(empty_db, rollback)
+    assert_same(before, snapshot(empty_db), f"after rolling back {migration.path.name}")
+    apply(empty_db, migration)
+    assert_same(after, snapshot(empty_db), f"after re-applying {migration.path.name} once rolled back")
+
+
+def test_rolling_back_keeps_the_rows_of_every_table_it_does_not_change(
+    migration: Migration,
+    migration_chain: list[Migration],
+    fresh_db: psycopg.Connection,
+    supabase_project: SupabaseProject,
+) -> None:
+    index = migration_chain.index(migration)
+    closed = roll_back_seeded(fresh_db, migration_chain, index + 1, supabase_project)
+    if closed:
+        pytest.skip(f"cannot reach this version with seed data: {closed}")
+    # Before the rows are read: what clearing the way removes is not the rollback's doing.
+    clear_the_way(fresh_db, rollback_for(migration, supabase_project.rollbacks_dir))
+    before = snapshot(fresh_db)
+    columns = contents.columns_of(before)
+    rows = contents.read(fresh_db, columns)
+    closed = roll_back_seeded(fresh_db, migration_chain, index, supabase_project)
+    if closed:
+        pytest.skip(closed)
+    untouched = untouched_tables(before, snapshot(fresh_db))
+    contents.assert_unchanged(
+        rows.only(untouched),
+        contents.read(fresh_db, {table: columns[table] for table in untouched}),
+        f"rolling back {migration.path.name} (tables whose columns it leaves alone)",
+    )
+
+
+def test_the_whole_chain_goes_up_to_the_head_and_down_to_the_bootstrap(
+    migration_chain: list[Migration], empty_db: psycopg.Connection, supabase_project: SupabaseProject
+) -> None:
+    """Linear: each step's snapshot is taken once on the way up and compared once on the way down."""
+    ensure_history(empty_db)
+    snapshots = [snapshot(empty_db)]
+    for migration in migration_chain:
+        apply(empty_db, migration)
+        snapshots.append(snapshot(empty_db))
+    for index in range(len(migration_chain) - 1, -1, -1):
+        rollback = rollback_for(migration_chain[index], supabase_project.rollbacks_dir)
+        if rollback.irreversible:
+            pytest.skip(
+                f"walked down to {migration_chain[index].path.name}, declared irreversible "
+                f"({rollback.irreversible}); the {index} older migration(s) were not rolled back"
+            )
+        revert(empty_db, rollback)
+        assert_same(snapshots[index], snapshot(empty_db), f"after rolling back {migration_chain[index].path.name}")
+
+
+def untouched_tables(before: Snapshot, after: Snapshot) -> list[str]:
+    """Tables present on both sides with the same columns: a rollback must leave their rows alone."""
+    columns_before, columns_after = before.objects["column"], after.objects["column"]
+    return [
+        table
+        for table in sorted(contents.columns_of(before).keys() & contents.columns_of(after).keys())
+        if {k: v for k, v in columns_before.items() if v["on"] == table}
+        == {k: v for k, v in columns_after.items() if v["on"] == table}
+    ]

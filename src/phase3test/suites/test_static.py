@@ -1,0 +1,56 @@
+"""Static checks: names, rollbacks, row-level security on new tables, squawk.
+
+All but one read the files alone. Whether a migration enables RLS on the
+tables it creates is read from the catalog instead (before and after the
+file), because projects often enable it through a helper function or a `DO`
+block that no parser can follow.
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from phase3test.catalog import snapshot
+from phase3test.migrations import Migration, apply, discover, migrate, rollback_for
+from phase3test.project import SupabaseProject
+from phase3test.static import find_squawk, naming_problems, squawk
+
+
+def test_file_names_follow_the_supabase_cli_rule(supabase_project: SupabaseProject) -> None:
+    problems = naming_problems(discover(supabase_project.migrations_dir))
+    assert not problems, "\n".join(problems)
+
+
+def test_has_a_rollback_or_declares_why_not(migration: Migration, supabase_project: SupabaseProject) -> None:
+    rollback = rollback_for(migration, supabase_project.rollbacks_dir)
+    assert not rollback.missing, (
+        f"{migration.path.name} has no rollback: add {rollback.expected_path} "
+        "(or write `-- irreversible: <reason>` in it)"
+    )
+
+
+def test_new_tables_in_exposed_schemas_enable_row_level_security(
+    migration: Migration,
+    migration_chain: list[Migration],
+    empty_db: psycopg.Connection,
+    supabase_project: SupabaseProject,
+) -> None:
+    exposed = supabase_project.api_schemas()
+    migrate(empty_db, migration_chain[: migration_chain.index(migration)])
+    before = snapshot(empty_db, exposed).objects["table"]
+    apply(empty_db, migration)
+    after = snapshot(empty_db, exposed).objects["table"]
+    unprotected = [table for table in sorted(after.keys() - before.keys()) if not after[table]["rls_enabled"]]
+    assert not unprotected, (
+        f"{migration.path.name} creates {', '.join(unprotected)} in an exposed schema ({', '.join(exposed)}) "
+        "without enabling row level security in the same file: the API would serve every row"
+    )
+
+
+def test_squawk_is_clean(migration: Migration, supabase_project: SupabaseProject) -> None:
+    squawk_bin = find_squawk()
+    if squawk_bin is None:
+        pytest.skip("squawk is not installed (pip install squawk-cli)")
+    result = squawk(squawk_bin, migration, supabase_project.root.parent)
+    assert result.clean, f"squawk flags {migration.path.name}:\n{result.report}"

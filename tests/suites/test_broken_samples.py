@@ -1,0 +1,225 @@
+"""Each suite, fed a deliberately broken migration, fails and says where and what.
+
+Every case is the sample project (tests/sample_project) plus one bad file,
+run through `pytest --pyargs phase3test.suites...` in a real subprocess with
+seed data, exactly as a user's CI would run it. The unbroken project passes
+every suite, under -n 2 too.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SEEDERS = """
+import uuid
+
+from phase3test.seeding import Batch, Seeder
+
+
+class Notes(Seeder):
+    name = "notes"
+    tables = ("auth.users", "public.notes", "public.note_tags")
+
+    def generate(self, ctx):
+        users = [(ctx.uuid(), f"writer{i}@example.test", "authenticated", "authenticated") for i in range(2)]
+        yield Batch("auth.users", ("id", "email", "aud", "role"), users)
+        extra = EXTRA_COLUMNS
+        notes = [(n, users[n % 2][0], f"note {n}", ctx.now, *extra.values()) for n in range(1, 5)]
+        yield Batch("public.notes", ("id", "owner_id", "body", "created_at", *extra), notes)
+        yield Batch("public.note_tags", ("note_id", "tag"), [(n, t) for n in range(1, 5) for t in ("old", "work")])
+
+
+SEEDERS = [Notes()]
+"""
+
+
+def broken_project(pytester: pytest.Pytester, sample_project: Path, files: dict[str, str], extra: str = "{}") -> None:
+    """The sample project plus `files` (paths under supabase/), seeded, in pytester's folder."""
+    shutil.copytree(sample_project / "supabase", pytester.path / "supabase")
+    shutil.copy(sample_project / ".squawk.toml", pytester.path)
+    for relative, text in files.items():
+        (pytester.path / "supabase" / relative).write_text(text)
+    (pytester.path / "notes_seeders.py").write_text(SEEDERS.replace("EXTRA_COLUMNS", extra))
+    pytester.makeini("[pytest]\nphase3test_supabase_dir = supabase\nphase3test_seeders = notes_seeders\n")
+
+
+def run_suite(pytester: pytest.Pytester, suite: str, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:xdist", "-rs", "--pyargs", f"phase3test.suites.{suite}", *args
+    )
+
+
+@pytest.fixture
+def home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PHASE3TEST_HOME", str(isolated_home))
+    return isolated_home
+
+
+def test_the_unbroken_sample_project_passes_every_suite_in_parallel(pytester, sample_project, home):
+    broken_project(pytester, sample_project, {})
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--pyargs", "phase3test.suites")
+    result.assert_outcomes(passed=18)
+
+
+def test_idempotency_fails_on_create_table_without_if_not_exists(pytester, sample_project, home):
+    broken_project(
+        pytester,
+        sample_project,
+        {
+            "migrations/20240103000000_attachments.sql": "-- Attachments.\n"
+            "create table public.attachments (id bigint primary key, note_id bigint references public.notes);\n"
+            "alter table public.attachments enable row level security;\n",
+            "rollbacks/20240103000000_attachments.down.sql": "drop table if exists public.attachments;\n",
+        },
+    )
+    result = run_suite(pytester, "test_idempotency")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        ['*20240103000000_attachments.sql:2:1: ERROR 42P07: relation "attachments" already exists*']
+    )
+
+
+def test_idempotency_fails_on_a_backfill_that_overwrites_values_on_a_re_run(pytester, sample_project, home):
+    broken_project(
+        pytester,
+        sample_project,
+        {
+            "migrations/20240103000000_note_status.sql": "-- Note status.\n"
+            "alter table public.notes add column if not exists status text not null default 'draft';\n"
+            "update public.notes set status = 'draft';\n",
+            "rollbacks/20240103000000_note_status.down.sql": "alter table public.notes drop column if exists status;\n",
+        },
+        extra='{"status": "published"}',
+    )
+    result = run_suite(pytester, "test_idempotency")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*20240103000000_note_status.sql applied a second time: the data changed (1 table(s)):",
+            "*public.notes: 4 row(s) gone or changed, 4 new or changed (4 -> 4 rows)",
+            "*was: (*published)",
+            "*now: (*draft)",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            "create index if not exists notes_created_at_idx on public.notes (created_at);\n",
+            "*+ index public.notes_created_at_idx: CREATE INDEX notes_created_at_idx ON public.notes*",
+        ),
+        (
+            "create policy notes_read_recent on public.notes for select to authenticated\n"
+            "  using (created_at > now() - interval '1 day');\n",
+            "*+ policy notes_read_recent on public.notes*",
+        ),
+    ],
+    ids=["index", "policy"],
+)
+def test_rollbacks_fail_when_the_rollback_forgets_an_object(pytester, sample_project, home, statement, expected):
+    broken_project(
+        pytester,
+        sample_project,
+        {
+            "migrations/20240103000000_more.sql": f"-- More.\n{statement}",
+            "rollbacks/20240103000000_more.down.sql": "-- Rollback (forgets it all).\nselect 1;\n",
+        },
+    )
+    result = run_suite(pytester, "test_rollbacks", "-k", "restores or whole_chain")
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(
+        ["*after rolling back 20240103000000_more.sql: the schema changed (1 difference(s)):", expected]
+    )
+
+
+def test_rollbacks_fail_when_a_rollback_deletes_another_tables_rows(pytester, sample_project, home):
+    broken_project(
+        pytester,
+        sample_project,
+        {
+            "migrations/20240103000000_archive.sql": "-- Archive.\n"
+            "create table if not exists public.archive (id bigint primary key);\n"
+            "alter table public.archive enable row level security;\n",
+            "rollbacks/20240103000000_archive.down.sql": "drop table if exists public.archive;\n"
+            "delete from public.note_tags where tag = 'old';\n",
+        },
+    )
+    result = run_suite(pytester, "test_rollbacks", "-k", "keeps_the_rows")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*rolling back 20240103000000_archive.sql (tables whose columns it leaves alone): the data changed*",
+            "*public.note_tags: 4 row(s) gone or changed, 0 new or changed (8 -> 4 rows)",
+        ]
+    )
+
+
+def test_reruns_fail_when_a_migration_loses_rows_that_predate_it(pytester, sample_project, home):
+    broken_project(
+        pytester,
+        sample_project,
+        {
+            "migrations/20240103000000_tidy.sql": "-- Tidy.\ndelete from public.note_tags where tag = 'old';\n",
+            "rollbacks/20240103000000_tidy.down.sql": "-- Rollback: nothing to undo.\nselect 1;\n",
+        },
+    )
+    result = run_suite(pytester, "test_reruns", "-k", "keeps_its_rows")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*migrating to the head from before 20240103000000_tidy.sql: pre-existing rows were lost*",
+            "*public.note_tags: 4 of 8 pre-existing row(s) gone or changed",
+            "*was: (1,old)",
+        ]
+    )
+
+
+def test_reruns_fail_when_a_new_column_is_not_backfilled(pytester, sample_project, home):
+    broken_project(
+        pytester,
+        sample_project,
+        {
+            "migrations/20240103000000_titles.sql": "-- Titles.\n"
+            "alter table public.notes add column if not exists title text;\n",
+            "rollbacks/20240103000000_titles.down.sql": "alter table public.notes drop column if exists title;\n",
+        },
+        extra='{"title": "A title"}',
+    )
+    result = run_suite(pytester, "test_reruns", "-k", "keeps_its_rows")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*migrating to the head from before 20240103000000_titles.sql: columns the seed data fills on every row"
+            " were not backfilled:",
+            "*public.notes.title: NULL on 4 of the 4 row(s) that predate it",
+        ]
+    )
+
+
+def test_static_checks_fail_on_names_missing_rollbacks_and_tables_without_rls(pytester, sample_project, home):
+    broken_project(
+        pytester,
+        sample_project,
+        {
+            "migrations/add_attachments.sql": "select 1;\n",
+            "migrations/20240103000000_open.sql": "-- Open.\n"
+            "create table if not exists public.open_notes (id bigint primary key);\n",
+        },
+    )
+    result = run_suite(pytester, "test_static", "-k", "not squawk")
+    result.assert_outcomes(passed=4, failed=3)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*add_attachments.sql: the Supabase CLI skips it (file names must match <timestamp>_name.sql)*",
+            "*20240103000000_open.sql has no rollback: add *rollbacks/20240103000000_open.down.sql*",
+            "*20240103000000_open.sql creates public.open_notes in an exposed schema (public, graphql_public)"
+            " without enabling row level security*",
+        ]
+    )
