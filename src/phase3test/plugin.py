@@ -51,7 +51,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="leave the server running after the run, for debugging; `phase3test down` stops it",
     )
+    group.addoption(
+        "--pg-base-ref",
+        help="git ref whose migrations are applied in production (e.g. origin/main): files on it must stay "
+        "as they are, new ones come after them [ini: phase3test_base_ref]",
+    )
     parser.addini("phase3test_supabase_dir", "the project's supabase/ folder", default="supabase")
+    parser.addini("phase3test_base_ref", "git ref whose migrations are applied in production", default="")
     parser.addini("phase3test_backend", "where Postgres comes from", default="embedded")
     parser.addini("phase3test_pg_bindir", "PostgreSQL bin folder", default="")
     parser.addini("phase3test_pg_user", "user that runs Postgres when pytest runs as root", default="")

@@ -9,6 +9,7 @@ every suite, under -n 2 too.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,7 @@ def home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_unbroken_sample_project_passes_every_suite_in_parallel(pytester, sample_project, home):
     broken_project(pytester, sample_project, {})
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--pyargs", "phase3test.suites")
-    result.assert_outcomes(passed=18)
+    result.assert_outcomes(passed=18, skipped=1)  # no base ref to compare with
 
 
 def test_idempotency_fails_on_create_table_without_if_not_exists(pytester, sample_project, home):
@@ -221,5 +222,27 @@ def test_static_checks_fail_on_names_missing_rollbacks_and_tables_without_rls(py
             "*20240103000000_open.sql has no rollback: add *rollbacks/20240103000000_open.down.sql*",
             "*20240103000000_open.sql creates public.open_notes in an exposed schema (public, graphql_public)"
             " without enabling row level security*",
+        ]
+    )
+
+
+def test_reruns_fail_when_a_pull_request_edits_an_applied_migration_or_slips_one_in_before(
+    pytester, sample_project, home
+):
+    broken_project(pytester, sample_project, {})
+    git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.test"]
+    subprocess.run([*git, "init", "-q"], cwd=pytester.path, check=True)
+    subprocess.run([*git, "add", "supabase"], cwd=pytester.path, check=True)
+    subprocess.run([*git, "commit", "-qm", "main"], cwd=pytester.path, check=True)
+    notes = pytester.path / "supabase/migrations/20240101000000_notes.sql"
+    notes.write_text(notes.read_text() + "create index if not exists notes_body_idx on public.notes (body);\n")
+    (pytester.path / "supabase/migrations/20231231000000_early.sql").write_text("select 1;\n")
+    result = run_suite(pytester, "test_reruns", "-k", "base_ref", "--pg-base-ref", "HEAD")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*compared with HEAD, whose migrations production runs: migration history does not match the files:",
+            "*20240101000000_notes.sql was edited after it was applied (applied sha256 *, file now *)*",
+            "*20231231000000_early.sql would be inserted before the last applied migration 20240102000000*",
         ]
     )

@@ -3,7 +3,9 @@
 A second run of the runner is a no-op. A database seeded at an earlier
 version (the seeded head rolled back) and then migrated to the head keeps
 every row it had, value for value, in the columns it had; and the columns the
-newer migrations add are backfilled wherever the seed data fills them.
+newer migrations add are backfilled wherever the seed data fills them. With a
+base ref (`--pg-base-ref origin/main`), the files production has applied
+stay as they are and new ones come after them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import pytest
 
 from phase3test import contents
 from phase3test.catalog import assert_same, snapshot
-from phase3test.migrations import Migration, migrate
+from phase3test.gitref import checksums_on_ref
+from phase3test.migrations import Migration, MigrationDriftError, migrate, verify
 from phase3test.project import SupabaseProject
 from phase3test.suites.support import roll_back_seeded
 
@@ -25,6 +28,21 @@ def test_a_second_run_of_the_runner_is_a_no_op(migration_chain: list[Migration],
     assert not applied, f"a second run applied {[m.path.name for m in applied]} again"
     assert_same(schema, snapshot(fresh_db), "a second run of the runner")
     contents.assert_unchanged(rows, contents.read(fresh_db, contents.columns_of(schema)), "a second run of the runner")
+
+
+def test_the_migrations_on_the_base_ref_are_untouched_and_new_ones_come_after(
+    migration_chain: list[Migration], supabase_project: SupabaseProject, pytestconfig: pytest.Config
+) -> None:
+    ref = pytestconfig.getoption("pg_base_ref") or pytestconfig.getini("phase3test_base_ref")
+    if not ref:
+        pytest.skip("no base ref to compare with (in a pull request's CI: --pg-base-ref origin/main)")
+    problem = ""
+    try:
+        verify(migration_chain, checksums_on_ref(supabase_project.migrations_dir, ref))
+    except MigrationDriftError as exc:
+        problem = str(exc)
+    if problem:
+        pytest.fail(f"compared with {ref}, whose migrations production runs: {problem}", pytrace=False)
 
 
 def test_the_seed_data_gives_the_data_checks_rows_to_compare(fresh_db: psycopg.Connection) -> None:
