@@ -13,6 +13,8 @@
 - `supabase_project`: the project under test (its supabase/ folder).
 - `migration_chain`: its migrations, oldest first; a test asking for
   `migration` runs once per file (the plugin parametrizes it).
+- `access_matrix`: the project's declared access per table and role; a
+  test asking for `access_cell` runs once per cell of it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import pytest
 from psycopg.pq import TransactionStatus
 
 from phase3test import janitor, rls
+from phase3test.access import Matrix
+from phase3test.access import load as load_matrix
 from phase3test.migrations import Migration, discover
 from phase3test.project import SupabaseProject
 from phase3test.provision import EMPTY_TEMPLATE, MIGRATED_TEMPLATE, SEEDED_TEMPLATE, Provisioned
@@ -103,6 +107,19 @@ def supabase_project(request: pytest.FixtureRequest) -> SupabaseProject:
 def migration_chain(supabase_project: SupabaseProject) -> list[Migration]:
     """The project's migrations in the CLI's order, oldest first."""
     return discover(supabase_project.migrations_dir).migrations
+
+
+@pytest.fixture(scope="session")
+def access_matrix(request: pytest.FixtureRequest) -> Matrix:
+    """The project's access matrix (`phase3test_rls_matrix`); fails the test when there is none."""
+    path = request.config.rootpath / request.config.getini("phase3test_rls_matrix")
+    if not path.is_file():
+        pytest.fail(
+            f"no access matrix at {path}: every table in an exposed schema needs its access decisions "
+            "(see docs/testing.md, 'The access matrix'; set phase3test_rls_matrix to its path)",
+            pytrace=False,
+        )
+    return load_matrix(path)
 
 
 @pytest.fixture(scope="session")

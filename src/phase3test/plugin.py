@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from phase3test import access
 from phase3test.errors import Phase3TestError
 from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by module attribute)
     RUN_SERVER,
+    access_matrix,
     as_role,
     data_template,
     db,
@@ -58,6 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("phase3test_supabase_dir", "the project's supabase/ folder", default="supabase")
     parser.addini("phase3test_base_ref", "git ref whose migrations are applied in production", default="")
+    parser.addini(
+        "phase3test_rls_matrix", "the access matrix (who may do what per table)", default="fixtures/rls_matrix.yaml"
+    )
     parser.addini("phase3test_backend", "where Postgres comes from", default="embedded")
     parser.addini("phase3test_pg_bindir", "PostgreSQL bin folder", default="")
     parser.addini("phase3test_pg_user", "user that runs Postgres when pytest runs as root", default="")
@@ -128,15 +133,23 @@ class _XdistHooks:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A test asking for `migration` runs once per file of the project's migrations folder (ids: file stems)."""
-    if "migration" not in metafunc.fixturenames:
-        return
-    project = metafunc.config.stash[RUN_SERVER].settings.project
-    try:
-        migrations = discover(project.migrations_dir).migrations
-    except Phase3TestError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    metafunc.parametrize("migration", migrations, ids=[m.path.stem for m in migrations])
+    """`migration`: once per file of the project's migrations folder (ids: file stems).
+    `access_cell`: once per cell of the access matrix (ids: table-role-operation)."""
+    if "migration" in metafunc.fixturenames:
+        project = metafunc.config.stash[RUN_SERVER].settings.project
+        try:
+            migrations = discover(project.migrations_dir).migrations
+        except Phase3TestError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        metafunc.parametrize("migration", migrations, ids=[m.path.stem for m in migrations])
+    if "access_cell" in metafunc.fixturenames:
+        path = matrix_path(metafunc.config)
+        cells = access.load(path).cells() if path.is_file() else []
+        metafunc.parametrize("access_cell", cells, ids=[cell.id for cell in cells])
+
+
+def matrix_path(config: pytest.Config) -> Path:
+    return config.rootpath / config.getini("phase3test_rls_matrix")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

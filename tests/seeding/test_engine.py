@@ -125,6 +125,24 @@ def test_an_update_runs_after_the_batches_before_it_with_copy_and_in_sql(family)
             assert family.execute("select min(age) >= 100, count(*) from public.children").fetchone() == (True, 6)
 
 
+class Numbered(Seeder):
+    name = "numbered"
+    tables = ("public.numbered",)
+
+    def generate(self, ctx: SeedContext) -> Iterator[Step]:
+        yield Batch("public.numbered", ("id", "label"), [(n, f"row {n}") for n in (1, 2, 7)])
+
+
+def test_sequences_move_past_the_seeded_ids_so_the_next_insert_fits(empty_db):
+    empty_db.execute("create table public.numbered (id bigint generated always as identity primary key, label text)")
+    seeders = plan([Numbered()])
+    for load in (lambda: seed(empty_db, seeders, 0, 1), lambda: empty_db.execute(emit_sql(seeders, 0, 1))):
+        with empty_db.transaction(force_rollback=True):
+            load()
+            inserted = empty_db.execute("insert into public.numbered (label) values ('next') returning id").fetchone()
+            assert inserted == (8,)
+
+
 def test_emitted_sql_loads_the_same_rows_as_copy(family):
     seeders = plan([Parents(), Children()])
     with family.transaction(force_rollback=True):

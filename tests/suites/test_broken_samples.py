@@ -43,10 +43,13 @@ def broken_project(pytester: pytest.Pytester, sample_project: Path, files: dict[
     """The sample project plus `files` (paths under supabase/), seeded, in pytester's folder."""
     shutil.copytree(sample_project / "supabase", pytester.path / "supabase")
     shutil.copy(sample_project / ".squawk.toml", pytester.path)
+    shutil.copytree(sample_project / "fixtures", pytester.path / "fixtures")
     for relative, text in files.items():
         (pytester.path / "supabase" / relative).write_text(text)
     (pytester.path / "notes_seeders.py").write_text(SEEDERS.replace("EXTRA_COLUMNS", extra))
-    pytester.makeini("[pytest]\nphase3test_supabase_dir = supabase\nphase3test_seeders = notes_seeders\n")
+    pytester.makeini(
+        "[pytest]\nphase3test_supabase_dir = supabase\nphase3test_seeders = notes_seeders\npythonpath = .\n"
+    )
 
 
 def run_suite(pytester: pytest.Pytester, suite: str, *args: str) -> pytest.RunResult:
@@ -64,7 +67,7 @@ def home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_unbroken_sample_project_passes_every_suite_in_parallel(pytester, sample_project, home):
     broken_project(pytester, sample_project, {})
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--pyargs", "phase3test.suites")
-    result.assert_outcomes(passed=18, skipped=1)  # no base ref to compare with
+    result.assert_outcomes(passed=49, skipped=1)  # no base ref to compare with
 
 
 def test_idempotency_fails_on_create_table_without_if_not_exists(pytester, sample_project, home):
@@ -246,3 +249,63 @@ def test_reruns_fail_when_a_pull_request_edits_an_applied_migration_or_slips_one
             "*20231231000000_early.sql would be inserted before the last applied migration 20240102000000*",
         ]
     )
+
+
+ACCESS_CASES = {
+    "a using (true) policy": (
+        "create policy notes_read_all on public.notes for select to authenticated using (true);\n",
+        ["*writer select on public.notes: expected own: sees 4 of 4 rows (2 own, 2 of others)"],
+    ),
+    "RLS disabled": (
+        "alter table public.note_tags disable row level security;\n",
+        [
+            "*row level security is off on: public.note_tags",
+            "*writer select on public.note_tags: expected own: sees 8 of 8 rows (4 own, 4 of others)",
+        ],
+    ),
+    "a policy for anon": (
+        "create policy notes_anon_read on public.notes for select to anon using (true);\n",
+        ["*anon select on public.notes: expected deny: sees 4 of 4 rows"],
+    ),
+    "an always-true write policy": (
+        "create policy notes_anyone_updates on public.notes for update to authenticated using (true);\n",
+        # Only the policy check sees it: UPDATE reaches only rows the SELECT policies show.
+        [
+            "*public.notes: policy notes_anyone_updates (USING true) lets writer update every row,"
+            " but the matrix says own"
+        ],
+    ),
+    "a definer function without search_path": (
+        "create or replace function public.note_count() returns bigint language sql security definer\n"
+        "  as $$ select count(*) from public.notes $$;\n",
+        [
+            "*SECURITY DEFINER without a fixed search_path (add `set search_path = ''`): public.note_count()",
+            "*anon can execute these SECURITY DEFINER functions, which the matrix does not declare in"
+            " `anon_may_execute`*public.note_count()",
+        ],
+    ),
+    "a table missing from the matrix": (
+        "create table if not exists public.drafts (id bigint primary key);\n"
+        "alter table public.drafts enable row level security;\n",
+        ["*public.drafts: in an exposed schema (public, graphql_public) with no access decisions"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ACCESS_CASES))
+def test_access_and_security_suites_fail_on_broken_policies(pytester, sample_project, home, case):
+    statement, expected = ACCESS_CASES[case]
+    broken_project(
+        pytester,
+        sample_project,
+        {
+            "migrations/20240103000000_broken.sql": f"-- Broken.\n{statement}",
+            "rollbacks/20240103000000_broken.down.sql": "-- irreversible: a broken sample\n",
+        },
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:xdist", "--pyargs", "phase3test.suites.test_access",
+        "phase3test.suites.test_security",
+    )  # fmt: skip
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines_random(expected)

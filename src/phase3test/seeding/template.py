@@ -1,7 +1,7 @@
 """The seeded template: which seeders, seed and scale build it, and a fingerprint of all three.
 
-The fingerprint covers the seeders' source files, so editing a seeder
-rebuilds the cached template just as editing a migration does.
+The fingerprint covers the seeders' source files and the engine's own, so
+editing either rebuilds the cached template just as editing a migration does.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ import psycopg
 from phase3test.errors import SetupError
 from phase3test.seeding.engine import plan, seed
 from phase3test.seeding.registry import load
+
+# How rows are loaded is part of what the template holds (e.g. sequences advanced past seeded ids).
+ENGINE_SOURCES = sorted(Path(__file__).parent.glob("*.py"))
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class SeedingPlan:
 
     def fingerprint(self) -> str:
         hasher = hashlib.sha256(f"{self.module}\0{self.seed}\0{self.scale}".encode())
-        for source in self.sources():
+        for source in [*ENGINE_SOURCES, *self.sources()]:
             hasher.update(source.name.encode())
             hasher.update(source.read_bytes())
         return hasher.hexdigest()[:20]

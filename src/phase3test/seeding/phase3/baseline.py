@@ -232,11 +232,11 @@ class BaselineSeeder(Seeder):
         ctx.shared["contracts"] = [c[0] for c in contracts]
         yield Batch(
             "public.system_settings",
-            ("key", "value", "description", "updated_at"),
-            [
-                ("booking.max_days", Jsonb(30), "Longest booking a customer can make online", ctx.now),
-                ("booking.deposit_ratio", Jsonb(0.3), "Share of the total taken as deposit", ctx.now),
-                ("support.auto_close_days", Jsonb(14), "Resolved tickets close after this many days", ctx.now),
+            ("key", "value", "description", "requires_approval", "updated_at"),
+            [  # money moves with the deposit ratio: changing it takes a second admin's approval
+                ("booking.max_days", Jsonb(30), "Longest booking a customer can make online", False, ctx.now),
+                ("booking.deposit_ratio", Jsonb(0.3), "Share of the total taken as deposit", True, ctx.now),
+                ("support.auto_close_days", Jsonb(14), "Resolved tickets close after this many days", False, ctx.now),
             ],
         )
 

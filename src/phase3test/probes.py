@@ -1,0 +1,225 @@
+"""Check one cell of the access matrix on seeded data, acting exactly as PostgREST would.
+
+Rows are named by `ctid` as the superuser sees them. Each attempt runs in a
+savepoint that is rolled back, so a cell leaves the database as it found it:
+
+- select: the set of rows the role sees, against every row (`allow`), none
+  (`deny`) or the acting user's own rows (`own`);
+- update: a no-op `update t set c = c` on one row, on a column the role may
+  update, so guards that fire on changed values stay out of it;
+- delete: `delete` of one row (a foreign key stopping it means RLS let it
+  through);
+- insert: one row deleted by the superuser (triggers and foreign keys off for
+  that moment) and inserted again as the role, with the columns it may insert.
+
+`own` checks both sides: the user's own row is reachable, someone else's not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from phase3test.access import Cell, Matrix, Role, TableAccess
+from phase3test.rls import as_role
+
+REFUSED = "refused"
+T = TypeVar("T")
+
+
+@dataclass
+class Probe:
+    conn: psycopg.Connection
+    access: TableAccess
+    role: Role
+
+    def __post_init__(self) -> None:
+        schema, _, name = self.access.table.partition(".")
+        self.table = sql.Identifier(schema, name)
+        self.scope = sql.SQL(f"({self.access.rows})" if self.access.rows else "true")
+
+    # What the superuser sees ---------------------------------------------------
+
+    def all_rows(self) -> list[str]:
+        query = sql.SQL("select ctid::text from {} where {} order by ctid").format(self.table, self.scope)
+        return [ctid for (ctid,) in self.conn.execute(query)]
+
+    def own_rows(self, user: str, operation: str) -> set[str]:
+        """The rows the operation's `own` predicate gives `user`, evaluated by the superuser with the user's claims."""
+        with self.conn.transaction(force_rollback=True):
+            self.conn.execute(
+                "select set_config('request.jwt.claims', %s, true)",
+                (json.dumps({"sub": user, "role": "authenticated"}),),
+            )
+            query = sql.SQL("select ctid::text from {} where {} and ({})").format(
+                self.table, self.scope, sql.SQL(self.access.own.get(operation, "false"))
+            )
+            return {ctid for (ctid,) in self.conn.execute(query)}
+
+    def users(self) -> list[str]:
+        if self.role.users is None:
+            return []
+        return [str(user) for (user, *_) in self.conn.execute(self.role.users)]
+
+    def columns(self, privilege: str) -> list[str]:
+        """Columns the role's API role holds `privilege` on, leaving out those it could not set anyway."""
+        rows = self.conn.execute(
+            """select a.attname from pg_attribute a
+                where a.attrelid = %s::regclass and a.attnum > 0 and not a.attisdropped
+                  and a.attgenerated = '' and a.attidentity <> 'a'
+                  and has_column_privilege(%s, a.attrelid, a.attnum, %s)
+                order by a.attnum""",
+            (self.access.table, self.role.api_role, privilege),
+        ).fetchall()
+        return [name for (name,) in rows]
+
+    # What the role does ---------------------------------------------------------
+
+    def sees(self, user: str | None) -> set[str] | str:
+        query = sql.SQL("select ctid::text from {} where {}").format(self.table, self.scope)
+        return self._as(user, lambda: {ctid for (ctid,) in self.conn.execute(query)})
+
+    def updates(self, user: str | None, ctid: str) -> int | str:
+        columns = self.columns("UPDATE")
+        if not columns:
+            return REFUSED
+        column = sql.Identifier(columns[0])
+        query = sql.SQL("update {} set {} = {} where ctid = %s::tid").format(self.table, column, column)
+        return self._as(user, lambda: self.conn.execute(query, (ctid,)).rowcount)
+
+    def deletes(self, user: str | None, ctid: str) -> int | str:
+        query = sql.SQL("delete from {} where ctid = %s::tid").format(self.table)
+
+        def attempt() -> int:
+            try:
+                with self.conn.transaction():
+                    return self.conn.execute(query, (ctid,)).rowcount
+            except psycopg.errors.ForeignKeyViolation:
+                return 1  # RLS let it through; a foreign key stopped it
+
+        return self._as(user, attempt)
+
+    def inserts(self, user: str | None, ctid: str) -> int | str:
+        """Delete the row as the superuser, then insert it again as the role: 1 if it went in."""
+        columns = [c for c in self.columns("INSERT") if c not in self.access.insert_defaults]
+        with self.conn.transaction(force_rollback=True):
+            self.conn.execute("set local session_replication_role = replica")
+            deleted = self.conn.execute(
+                sql.SQL("delete from {} t where ctid = %s::tid returning to_jsonb(t)").format(self.table), (ctid,)
+            ).fetchone()
+            self.conn.execute("set local session_replication_role = origin")
+            if not columns or deleted is None:
+                return REFUSED
+            names = sql.SQL(", ").join(map(sql.Identifier, columns))
+            query = sql.SQL("insert into {} ({}) select {} from jsonb_populate_record(null::{}, %s)").format(
+                self.table, names, names, self.table
+            )
+            return self._as(user, lambda: self.conn.execute(query, (Jsonb(deleted[0]),)).rowcount)
+
+    def _as(self, user: str | None, action: Callable[[], T]) -> T | str:
+        """Run `action` as the role in a savepoint rolled back afterwards.
+
+        REFUSED when a privilege, a policy's WITH CHECK or a guard says no
+        (SQLSTATE 42501); any other error comes back as its description.
+        """
+        try:
+            with self.conn.transaction(force_rollback=True):
+                as_role(self.conn, self.role.api_role, user=user)
+                return action()
+        except psycopg.errors.InsufficientPrivilege:
+            return REFUSED
+        except psycopg.Error as exc:
+            return f"failed with {exc.sqlstate}: {exc.diag.message_primary or exc}"
+
+
+class UncheckedAccess(UserWarning):
+    """Part of a cell the seed data gives nothing to check on (pytest lists these in its warnings summary)."""
+
+
+@dataclass
+class Verdict:
+    """What is wrong with a cell ([] when reality matches the matrix), and what could not be checked."""
+
+    problems: list[str]
+    unchecked: list[str]
+
+
+def check(conn: psycopg.Connection, matrix: Matrix, cell: Cell) -> Verdict:
+    """Test one cell on this database."""
+    probe = Probe(conn, matrix.tables[cell.table], matrix.roles[cell.role])
+    every = probe.all_rows()
+    if not every:
+        return Verdict([f"no seeded rows in {cell.table}{_scope(probe)}: nothing to check this cell on; seed some"], [])
+    candidates = probe.users()
+    if probe.role.api_role == "authenticated" and not candidates:
+        return Verdict([f"role {cell.role}: its `users` query found nobody in the seed data"], [])
+    user = candidates[0] if candidates else None
+    if cell.expected != "own":
+        if cell.operation == "select":
+            return Verdict(_check_select(probe.sees(user), set(every), set(), cell.expected), [])
+        return Verdict(_expect(_attempt(probe, cell)(user, every[0]), cell.expected == "allow", "a row"), [])
+    owner, own = _owner(probe, candidates, cell.operation)
+    if own == set(every):
+        return Verdict([f"every seeded row of {cell.table} is the acting {cell.role} user's: seed someone else's"], [])
+    unchecked = []
+    if not own:
+        # Someone else's rows can still be shown out of reach; the user's own side waits for seed data.
+        predicate = probe.access.own[cell.operation]
+        unchecked.append(f"{cell.role} {cell.operation} on {cell.table}: no seeded row is own ({predicate}) for "
+                         "any user of the role, so only someone else's rows were checked")  # fmt: skip
+        owner = user
+    if cell.operation == "select":
+        seen = probe.sees(owner)
+        if not own and isinstance(seen, set):
+            return Verdict(_check_select(seen, set(every), set(), "deny"), unchecked)
+        return Verdict(_check_select(seen, set(every), own, "own"), unchecked)
+    attempt = _attempt(probe, cell)
+    problems = _expect(attempt(owner, sorted(own)[0]), True, "the user's own row") if own else []
+    other = next(c for c in every if c not in own)
+    return Verdict(problems + _expect(attempt(owner, other), False, "someone else's row"), unchecked)
+
+
+def _attempt(probe: Probe, cell: Cell) -> Callable[[str | None, str], int | str]:
+    return {"insert": probe.inserts, "update": probe.updates, "delete": probe.deletes}[cell.operation]
+
+
+def _owner(probe: Probe, candidates: list[str], operation: str) -> tuple[str | None, set[str]]:
+    """The first user of the role who owns some rows, with those rows."""
+    for user in candidates:
+        own = probe.own_rows(user, operation)
+        if own:
+            return user, own
+    return None, set()
+
+
+def _check_select(seen: set[str] | str, every: set[str], own: set[str], expected: str) -> list[str]:
+    if isinstance(seen, str):
+        if seen == REFUSED:
+            return [] if expected == "deny" else [f"expected {expected}, but reading is refused (no privilege)"]
+        return [f"reading {seen}"]
+    want = {"allow": every, "own": own, "deny": set()}[expected]
+    if seen == want:
+        return []
+    detail = f"{len(seen & own)} own, {len(seen - own)} of others" if expected == "own" else ""
+    return [f"expected {expected}: sees {len(seen)} of {len(every)} rows{f' ({detail})' if detail else ''}"]
+
+
+def _expect(outcome: int | str, allowed: bool, target: str) -> list[str]:
+    wanted = "allowed" if allowed else "denied"
+    if isinstance(outcome, str) and outcome != REFUSED:
+        return [f"on {target}: expected it to be {wanted}, but it {outcome}"]
+    went_through = isinstance(outcome, int) and outcome > 0
+    if went_through == allowed:
+        return []
+    seen = "refused (no privilege, a policy's WITH CHECK or a guard)" if outcome == REFUSED else "0 rows affected"
+    return [f"on {target}: expected it to be {wanted}, but {seen}"]
+
+
+def _scope(probe: Probe) -> str:
+    return f" where {probe.access.rows}" if probe.access.rows else ""

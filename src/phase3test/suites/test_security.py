@@ -1,0 +1,131 @@
+"""Security checks on the whole schema: the mistakes RLS reviews miss, each named precisely.
+
+They read the catalog of the migrated (seeded) database and compare it with
+the access matrix where a decision is needed: RLS on every exposed table, no
+write policy that is always true unless the matrix allows every row, pinned
+`search_path` on every SECURITY DEFINER function and none executable by
+`anon` unless declared, no materialized view or view over `auth.users`
+readable through the API, and no policy trusting `user_metadata`.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from phase3test.access import Matrix
+from phase3test.project import SupabaseProject
+
+# Functions and relations that extensions or Supabase itself own are theirs to secure.
+_NOT_EXTENSION = """not exists (select from pg_depend e where e.classid = '{catalog}'::regclass and e.objid = {oid}
+                                   and e.deptype = 'e')"""
+_COMMANDS = {"a": ("insert",), "w": ("update",), "d": ("delete",), "*": ("insert", "update", "delete")}
+
+
+def test_row_level_security_is_enabled_on_every_exposed_table(
+    db: psycopg.Connection, supabase_project: SupabaseProject
+) -> None:
+    unprotected = _rows(
+        db,
+        """select format('%%I.%%I', n.nspname, c.relname) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = any (%s) and c.relkind in ('r', 'p') and not c.relrowsecurity order by 1""",
+        (supabase_project.api_schemas(),),
+    )
+    assert not unprotected, "row level security is off on: " + ", ".join(unprotected)
+
+
+def test_no_write_policy_is_always_true_unless_the_matrix_allows_every_row(
+    db: psycopg.Connection, access_matrix: Matrix, supabase_project: SupabaseProject
+) -> None:
+    policies = db.execute(
+        """select format('%%I.%%I', n.nspname, c.relname), p.polname, p.polcmd,
+                  array(select coalesce((select rolname from pg_roles where oid = r), 'public')
+                          from unnest(p.polroles) r),
+                  pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+             from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = any (%s) and p.polpermissive and p.polcmd <> 'r'""",
+        (supabase_project.api_schemas(),),
+    ).fetchall()
+    problems = []
+    for table, name, command, roles, using, check in policies:
+        always = [clause for clause, text in (("USING", using), ("WITH CHECK", check)) if text == "true"]
+        if not always or table not in access_matrix.tables:
+            continue  # a table missing from the matrix fails the coverage test
+        access = access_matrix.tables[table]
+        for role in access_matrix.roles.values():
+            if "public" not in roles and role.api_role not in roles:
+                continue
+            for operation in _COMMANDS[command]:
+                if access.expected(operation, role.name) != "allow":
+                    problems.append(
+                        f"{table}: policy {name} ({' and '.join(always)} true) lets {role.name} {operation} "
+                        f"every row, but the matrix says {access.expected(operation, role.name)}"
+                    )
+    assert not problems, "\n".join(problems)
+
+
+def test_security_definer_functions_pin_their_search_path(db: psycopg.Connection) -> None:
+    unpinned = _rows(
+        db,
+        f"""select format('%%I.%%I(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+              from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+             where p.prosecdef and n.nspname not in ('pg_catalog', 'information_schema')
+               and not exists (select from unnest(p.proconfig) c where c like 'search_path=%%')
+               and {_NOT_EXTENSION.format(catalog="pg_proc", oid="p.oid")} order by 1""",
+    )
+    assert not unpinned, "SECURITY DEFINER without a fixed search_path (add `set search_path = ''`): " + ", ".join(
+        unpinned
+    )
+
+
+def test_anon_executes_no_security_definer_function_unless_declared(
+    db: psycopg.Connection, access_matrix: Matrix
+) -> None:
+    executable = _rows(
+        db,
+        f"""select format('%%I.%%I(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+              from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+             where p.prosecdef and n.nspname not in ('pg_catalog', 'information_schema')
+               and has_function_privilege('anon', p.oid, 'execute') and has_schema_privilege('anon', n.oid, 'usage')
+               and {_NOT_EXTENSION.format(catalog="pg_proc", oid="p.oid")} order by 1""",
+    )
+    undeclared = sorted(set(executable) - set(access_matrix.anon_may_execute))
+    assert not undeclared, (
+        "anon can execute these SECURITY DEFINER functions, which the matrix does not declare in "
+        f"`anon_may_execute` (revoke execute from anon, or declare them): {', '.join(undeclared)}"
+    )
+
+
+def test_no_materialized_view_or_view_over_auth_users_is_readable_through_the_api(
+    db: psycopg.Connection, supabase_project: SupabaseProject
+) -> None:
+    readable = db.execute(
+        f"""select format('%%I.%%I', n.nspname, c.relname), c.relkind, r.rolname
+              from pg_class c join pg_namespace n on n.oid = c.relnamespace
+              cross join (values ('anon'), ('authenticated')) r (rolname)
+             where n.nspname = any (%s)
+               and (c.relkind = 'm' or (c.relkind = 'v' and exists (
+                     select from pg_rewrite w join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = w.oid
+                      where w.ev_class = c.oid and d.refobjid = 'auth.users'::regclass)))
+               and has_table_privilege(r.rolname, c.oid, 'select') and has_schema_privilege(r.rolname, n.oid, 'usage')
+               and {_NOT_EXTENSION.format(catalog="pg_class", oid="c.oid")}
+             order by 1, 3""",
+        (supabase_project.api_schemas(),),
+    ).fetchall()
+    kinds = {"m": "materialized view (no RLS)", "v": "view over auth.users"}
+    assert not readable, "\n".join(f"{name}: {kinds[kind]} readable by {role}" for name, kind, role in readable)
+
+
+def test_no_policy_trusts_user_metadata(db: psycopg.Connection) -> None:
+    trusting = _rows(
+        db,
+        """select format('%%s on %%I.%%I', policyname, schemaname, tablename) from pg_policies
+            where concat(qual, ' ', with_check) ~* '(user_metadata|raw_user_meta_data)' order by 1""",
+    )
+    assert not trusting, (
+        "policies reading user_metadata, which every user can edit about themselves (use app_metadata or "
+        "a table): " + ", ".join(trusting)
+    )
+
+
+def _rows(conn: psycopg.Connection, query: str, params: tuple = ()) -> list[str]:  # type: ignore[type-arg]
+    return [value for (value,) in conn.execute(query, params)]
