@@ -21,7 +21,7 @@ tools: $(STAMP) $(SUPABASE_CLI)
 
 ## The gate: start the database, apply every migration, run the suites in parallel.
 gate: tools
-	$(PY) -m pytest -n auto -p no:cacheprovider -rs --pyargs phase3test.suites tests/gate tests/phase3
+	$(PY) -m pytest -n auto -p no:cacheprovider -rs --pg-access-report reports/access-matrix.md --pyargs phase3test.suites tests/gate tests/phase3
 
 ## Everything, including the framework's own tests (and lint, type checks).
 test: tools

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from phase3test import access
+from phase3test.access_report import AccessReport
 from phase3test.errors import Phase3TestError
 from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by module attribute)
     RUN_SERVER,
@@ -58,6 +59,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="git ref whose migrations are applied in production (e.g. origin/main): files on it must stay "
         "as they are, new ones come after them [ini: phase3test_base_ref]",
     )
+    group.addoption(
+        "--pg-access-report",
+        help="write the access matrix with its results (table x role grid, Markdown) to this file "
+        "[ini: phase3test_access_report]",
+    )
+    parser.addini("phase3test_access_report", "where to write the access matrix results", default="")
     parser.addini("phase3test_supabase_dir", "the project's supabase/ folder", default="supabase")
     parser.addini("phase3test_base_ref", "git ref whose migrations are applied in production", default="")
     parser.addini(
@@ -116,6 +123,9 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         run_id, owner = new_run_id(), ProcessId.of_self()
         reap_orphans(base_dir())  # servers of runs that died without their watchdog
+        report = config.getoption("pg_access_report") or config.getini("phase3test_access_report")
+        if report:
+            config.pluginmanager.register(AccessReport(config.invocation_params.dir / report), "phase3test-access")
     config.stash[RUN_SERVER] = RunServer(settings, run_id, owner)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(config), "phase3test-xdist")

@@ -284,6 +284,12 @@ ACCESS_CASES = {
             " `anon_may_execute`*public.note_count()",
         ],
     ),
+    "a materialized view granted to anon": (
+        "create materialized view if not exists public.note_counts as\n"
+        "  select owner_id, count(*) as notes from public.notes group by owner_id;\n"
+        "grant select on public.note_counts to anon;\n",
+        ["*public.note_counts: materialized view (no RLS) readable by anon"],
+    ),
     "a table missing from the matrix": (
         "create table if not exists public.drafts (id bigint primary key);\n"
         "alter table public.drafts enable row level security;\n",
@@ -309,3 +315,22 @@ def test_access_and_security_suites_fail_on_broken_policies(pytester, sample_pro
     )  # fmt: skip
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines_random(expected)
+
+
+def test_the_access_report_shows_each_cell_declared_and_found(pytester, sample_project, home):
+    broken_project(
+        pytester,
+        sample_project,
+        {
+            "migrations/20240103000000_broken.sql": "-- Broken.\n"
+            "create policy notes_anon_read on public.notes for select to anon using (true);\n",
+            "rollbacks/20240103000000_broken.down.sql": "-- irreversible: a broken sample\n",
+        },
+    )
+    result = run_suite(pytester, "test_access", "--pg-access-report", "reports/access.md")
+    result.assert_outcomes(passed=24, failed=1)  # 24 cells and the coverage test
+    report = (pytester.path / "reports/access.md").read_text()
+    assert "24 cells, 23 as declared, 1 not." in report
+    assert "| table | anon | writer | service_role |" in report
+    assert "| `public.notes` | `X---` | `OOOO` | `AAAA` |" in report
+    assert "- anon select on public.notes: expected deny: sees 4 of 4 rows" in report

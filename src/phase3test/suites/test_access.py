@@ -10,11 +10,14 @@ the coverage test, so every new table forces an access decision in review.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from dataclasses import asdict
 
 import psycopg
 
 from phase3test import probes
 from phase3test.access import Cell, Matrix
+from phase3test.access_report import PROPERTY
 from phase3test.project import SupabaseProject
 
 
@@ -40,7 +43,10 @@ def test_every_table_in_an_exposed_schema_has_access_decisions(
     )
 
 
-def test_access_matches_the_matrix(access_cell: Cell, access_matrix: Matrix, db: psycopg.Connection) -> None:
+def test_access_matches_the_matrix(
+    access_cell: Cell, access_matrix: Matrix, db: psycopg.Connection, record_property: Callable[[str, object], None]
+) -> None:
+    record_property(PROPERTY, {**asdict(access_cell), "roles": list(access_matrix.roles)})
     verdict = probes.check(db, access_matrix, access_cell)
     for note in verdict.unchecked:
         warnings.warn(note, probes.UncheckedAccess, stacklevel=1)

@@ -1,0 +1,79 @@
+"""The access matrix with its results, as a table × role grid for the release's report.
+
+Each access test records its cell (`record_property("access_cell", ...)`);
+this plugin, registered on the controller only, collects them from every
+xdist worker's reports and writes one Markdown page when the session ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from phase3test.access import OPERATIONS
+
+PROPERTY = "access_cell"
+_CODES = {"allow": "A", "own": "O", "deny": "-"}
+FAILED = "X"
+
+
+@dataclass
+class AccessReport:
+    """Collects cell outcomes; `pytest_sessionfinish` writes the grid to `path`."""
+
+    path: Path
+    cells: dict[tuple[str, str, str], tuple[str, str]] = field(default_factory=dict)  # -> (expected, problem)
+    roles: list[str] = field(default_factory=list)  # in the matrix's order
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, cell in report.user_properties:
+            if name == PROPERTY and isinstance(cell, dict):
+                self.cells[(cell["table"], cell["role"], cell["operation"])] = (cell["expected"], _problem(report))
+                self.roles = self.roles or list(cell["roles"])
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.cells:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(self.render(), encoding="utf-8")
+
+    def render(self) -> str:
+        tables = sorted({table for table, _, _ in self.cells})
+        roles = [role for role in self.roles if any(r == role for _, r, _ in self.cells)]
+        failed = {key: problem for key, (_, problem) in self.cells.items() if problem}
+        lines = [
+            "# Access matrix: declared and tested",
+            "",
+            f"{len(self.cells)} cells, {len(self.cells) - len(failed)} as declared, {len(failed)} not.",
+            "Each cell shows select, insert, update, delete: `A` allow, `O` own, `-` deny "
+            f"(as declared and found), `{FAILED}` found otherwise than declared (listed below).",
+            "",
+            "| table | " + " | ".join(roles) + " |",
+            "| --- |" + " --- |" * len(roles),
+        ]
+        for table in tables:
+            cells = [self._cell(table, role) for role in roles]
+            lines.append(f"| `{table}` | " + " | ".join(cells) + " |")
+        if failed:
+            lines += ["", "## Found otherwise than declared", ""]
+            lines += [f"- {problem}" for _cell, problem in sorted(failed.items())]
+        return "\n".join(lines) + "\n"
+
+    def _cell(self, table: str, role: str) -> str:
+        codes = []
+        for operation in OPERATIONS:
+            expected, problem = self.cells.get((table, role, operation), ("", ""))
+            codes.append(FAILED if problem else _CODES.get(expected, "?"))
+        return f"`{''.join(codes)}`"
+
+
+def _problem(report: pytest.TestReport) -> str:
+    """ "" for a passing cell, else the first line of its failure."""
+    if report.passed:
+        return ""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = str(getattr(crash, "message", "") or "failed").splitlines()[0]
+    return message.removeprefix("AssertionError: ")
