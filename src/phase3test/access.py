@@ -18,6 +18,7 @@ import yaml
 from phase3test.errors import SetupError
 
 OPERATIONS = ("select", "insert", "update", "delete")
+EXECUTE = "execute"  # the one operation on a function the API exposes as RPC
 VALUES = ("allow", "own", "deny")
 API_ROLES = ("anon", "authenticated", "service_role")
 _TABLE_KEYS = {*OPERATIONS, "own", "rows", "insert_defaults", "note"}
@@ -46,6 +47,16 @@ class TableAccess:
 
 
 @dataclass(frozen=True)
+class FunctionAccess:
+    """Who may call a function the API exposes (an RPC), and the call that probes it."""
+
+    signature: str  # schema.name(argument types), as the catalog prints it
+    allowed: tuple[str, ...]
+    call: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class Cell:
     """One decision to test: `role` doing `operation` on `table` is `expected`."""
 
@@ -64,15 +75,22 @@ class Matrix:
     path: Path
     roles: dict[str, Role]
     tables: dict[str, TableAccess] = field(default_factory=dict)
-    anon_may_execute: tuple[str, ...] = ()  # SECURITY DEFINER functions anon may call, as regprocedure text
+    functions: dict[str, FunctionAccess] = field(default_factory=dict)
+    anon_may_execute: tuple[str, ...] = ()  # SECURITY DEFINER functions anon may call: schema.name(args)
 
     def cells(self) -> list[Cell]:
-        return [
+        tables = [
             Cell(table, role, operation, access.expected(operation, role))
             for table, access in sorted(self.tables.items())
             for operation in OPERATIONS
             for role in self.roles
         ]
+        functions = [
+            Cell(name, role, EXECUTE, "allow" if role in access.allowed else "deny")
+            for name, access in sorted(self.functions.items())
+            for role in self.roles
+        ]
+        return tables + functions
 
 
 def load(path: Path) -> Matrix:
@@ -88,15 +106,16 @@ def load(path: Path) -> Matrix:
     problems: list[str] = []
     roles = {name: _role(name, spec, problems) for name, spec in data["roles"].items()}
     tables = {name: _table(name, spec or {}, roles, problems) for name, spec in data["tables"].items()}
-    functions = data.get("anon_may_execute") or []
-    if not isinstance(functions, list) or not all(isinstance(f, str) for f in functions):
+    functions = {name: _function(name, spec, roles, problems) for name, spec in (data.get("functions") or {}).items()}
+    anon = data.get("anon_may_execute") or []
+    if not isinstance(anon, list) or not all(isinstance(f, str) for f in anon):
         problems.append("anon_may_execute: expected a list of function signatures, e.g. public.f(uuid)")
-        functions = []
-    for key in sorted(set(data) - {"roles", "tables", "anon_may_execute"}):
-        problems.append(f"unknown top-level key {key!r} (expected roles, tables, anon_may_execute)")
+        anon = []
+    for key in sorted(set(data) - {"roles", "tables", "functions", "anon_may_execute"}):
+        problems.append(f"unknown top-level key {key!r} (expected roles, tables, functions, anon_may_execute)")
     if problems:
         raise SetupError(f"{path} has {len(problems)} problem(s):\n  " + "\n  ".join(problems), hint=_HINT)
-    return Matrix(path, roles, tables, tuple(functions))
+    return Matrix(path, roles, tables, functions, tuple(anon))
 
 
 _HINT = "see docs/testing.md, 'The access matrix'"
@@ -139,6 +158,25 @@ def _table(name: str, spec: Any, roles: dict[str, Role], problems: list[str]) ->
         decisions[operation] = {role: value for role, value in given.items() if value != "deny"}
     defaults = spec.get("insert_defaults") or []
     return TableAccess(name, decisions, own, spec.get("rows"), tuple(defaults), spec.get("note"))
+
+
+def _function(name: str, spec: Any, roles: dict[str, Role], problems: list[str]) -> FunctionAccess:
+    """`schema.f(argtypes): {execute: {role: allow}, call: "schema.f(...)"}`; no arguments, no `call` needed."""
+    if not isinstance(spec, dict) or not isinstance(spec.get(EXECUTE), dict):
+        problems.append(f"{name}: expected `execute:`, a mapping of role -> allow | deny")
+        return FunctionAccess(name, (), name)
+    for key in sorted(set(spec) - {EXECUTE, "call", "note"}):
+        problems.append(f"{name}: unknown key {key!r} (expected execute, call, note)")
+    for role, value in spec[EXECUTE].items():
+        if role not in roles:
+            problems.append(f"{name} execute: unknown role {role!r}")
+        if value not in ("allow", "deny"):
+            problems.append(f"{name} execute {role}: {value!r} is not one of allow, deny")
+    call = spec.get("call") or (name if name.endswith("()") else None)
+    if call is None:
+        problems.append(f"{name}: a function with arguments needs `call:`, the expression that probes it")
+    allowed = tuple(role for role, value in spec[EXECUTE].items() if value == "allow")
+    return FunctionAccess(name, allowed, call or name, spec.get("note"))
 
 
 def _own(name: str, given: Any, problems: list[str]) -> dict[str, str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from phase3test.access import OPERATIONS
+from phase3test.access import EXECUTE, OPERATIONS
 
 PROPERTY = "access_cell"
 _CODES = {"allow": "A", "own": "O", "deny": "-"}
@@ -41,31 +41,32 @@ class AccessReport:
             self.path.write_text(self.render(), encoding="utf-8")
 
     def render(self) -> str:
-        tables = sorted({table for table, _, _ in self.cells})
+        tables = sorted({name for name, _, op in self.cells if op != EXECUTE})
+        functions = sorted({name for name, _, op in self.cells if op == EXECUTE})
         roles = [role for role in self.roles if any(r == role for _, r, _ in self.cells)]
         failed = {key: problem for key, (_, problem) in self.cells.items() if problem}
         lines = [
             "# Access matrix: declared and tested",
             "",
             f"{len(self.cells)} cells, {len(self.cells) - len(failed)} as declared, {len(failed)} not.",
-            "Each cell shows select, insert, update, delete: `A` allow, `O` own, `-` deny "
-            f"(as declared and found), `{FAILED}` found otherwise than declared (listed below).",
-            "",
-            "| table | " + " | ".join(roles) + " |",
-            "| --- |" + " --- |" * len(roles),
+            "Each table cell shows select, insert, update, delete and each function cell execute: `A` allow, "
+            f"`O` own, `-` deny (as declared and found), `{FAILED}` found otherwise than declared (listed below).",
         ]
-        for table in tables:
-            cells = [self._cell(table, role) for role in roles]
-            lines.append(f"| `{table}` | " + " | ".join(cells) + " |")
+        for kind, names, operations in (("table", tables, OPERATIONS), ("function", functions, (EXECUTE,))):
+            if names:
+                lines += ["", f"| {kind} | " + " | ".join(roles) + " |", "| --- |" + " --- |" * len(roles)]
+                for name in names:
+                    cells = [self._cell(name, role, operations) for role in roles]
+                    lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
         if failed:
             lines += ["", "## Found otherwise than declared", ""]
             lines += [f"- {problem}" for _cell, problem in sorted(failed.items())]
         return "\n".join(lines) + "\n"
 
-    def _cell(self, table: str, role: str) -> str:
+    def _cell(self, name: str, role: str, operations: tuple[str, ...]) -> str:
         codes = []
-        for operation in OPERATIONS:
-            expected, problem = self.cells.get((table, role, operation), ("", ""))
+        for operation in operations:
+            expected, problem = self.cells.get((name, role, operation), ("", ""))
             codes.append(FAILED if problem else _CODES.get(expected, "?"))
         return f"`{''.join(codes)}`"
 

@@ -26,7 +26,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from phase3test.access import Cell, Matrix, Role, TableAccess
+from phase3test.access import EXECUTE, Cell, FunctionAccess, Matrix, Role, TableAccess
 from phase3test.rls import as_role
 
 REFUSED = "refused"
@@ -123,19 +123,23 @@ class Probe:
             return self._as(user, lambda: self.conn.execute(query, (Jsonb(deleted[0]),)).rowcount)
 
     def _as(self, user: str | None, action: Callable[[], T]) -> T | str:
-        """Run `action` as the role in a savepoint rolled back afterwards.
+        return acting(self.conn, self.role, user, action)
 
-        REFUSED when a privilege, a policy's WITH CHECK or a guard says no
-        (SQLSTATE 42501); any other error comes back as its description.
-        """
-        try:
-            with self.conn.transaction(force_rollback=True):
-                as_role(self.conn, self.role.api_role, user=user)
-                return action()
-        except psycopg.errors.InsufficientPrivilege:
-            return REFUSED
-        except psycopg.Error as exc:
-            return f"failed with {exc.sqlstate}: {exc.diag.message_primary or exc}"
+
+def acting(conn: psycopg.Connection, role: Role, user: str | None, action: Callable[[], T]) -> T | str:
+    """Run `action` as the role in a savepoint rolled back afterwards.
+
+    REFUSED when a privilege, a policy's WITH CHECK or a guard says no
+    (SQLSTATE 42501); any other error comes back as its description.
+    """
+    try:
+        with conn.transaction(force_rollback=True):
+            as_role(conn, role.api_role, user=user)
+            return action()
+    except psycopg.errors.InsufficientPrivilege:
+        return REFUSED
+    except psycopg.Error as exc:
+        return f"failed with {exc.sqlstate}: {exc.diag.message_primary or exc}"
 
 
 class UncheckedAccess(UserWarning):
@@ -152,6 +156,8 @@ class Verdict:
 
 def check(conn: psycopg.Connection, matrix: Matrix, cell: Cell) -> Verdict:
     """Test one cell on this database."""
+    if cell.operation == EXECUTE:
+        return Verdict(_check_call(conn, matrix.functions[cell.table], matrix.roles[cell.role], cell.expected), [])
     probe = Probe(conn, matrix.tables[cell.table], matrix.roles[cell.role])
     every = probe.all_rows()
     if not every:
@@ -187,6 +193,20 @@ def check(conn: psycopg.Connection, matrix: Matrix, cell: Cell) -> Verdict:
 
 def _attempt(probe: Probe, cell: Cell) -> Callable[[str | None, str], int | str]:
     return {"insert": probe.inserts, "update": probe.updates, "delete": probe.deletes}[cell.operation]
+
+
+def _check_call(conn: psycopg.Connection, function: FunctionAccess, role: Role, expected: str) -> list[str]:
+    """Call the function as the role (its first user when signed in): it must run, or be refused."""
+    users = [str(user) for (user, *_) in conn.execute(role.users)] if role.users else []
+    if role.api_role == "authenticated" and not users:
+        return [f"role {role.name}: its `users` query found nobody in the seed data"]
+    query = sql.SQL("select count(*) from (select {}) call").format(sql.SQL(function.call))
+    outcome = acting(conn, role, users[0] if users else None, lambda: conn.execute(query).fetchone())
+    if isinstance(outcome, str) and outcome != REFUSED:
+        return [f"expected {expected}, but the call {outcome}"]
+    if (outcome == REFUSED) == (expected == "deny"):
+        return []
+    return [f"expected {expected}, but the call was " + ("refused" if outcome == REFUSED else "allowed")]
 
 
 def _owner(probe: Probe, candidates: list[str], operation: str) -> tuple[str | None, set[str]]:

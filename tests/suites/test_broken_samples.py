@@ -282,6 +282,7 @@ ACCESS_CASES = {
             "*SECURITY DEFINER without a fixed search_path (add `set search_path = ''`): public.note_count()",
             "*anon can execute these SECURITY DEFINER functions, which the matrix does not declare in"
             " `anon_may_execute`*public.note_count()",
+            "*public.note_count(): a function the API serves (RPC) with no access decisions",
         ],
     ),
     "a materialized view granted to anon": (
@@ -293,7 +294,7 @@ ACCESS_CASES = {
     "a table missing from the matrix": (
         "create table if not exists public.drafts (id bigint primary key);\n"
         "alter table public.drafts enable row level security;\n",
-        ["*public.drafts: in an exposed schema (public, graphql_public) with no access decisions"],
+        ["*public.drafts: a table in an exposed schema with no access decisions"],
     ),
 }
 

@@ -21,26 +21,55 @@ from phase3test.access_report import PROPERTY
 from phase3test.project import SupabaseProject
 
 
-def test_every_table_in_an_exposed_schema_has_access_decisions(
+def test_every_table_and_function_in_an_exposed_schema_has_access_decisions(
     access_matrix: Matrix, db: psycopg.Connection, supabase_project: SupabaseProject
 ) -> None:
     exposed = supabase_project.api_schemas()
-    tables = {
-        name
-        for (name,) in db.execute(
-            """select format('%%I.%%I', n.nspname, c.relname) from pg_class c
-                 join pg_namespace n on n.oid = c.relnamespace
-                where n.nspname = any (%s) and c.relkind in ('r', 'p') and not c.relispartition""",
-            (exposed,),
-        )
-    }
-    missing = sorted(tables - access_matrix.tables.keys())
-    gone = sorted(t for t in access_matrix.tables if db.execute("select to_regclass(%s)", (t,)).fetchone() == (None,))
-    assert not missing and not gone, "\n".join(
-        [f"{access_matrix.path}:"]
-        + [f"  {t}: in an exposed schema ({', '.join(exposed)}) with no access decisions" for t in missing]
-        + [f"  {t}: has access decisions but no such table exists" for t in gone]
+    tables = _names(
+        db,
+        """select format('%%I.%%I', n.nspname, c.relname) from pg_class c
+             join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = any (%s) and c.relkind in ('r', 'p') and not c.relispartition""",
+        exposed,
     )
+    # What PostgREST serves as RPC: callable by an API role, not a trigger, not an extension's.
+    functions = _names(
+        db,
+        """select format('%%I.%%I(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+             from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+            where n.nspname = any (%s) and p.prokind = 'f' and p.prorettype <> 'trigger'::regtype
+              and (has_function_privilege('anon', p.oid, 'execute')
+                   or has_function_privilege('authenticated', p.oid, 'execute')
+                   or has_function_privilege('service_role', p.oid, 'execute'))
+              and not exists (select from pg_depend e where e.classid = 'pg_proc'::regclass and e.objid = p.oid
+                                                       and e.deptype = 'e')""",
+        exposed,
+    )
+    problems = [
+        f"{t}: a table in an exposed schema with no access decisions"
+        for t in sorted(tables - access_matrix.tables.keys())
+    ]
+    problems += [
+        f"{f}: a function the API serves (RPC) with no access decisions"
+        for f in sorted(functions - access_matrix.functions.keys())
+    ]
+    problems += [
+        f"{t}: has access decisions but no such table exists" for t in access_matrix.tables if not _exists(db, t)
+    ]
+    problems += [
+        f"{f}: has access decisions but the API serves no such function"
+        for f in access_matrix.functions
+        if f not in functions
+    ]
+    assert not problems, f"{access_matrix.path} (exposed schemas: {', '.join(exposed)}):\n  " + "\n  ".join(problems)
+
+
+def _names(conn: psycopg.Connection, query: str, schemas: list[str]) -> set[str]:
+    return {name for (name,) in conn.execute(query, (schemas,))}
+
+
+def _exists(conn: psycopg.Connection, table: str) -> bool:
+    return conn.execute("select to_regclass(%s) is not null", (table,)).fetchone() == (True,)
 
 
 def test_access_matches_the_matrix(
