@@ -340,6 +340,33 @@ def test_admins_and_finance_change_billing_statuses_and_the_change_is_stamped(ro
     assert stamp_of(rows, CORA_PENDING) is not None
 
 
+FINANCE_OWN = "00000000-0000-4000-8000-0000000b5002"
+
+
+@pytest.mark.parametrize(
+    "change", ["billing_status = 'paid'", "balance_due = 0", "billing_status = 'paid', balance_due = 0"]
+)
+def test_finance_cannot_settle_a_booking_of_their_own(rows, act, people, change):
+    """On their own booking a finance user is a customer like any other: no marking it paid."""
+    rows.execute(
+        "insert into public.bookings (id, customer_id, equipment_id, starts_at, ends_at, total_amount)"
+        " values (%s, %s, '00000000-0000-4000-8000-00000000e001', '2025-12-03', '2025-12-04', 180)",
+        (FINANCE_OWN, people.finance),
+    )
+    with act("finance"), pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
+        rows.execute(f"update public.bookings set {change} where id = %s", (FINANCE_OWN,))
+
+
+def test_finance_cannot_book_for_themselves_already_paid(rows, act, people):
+    with act("finance"), pytest.raises(psycopg.errors.InsufficientPrivilege), rows.transaction():
+        rows.execute(
+            "insert into public.bookings (customer_id, equipment_id, starts_at, ends_at, total_amount, billing_status,"
+            " balance_due) values (%s, '00000000-0000-4000-8000-00000000e001', '2025-12-05', '2025-12-06', 180,"
+            " 'paid', 0)",
+            (people.finance,),
+        )
+
+
 def test_the_service_role_changes_billing_statuses(rows, as_role):
     add_pending_booking(rows)
     with as_role(rows, "service_role"):
