@@ -93,7 +93,8 @@ class PaymentsSeeder(Seeder):
             "public.financial_exports",
             ("id", "export_type", "format", "period_start", "period_end", "status", "storage_path", "row_count",
              "error_message", "requested_by", "completed_at", "created_at"),
-            self._exports(ctx, counted, recorders),
+            # Super admins request exports too.
+            self._exports(ctx, counted, [*recorders, *users["super_admin"]]),
         )  # fmt: skip
         yield Batch(
             "public.financial_ledger",
@@ -309,7 +310,9 @@ class PaymentsSeeder(Seeder):
             )
         return rows
 
-    def _exports(self, ctx: SeedContext, counted: dict[str, list[date]], recorders: list[Any]) -> list[tuple[Any, ...]]:
+    def _exports(
+        self, ctx: SeedContext, counted: dict[str, list[date]], requesters: list[Any]
+    ) -> list[tuple[Any, ...]]:
         """Monthly exports of the last three months, and this month's still running."""
         rnd, now = ctx.random, ctx.now
         rows: list[tuple[Any, ...]] = []
@@ -328,19 +331,19 @@ class PaymentsSeeder(Seeder):
                 if rnd.random() < 0.1:
                     rows.append(
                         (ctx.uuid(), export_type, fmt, start, end, "failed", None, None, pick(rnd, EXPORT_ERRORS),
-                         pick(rnd, recorders), None, created)
+                         pick(rnd, requesters), None, created)
                     )  # fmt: skip
                     continue
                 count = sum(1 for day in counted[export_type] if start <= day <= end)
                 rows.append(
                     (ctx.uuid(), export_type, fmt, start, end, "completed",
-                     f"exports/{export_type}/{start:%Y-%m}.{fmt}", count, None, pick(rnd, recorders),
+                     f"exports/{export_type}/{start:%Y-%m}.{fmt}", count, None, pick(rnd, requesters),
                      min(created + randint(rnd, 1, 20) * MINUTE, now), created)
                 )  # fmt: skip
         for status in ("pending", "processing"):
             created = between(rnd, now - 2 * HOUR, now)
             rows.append(
                 (ctx.uuid(), pick(rnd, EXPORT_TYPES), "csv", now.date().replace(day=1), now.date(), status, None, None,
-                 None, pick(rnd, recorders), None, created)
+                 None, pick(rnd, requesters), None, created)
             )  # fmt: skip
         return rows
