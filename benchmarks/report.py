@@ -48,7 +48,7 @@ def _noun(results: dict, key: str) -> str:  # type: ignore[type-arg]
 
 
 def render(results: dict) -> str:  # type: ignore[type-arg]
-    lines = [*_header(results), "", *_table(results), "", *_seeding(results), *_details(results)]
+    lines = [*_header(results), "", *_table(results), "", *_seeding(results), *_matviews(results), *_details(results)]
     lines += ["", "ratios (medians of this run):"]
     lines += [f"  {r['text']}" for r in results["ratios"]] or ["  none: no baseline could run"]
     lines += ["", summary(results)]
@@ -111,6 +111,26 @@ def _seeding_cells(part: dict[str, float]) -> str:
     if not part["rows"]:
         return f"{'':>17}{part['seconds']:>9.2f}{'':>9}"
     return f"{part['rows']:>17,.0f}{part['seconds']:>9.2f}{part['rate']:>9,.0f}"
+
+
+def _matviews(results: dict) -> list[str]:  # type: ignore[type-arg]
+    """Refresh time per view, and readers' latency during a concurrent versus a plain refresh."""
+    measured = results.get("matviews") or {}
+    if not measured:
+        return []
+    lines = [
+        "materialized views (medians; readers' latency while the refresh's transaction is open 0.2 s):",
+        f"  {'scale':>5}  {'view':<34}{'refresh':>10}{'concurrent median/p99':>24}{'plain median/p99':>22}",
+    ]
+    for scale, views in measured.items():
+        for view, f in views.items():
+            lines.append(
+                f"  {scale:>5}  {view:<34}{f['refresh_ms']:>8.1f}ms"
+                f"{f['concurrent_median_ms']:>13.2f} / {f['concurrent_p99_ms']:>6.1f} ms"
+                f"{f['plain_median_ms']:>11.2f} / {f['plain_p99_ms']:>6.1f} ms"
+                + (f"  ({f['errors']:.0f} errors!)" if f["errors"] else "")
+            )
+    return [*lines, ""]
 
 
 def _row(cells: tuple[str, ...]) -> str:

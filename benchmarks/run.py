@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import cli_reset
+import matviews
 import naive
 import ours
 import report
@@ -182,6 +183,12 @@ def collect(scratch: Scratch, args: argparse.Namespace) -> dict[str, object]:
     except Exception as exc:  # reported, like a failing baseline, never raised
         results["notes"].append(f"seeding could not be measured: {type(exc).__name__}: {exc}")
         results["seeding"] = {}
+    progress(f"refreshing the Phase 3 materialized views at scales {', '.join(map(str, scales))}")
+    try:
+        results["matviews"] = matviews.measure_matviews(scratch, scales)
+    except Exception as exc:  # reported, like a failing baseline, never raised
+        results["notes"].append(f"materialized views could not be measured: {type(exc).__name__}: {exc}")
+        results["matviews"] = {}
     results["ratios"] = report.ratios(results)
     results["elapsed"] = time.perf_counter() - started
     return results

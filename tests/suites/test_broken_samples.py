@@ -67,7 +67,7 @@ def home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_unbroken_sample_project_passes_every_suite_in_parallel(pytester, sample_project, home):
     broken_project(pytester, sample_project, {})
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--pyargs", "phase3test.suites")
-    result.assert_outcomes(passed=49, skipped=1)  # no base ref to compare with
+    result.assert_outcomes(passed=49, skipped=6)  # no base ref; no materialized views
 
 
 def test_idempotency_fails_on_create_table_without_if_not_exists(pytester, sample_project, home):
@@ -335,3 +335,56 @@ def test_the_access_report_shows_each_cell_declared_and_found(pytester, sample_p
     assert "| table | anon | writer | service_role |" in report
     assert "| `public.notes` | `X---` | `OOOO` | `AAAA` |" in report
     assert "- anon select on public.notes: expected deny: sees 4 of 4 rows" in report
+
+
+NOTE_COUNTS = (
+    "create materialized view if not exists public.note_counts as\n"
+    "  select owner_id, count(*) as notes from public.notes group by owner_id;\n"
+    "revoke all on public.note_counts from anon, authenticated;\n"
+)
+MATVIEW_CASES = {
+    "no unique index": (
+        NOTE_COUNTS,
+        [
+            "*REFRESH ... CONCURRENTLY needs a unique index on plain columns, without a WHERE clause, on:"
+            " public.note_counts"
+        ],
+    ),
+    "a refresh function in the wrong order": (
+        NOTE_COUNTS + "create unique index if not exists note_counts_owner_id_key on public.note_counts (owner_id);\n"
+        "create materialized view if not exists public.note_totals as select sum(notes) as notes, 1 as k\n"
+        "  from public.note_counts;\n"
+        "create unique index if not exists note_totals_k_key on public.note_totals (k);\n"
+        "revoke all on public.note_totals from anon, authenticated;\n"
+        "create or replace function public.refresh_notes() returns void language plpgsql as $$\n"
+        "begin\n"
+        "  refresh materialized view concurrently public.note_totals;\n"
+        "  refresh materialized view concurrently public.note_counts;\n"
+        "end $$;\n"
+        "revoke all on function public.refresh_notes() from public, anon, authenticated, service_role;\n",
+        ["*public.refresh_notes() refreshes public.note_totals before public.note_counts, which it reads"],
+    ),
+    "a view that drifts from its query": (
+        "create materialized view if not exists public.note_ages as\n"
+        "  select id, clock_timestamp() - created_at as age from public.notes;\n"
+        "create unique index if not exists note_ages_id_key on public.note_ages (id);\n"
+        "revoke all on public.note_ages from anon, authenticated;\n",
+        ["*public.note_ages: lacks * row(s) its definition gives, has * it does not"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MATVIEW_CASES))
+def test_the_materialized_view_suite_fails_on_broken_views(pytester, sample_project, home, case):
+    statement, expected = MATVIEW_CASES[case]
+    broken_project(
+        pytester,
+        sample_project,
+        {
+            "migrations/20240103000000_views.sql": f"-- Views.\n{statement}",
+            "rollbacks/20240103000000_views.down.sql": "-- irreversible: a broken sample\n",
+        },
+    )
+    result = run_suite(pytester, "test_matviews")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines_random(expected)

@@ -1,0 +1,152 @@
+"""Materialized views: refreshed concurrently, correct afterwards, and never in readers' way.
+
+Every materialized view is found from the catalog. Each needs a unique index
+concurrent refresh can use; after writes to its base tables and the
+project's refresh (its refresh functions, else a concurrent refresh of each
+view), its rows equal its definition run fresh, both ways, duplicates
+counted. Readers querying a view while a concurrent refresh keeps its
+transaction open never wait on a lock, where a plain refresh, measured the
+same way as the control, does block them. Refresh functions name views in
+dependency order, and two calls at once neither fail nor queue up.
+"""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+
+from phase3test import matviews
+from phase3test.fixtures import ServerInfo
+from phase3test.matviews import MatView
+
+HOLD = 0.3  # seconds the refreshing transaction stays open while readers read
+
+
+@pytest.fixture
+def views(fresh_db: psycopg.Connection) -> list[MatView]:
+    found = matviews.materialized_views(fresh_db)
+    if not found:
+        pytest.skip("the project has no materialized views")
+    return found
+
+
+def test_every_materialized_view_has_a_unique_index_concurrent_refresh_can_use(views: list[MatView]) -> None:
+    unusable = [view.name for view in views if view.unique_index is None]
+    assert not unusable, (
+        "REFRESH ... CONCURRENTLY needs a unique index on plain columns, without a WHERE clause, on: "
+        + ", ".join(unusable)
+    )
+
+
+def test_after_writes_and_the_refresh_every_view_equals_its_definition(
+    views: list[MatView], fresh_db: psycopg.Connection
+) -> None:
+    refresh(fresh_db, views)
+    changed = write_to_base_tables(fresh_db, views)
+    with fresh_db.transaction():  # one snapshot and one now() for the refresh and the comparison
+        refresh(fresh_db, views)
+        drifted = []
+        for view in views:
+            lacking, extra = matviews.drift(fresh_db, view)
+            if lacking or extra:
+                drifted.append(f"{view.name}: lacks {lacking} row(s) its definition gives, has {extra} it does not")
+    assert not drifted, f"after writes to {', '.join(changed) or 'no base table'} and the refresh:\n  " + "\n  ".join(
+        drifted
+    )
+
+
+def test_readers_never_wait_for_a_concurrent_refresh(
+    views: list[MatView], fresh_db: psycopg.Connection, pg_server: ServerInfo
+) -> None:
+    refresh(fresh_db, views)
+    dsn = pg_server.conninfo(fresh_db.info.dbname)
+    lines, blocked = [], []
+    for view in views:
+        concurrent = matviews.under_load(dsn, view, concurrently=True, hold=HOLD)
+        plain = matviews.under_load(dsn, view, concurrently=False, hold=HOLD)
+        assert not concurrent.errors and not plain.errors, f"{view.name}: {concurrent.errors + plain.errors}"
+        assert plain.lock_waits, f"{view.name}: the control (a plain refresh) blocked no reader: the probe sees nothing"
+        lines.append(
+            f"{view.name}: readers' median/p99 {concurrent.median() * 1e3:.1f}/{concurrent.p99() * 1e3:.1f} ms "
+            f"during a concurrent refresh, {plain.median() * 1e3:.1f}/{plain.p99() * 1e3:.1f} ms during a plain one"
+        )
+        if concurrent.lock_waits:
+            blocked.append(f"{view.name}: readers waited on a lock in {concurrent.lock_waits} of {concurrent.samples}")
+    print("\n" + "\n".join(lines))
+    assert not blocked, "a concurrent refresh blocked readers:\n  " + "\n  ".join(blocked)
+
+
+def test_refresh_functions_refresh_views_after_the_views_they_read(
+    views: list[MatView], fresh_db: psycopg.Connection
+) -> None:
+    reads = {view.name: set(view.depends_on) for view in views}
+    problems = []
+    for function, order in matviews.refresh_functions(fresh_db).items():
+        for position, name in enumerate(order):
+            later = [dep for dep in reads.get(name, ()) if dep in order[position + 1 :]]
+            problems += [f"{function} refreshes {name} before {dep}, which it reads" for dep in later]
+    assert not problems, "\n".join(problems)
+
+
+def test_two_refreshes_at_once_neither_fail_nor_queue_up(
+    views: list[MatView], fresh_db: psycopg.Connection, pg_server: ServerInfo
+) -> None:
+    functions = matviews.refresh_functions(fresh_db)
+    if not functions:
+        pytest.skip("no refresh function: each view is refreshed on its own")
+    dsn = pg_server.conninfo(fresh_db.info.dbname)
+    problems = []
+    for function in functions:
+        call = f"select {function.split('(')[0]}()"
+        with psycopg.connect(dsn) as first, psycopg.connect(dsn, autocommit=True) as second:
+            first.execute(call)  # holds its transaction open: the second call meets it
+            started = time.perf_counter()
+            try:
+                second.execute("set statement_timeout = '5s'")
+                second.execute(call)
+            except psycopg.Error as exc:
+                problems.append(f"{function}: a second call while one runs failed: {exc.sqlstate}: {exc}")
+            waited = time.perf_counter() - started
+            first.commit()
+        if waited > 1:
+            problems.append(f"{function}: a second call waited {waited:.1f} s for the first instead of skipping")
+    assert not problems, "\n".join(problems)
+
+
+def refresh(conn: psycopg.Connection, views: list[MatView]) -> None:
+    """The project's refresh: its refresh functions, then a concurrent refresh of every view none of them covers."""
+    covered: set[str] = set()
+    for function, order in matviews.refresh_functions(conn).items():
+        conn.execute(f"select {function.split('(')[0]}()")
+        covered.update(order)
+    for view in views:
+        if view.name not in covered:
+            conn.execute(f"refresh materialized view concurrently {view.name}")
+
+
+def write_to_base_tables(conn: psycopg.Connection, views: list[MatView]) -> list[str]:
+    """Delete a few rows from every table the views read, so the refresh has real changes to show.
+
+    Foreign keys and triggers are off for these deletes (`session_replication_role`): the
+    database is the test's own, and what matters is that the base data moved.
+    """
+    tables = [
+        name
+        for (name,) in conn.execute(
+            """select distinct format('%%I.%%I', n.nspname, t.relname)
+                 from pg_rewrite w join pg_depend e on e.classid = 'pg_rewrite'::regclass and e.objid = w.oid
+                 join pg_class t on t.oid = e.refobjid and t.relkind in ('r', 'p')
+                 join pg_namespace n on n.oid = t.relnamespace
+                where w.ev_class = any (%s::regclass[]) order by 1""",
+            ([view.name for view in views],),
+        )
+    ]
+    changed = []
+    with conn.transaction():
+        conn.execute("set local session_replication_role = replica")
+        for table in tables:
+            if conn.execute(f"delete from {table} where ctid in (select ctid from {table} limit 3)").rowcount:
+                changed.append(table)
+    return changed
