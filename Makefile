@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUPABASE_CLI := node_modules/.bin/supabase
+# Extra arguments for `phase3test check`, e.g. GATE_ARGS="--pytest-arg=--pg-base-ref=origin/main".
+GATE_ARGS ?=
 
 .PHONY: gate test bench tools clean
 
@@ -19,9 +21,9 @@ $(SUPABASE_CLI): package.json package-lock.json
 
 tools: $(STAMP) $(SUPABASE_CLI)
 
-## The gate: start the database, apply every migration, run the suites in parallel.
+## The gate: start the database, migrate, seed, run every suite in parallel, write reports/.
 gate: tools
-	$(PY) -m pytest -n auto -p no:cacheprovider -rs --pg-access-report reports/access-matrix.md --pyargs phase3test.suites tests/gate tests/phase3
+	$(VENV)/bin/phase3test check $(GATE_ARGS) tests/gate tests/phase3
 
 ## Everything, including the framework's own tests (and lint, type checks).
 test: tools

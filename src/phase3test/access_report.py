@@ -72,9 +72,14 @@ class AccessReport:
 
 
 def _problem(report: pytest.TestReport) -> str:
-    """ "" for a passing cell, else the first line of its failure."""
-    if report.passed:
-        return ""
+    """Nothing for a passing cell, else the first line of its failure."""
+    return "" if report.passed else failure_line(report)
+
+
+def failure_line(report: pytest.TestReport) -> str:
+    """The first line of what made a test fail (two when the first announces a list), without the exception's
+    class name."""
     crash = getattr(report.longrepr, "reprcrash", None)
-    message = str(getattr(crash, "message", "") or "failed").splitlines()[0]
-    return message.removeprefix("AssertionError: ")
+    lines = str(getattr(crash, "message", "") or report.longreprtext or "failed").strip().splitlines() or ["failed"]
+    shown = " ".join(line.strip() for line in lines[:2]) if lines[0].endswith(":") else lines[0]
+    return shown.removeprefix("AssertionError: ")

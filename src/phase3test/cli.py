@@ -1,4 +1,4 @@
-"""`phase3test up | docs | snapshot | seed | down`: the project's database in about a second, without Docker.
+"""`phase3test up | docs | snapshot | seed | check | down`: the project's database in about a second, without Docker.
 
 Exit codes: 0 success, 1 the migrations or the seeding failed, 2 setup or configuration is wrong.
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 
 from phase3test import catalog, janitor, seeding
+from phase3test.check import check
 from phase3test.docs.pages import generated_pages, stale
 from phase3test.errors import Phase3TestError, SetupError
 from phase3test.migrations import MigrationError
@@ -58,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--only", help="comma-separated domains (their dependencies come along)")
     seed.add_argument("--seeders", help="module with a SEEDERS list [default: phase3test_seeders in pyproject.toml]")
     commands.add_parser("down", help="stop servers left by --pg-keep or by runs that died")
+    gate = commands.add_parser(
+        "check", help="the migration gate: every suite in parallel, then the regression report (exit 1 if any fails)"
+    )
+    gate.add_argument("paths", nargs="*", help="more test paths to run with the suites (e.g. tests/)")
+    gate.add_argument("--supabase-dir", default="supabase", type=Path, help="the project's supabase/ folder")
+    gate.add_argument("--report-dir", default="reports", type=Path, help="where the report goes (default reports)")
+    gate.add_argument("--pytest-arg", action="append", default=[], help="pass this on to pytest (repeatable)")
     return parser
 
 
@@ -68,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             return down()
         if args.command == "seed":
             return seed_command(args)
+        if args.command == "check":
+            return check(args.supabase_dir, args.report_dir, args.paths, args.pytest_arg)
         settings = Settings(
             supabase_dir=args.supabase_dir.resolve(),
             backend=args.pg_backend,

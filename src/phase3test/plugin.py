@@ -28,6 +28,7 @@ from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by modul
     supabase_project,
 )
 from phase3test.migrations import discover
+from phase3test.run_report import RunReport
 from phase3test.seeding.model import parse_scale, parse_seed
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import base_dir, new_run_id, reap_orphans
@@ -65,6 +66,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "[ini: phase3test_access_report]",
     )
     parser.addini("phase3test_access_report", "where to write the access matrix results", default="")
+    group.addoption(
+        "--pg-report-dir",
+        help="write the regression report (report.json, report.md, access-matrix.md) into this folder "
+        "[ini: phase3test_report_dir]",
+    )
+    parser.addini("phase3test_report_dir", "where to write the regression report", default="")
     parser.addini("phase3test_supabase_dir", "the project's supabase/ folder", default="supabase")
     parser.addini("phase3test_base_ref", "git ref whose migrations are applied in production", default="")
     parser.addini(
@@ -126,6 +133,11 @@ def pytest_configure(config: pytest.Config) -> None:
         report = config.getoption("pg_access_report") or config.getini("phase3test_access_report")
         if report:
             config.pluginmanager.register(AccessReport(config.invocation_params.dir / report), "phase3test-access")
+        folder = config.getoption("pg_report_dir") or config.getini("phase3test_report_dir")
+        if folder:
+            config.pluginmanager.register(
+                RunReport(config.invocation_params.dir / folder, settings.project), "phase3test-report"
+            )
     config.stash[RUN_SERVER] = RunServer(settings, run_id, owner)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(config), "phase3test-xdist")

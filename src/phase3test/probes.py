@@ -237,7 +237,11 @@ def _expect(outcome: int | str, allowed: bool, target: str) -> list[str]:
     went_through = isinstance(outcome, int) and outcome > 0
     if went_through == allowed:
         return []
-    seen = "refused (no privilege, a policy's WITH CHECK or a guard)" if outcome == REFUSED else "0 rows affected"
+    seen = (
+        "refused (no privilege, a policy's WITH CHECK or a guard)"
+        if outcome == REFUSED
+        else f"{outcome} row(s) affected"
+    )
     return [f"on {target}: expected it to be {wanted}, but {seen}"]
 
 

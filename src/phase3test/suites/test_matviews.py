@@ -13,6 +13,7 @@ dependency order, and two calls at once neither fail nor queue up.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -20,6 +21,7 @@ import pytest
 from phase3test import matviews
 from phase3test.fixtures import ServerInfo
 from phase3test.matviews import MatView
+from phase3test.run_report import MATVIEWS
 
 HOLD = 0.3  # seconds the refreshing transaction stays open while readers read
 
@@ -58,11 +60,14 @@ def test_after_writes_and_the_refresh_every_view_equals_its_definition(
 
 
 def test_readers_never_wait_for_a_concurrent_refresh(
-    views: list[MatView], fresh_db: psycopg.Connection, pg_server: ServerInfo
+    views: list[MatView],
+    fresh_db: psycopg.Connection,
+    pg_server: ServerInfo,
+    record_property: Callable[[str, object], None],
 ) -> None:
     refresh(fresh_db, views)
     dsn = pg_server.conninfo(fresh_db.info.dbname)
-    lines, blocked = [], []
+    lines, blocked, figures = [], [], {}
     for view in views:
         concurrent = matviews.under_load(dsn, view, concurrently=True, hold=HOLD)
         plain = matviews.under_load(dsn, view, concurrently=False, hold=HOLD)
@@ -72,8 +77,17 @@ def test_readers_never_wait_for_a_concurrent_refresh(
             f"{view.name}: readers' median/p99 {concurrent.median() * 1e3:.1f}/{concurrent.p99() * 1e3:.1f} ms "
             f"during a concurrent refresh, {plain.median() * 1e3:.1f}/{plain.p99() * 1e3:.1f} ms during a plain one"
         )
+        figures[view.name] = {
+            "concurrent_median_ms": concurrent.median() * 1e3,
+            "concurrent_p99_ms": concurrent.p99() * 1e3,
+            "plain_median_ms": plain.median() * 1e3,
+            "plain_p99_ms": plain.p99() * 1e3,
+            "concurrent_lock_waits": concurrent.lock_waits,
+            "plain_lock_waits": plain.lock_waits,
+        }
         if concurrent.lock_waits:
             blocked.append(f"{view.name}: readers waited on a lock in {concurrent.lock_waits} of {concurrent.samples}")
+    record_property(MATVIEWS, figures)
     print("\n" + "\n".join(lines))
     assert not blocked, "a concurrent refresh blocked readers:\n  " + "\n  ".join(blocked)
 

@@ -10,24 +10,40 @@ stay as they are and new ones come after them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import psycopg
 import pytest
 
 from phase3test import contents
-from phase3test.catalog import assert_same, snapshot
+from phase3test.catalog import Snapshot, assert_same, snapshot
 from phase3test.gitref import checksums_on_ref
 from phase3test.migrations import Migration, MigrationDriftError, migrate, verify
 from phase3test.project import SupabaseProject
+from phase3test.run_report import SCHEMA
 from phase3test.suites.support import roll_back_seeded
 
 
-def test_a_second_run_of_the_runner_is_a_no_op(migration_chain: list[Migration], fresh_db: psycopg.Connection) -> None:
+def test_a_second_run_of_the_runner_is_a_no_op(
+    migration_chain: list[Migration], fresh_db: psycopg.Connection, record_property: Callable[[str, object], None]
+) -> None:
     schema = snapshot(fresh_db)
+    record_property(SCHEMA, _schema_record(fresh_db, schema))
     rows = contents.read(fresh_db, contents.columns_of(schema))
     applied = migrate(fresh_db, migration_chain)
     assert not applied, f"a second run applied {[m.path.name for m in applied]} again"
     assert_same(schema, snapshot(fresh_db), "a second run of the runner")
     contents.assert_unchanged(rows, contents.read(fresh_db, contents.columns_of(schema)), "a second run of the runner")
+
+
+def _schema_record(conn: psycopg.Connection, schema: Snapshot) -> dict[str, object]:
+    """For the report: the migrated schema's digest, its size per category, and the server's version."""
+    version = conn.execute("show server_version").fetchone()
+    return {
+        "digest": schema.digest(),
+        "objects": {category: len(items) for category, items in schema.objects.items()},
+        "server_version": version[0] if version else None,
+    }
 
 
 def test_the_migrations_on_the_base_ref_are_untouched_and_new_ones_come_after(

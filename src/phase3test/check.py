@@ -1,0 +1,80 @@
+"""`phase3test check`: the migration gate in one command, with a report and exit codes that mean something.
+
+One pytest session (`-n auto`) runs every suite of `phase3test.suites` (the
+static checks and squawk, idempotency, rollbacks, re-runs, access matrix,
+security, materialized views) and any test paths given, then writes the
+regression report (JSON, Markdown, JUnit XML) and prints a one-screen
+summary. Exit codes: 0 every check passed, 1 a check failed, 2 the setup or
+configuration is wrong, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from phase3test.errors import Phase3TestError
+from phase3test.migrations import discover
+from phase3test.project import SupabaseProject
+
+EXIT_OK, EXIT_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
+_EXIT_CODES = {
+    pytest.ExitCode.OK: EXIT_OK,
+    pytest.ExitCode.TESTS_FAILED: EXIT_FAILED,
+    pytest.ExitCode.INTERRUPTED: EXIT_INTERRUPTED,
+}
+SHOWN_FAILURES = 10
+
+
+def check(supabase_dir: Path, report_dir: Path, paths: list[str], pytest_args: list[str]) -> int:
+    started = time.monotonic()
+    try:
+        project = SupabaseProject(supabase_dir.resolve())
+        project.check_readable()
+        migrations = discover(project.migrations_dir).migrations
+    except Phase3TestError as exc:
+        print(f"phase3test check: {exc}", file=sys.stderr)
+        return EXIT_SETUP
+    print(
+        f"phase3test check: {len(migrations)} migrations in {project.migrations_dir}; every suite"
+        f"{' and ' + ', '.join(paths) if paths else ''} with pytest -n auto; the report goes to {report_dir}/",
+        flush=True,
+    )
+    args = [
+        "-n", "auto", "-p", "no:cacheprovider", "-q", "-rs",
+        f"--supabase-dir={supabase_dir}", f"--pg-report-dir={report_dir}", f"--junitxml={report_dir / 'junit.xml'}",
+        *pytest_args, "--pyargs", "phase3test.suites", *paths,
+    ]  # fmt: skip
+    status = pytest.main(args)
+    code = _EXIT_CODES.get(status, EXIT_SETUP)  # type: ignore[call-overload]
+    summary(report_dir / "report.json", time.monotonic() - started, code)
+    return code
+
+
+def summary(report: Path, elapsed: float, code: int) -> None:
+    """One screen: the verdict, each suite's counts, the first failures, where the report is."""
+    print()
+    if not report.is_file():
+        print(f"phase3test check: no report was written ({elapsed:.0f} s); see the errors above", file=sys.stderr)
+        return
+    data = json.loads(report.read_text(encoding="utf-8"))
+    verdict = {EXIT_OK: "PASSED", EXIT_FAILED: "FAILED"}.get(code, "DID NOT RUN")
+    totals = data["totals"]
+    print(f"migration gate {verdict} in {elapsed:.0f} s: " + ", ".join(f"{n:,} {k}" for k, n in totals.items()))
+    if data["access"]:
+        differing = sum(1 for cell in data["access"] if not cell["as_declared"])
+        print(f"  access matrix: {len(data['access']):,} cells, {differing} not as declared")
+    for suite, counts in data["suites"].items():
+        marks = ", ".join(f"{n} {k}" for k, n in counts.items())
+        print(f"  {'FAIL' if counts.get('failed') else 'ok  '}  {suite}: {marks}")
+    for failure in data["failures"][:SHOWN_FAILURES]:
+        print(f"  - {failure['test']}: {failure['message']}")
+    if len(data["failures"]) > SHOWN_FAILURES:
+        print(f"  - ... {len(data['failures']) - SHOWN_FAILURES} more in {report}")
+    print(
+        f"report: {report.parent}/report.md, report.json, junit.xml" + (", access-matrix.md" if data["access"] else "")
+    )
