@@ -75,6 +75,12 @@ def summary(report: Path, elapsed: float, code: int) -> None:
         print(f"  - {failure['test']}: {failure['message']}")
     if len(data["failures"]) > SHOWN_FAILURES:
         print(f"  - ... {len(data['failures']) - SHOWN_FAILURES} more in {report}")
-    print(
-        f"report: {report.parent}/report.md, report.json, junit.xml" + (", access-matrix.md" if data["access"] else "")
-    )
+    changes = data.get("changes")
+    if changes:
+        widened = [c for c in changes["access"] if c["widened"]]
+        print(
+            f"  since the baseline: {len(widened)} access cell(s) WIDENED, {len(changes['newly_failing'])} newly "
+            f"failing, {len(changes['schema'])} schema change(s), {len(changes['slower_refreshes'])} slower refresh(es)"
+        )
+    files = "report.md, report.html, report.json, junit.xml" + (", access-matrix.md" if data["access"] else "")
+    print(f"report: {report.parent}/ ({files})")

@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("paths", nargs="*", help="more test paths to run with the suites (e.g. tests/)")
     gate.add_argument("--supabase-dir", default="supabase", type=Path, help="the project's supabase/ folder")
     gate.add_argument("--report-dir", default="reports", type=Path, help="where the report goes (default reports)")
+    gate.add_argument("--baseline", type=Path, help="an earlier report.json: the report says what changed since")
     gate.add_argument("--pytest-arg", action="append", default=[], help="pass this on to pytest (repeatable)")
     return parser
 
@@ -77,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "seed":
             return seed_command(args)
         if args.command == "check":
-            return check(args.supabase_dir, args.report_dir, args.paths, args.pytest_arg)
+            return check(
+                args.supabase_dir,
+                args.report_dir,
+                args.paths,
+                [*args.pytest_arg, *([f"--pg-baseline={args.baseline}"] if args.baseline else [])],
+            )
         settings = Settings(
             supabase_dir=args.supabase_dir.resolve(),
             backend=args.pg_backend,

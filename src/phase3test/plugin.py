@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from phase3test import access
+from phase3test import access, baseline
 from phase3test.access_report import AccessReport
 from phase3test.errors import Phase3TestError
 from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by module attribute)
@@ -72,6 +72,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "[ini: phase3test_report_dir]",
     )
     parser.addini("phase3test_report_dir", "where to write the regression report", default="")
+    group.addoption(
+        "--pg-baseline",
+        help="an earlier run's report.json: the report then says what changed since (with --pg-report-dir)",
+    )
     parser.addini("phase3test_supabase_dir", "the project's supabase/ folder", default="supabase")
     parser.addini("phase3test_base_ref", "git ref whose migrations are applied in production", default="")
     parser.addini(
@@ -135,8 +139,13 @@ def pytest_configure(config: pytest.Config) -> None:
             config.pluginmanager.register(AccessReport(config.invocation_params.dir / report), "phase3test-access")
         folder = config.getoption("pg_report_dir") or config.getini("phase3test_report_dir")
         if folder:
+            previous = config.getoption("pg_baseline")
+            try:
+                earlier = baseline.load(config.invocation_params.dir / previous) if previous else None
+            except Phase3TestError as exc:
+                raise pytest.UsageError(str(exc)) from None
             config.pluginmanager.register(
-                RunReport(config.invocation_params.dir / folder, settings.project), "phase3test-report"
+                RunReport(config.invocation_params.dir / folder, settings.project, earlier), "phase3test-report"
             )
     config.stash[RUN_SERVER] = RunServer(settings, run_id, owner)
     if config.pluginmanager.hasplugin("xdist"):

@@ -1,10 +1,12 @@
-"""The regression report of a gate run: `report.json` for machines, `report.md` for a pull request.
+"""The regression report of a gate run: `report.json` for machines, `report.md` for a pull request,
+`report.html` for a release.
 
 A pytest plugin on the controller only: it counts every test's outcome per
 suite, keeps the failures' first lines, and gathers what the suites record
 with `record_property` (access cells, materialized-view figures, the schema
 snapshot's digest and the server version) from every xdist worker's reports.
-At the end of the session it writes both files into the report folder.
+At the end of the session it writes the files into the report folder; with a
+baseline (an earlier report.json) they also say what changed since.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from phase3test import baseline, report_html
 from phase3test.access_report import AccessReport, failure_line
 from phase3test.migrations import discover
 from phase3test.project import SupabaseProject
@@ -34,7 +37,9 @@ FAILURES_SHOWN = 30
 class RunReport:
     folder: Path
     project: SupabaseProject
+    baseline: dict[str, Any] | None = None  # an earlier report.json, loaded
     started: float = field(default_factory=time.monotonic)
+    results: dict[str, str] = field(default_factory=dict)  # test id -> passed | failed | skipped
     outcomes: dict[str, Counter[str]] = field(default_factory=dict)  # suite file -> outcome -> count
     failures: list[dict[str, str]] = field(default_factory=list)
     access: AccessReport = field(init=False)
@@ -49,6 +54,8 @@ class RunReport:
         if report.when == "call" or (report.when == "setup" and not report.passed) or report.failed:
             suite = report.nodeid.split("::")[0]
             self.outcomes.setdefault(suite, Counter())[report.outcome] += 1
+            if self.results.get(report.nodeid) != "failed":
+                self.results[report.nodeid] = report.outcome
         if report.failed:
             self.failures.append({"test": report.nodeid, "when": report.when, "message": failure_line(report)})
         self.access.pytest_runtest_logreport(report)
@@ -61,8 +68,11 @@ class RunReport:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         data = self.to_json(int(exitstatus))
+        if self.baseline is not None:
+            data["changes"] = baseline.compare(self.baseline, data)
         (self.folder / "report.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         (self.folder / "report.md").write_text(render_markdown(data, self.access), encoding="utf-8")
+        (self.folder / "report.html").write_text(report_html.render(data, self.results), encoding="utf-8")
         if self.access.cells:
             self.access.pytest_sessionfinish(session)
 
@@ -83,6 +93,7 @@ class RunReport:
             "migrations": self._migrations(),
             "suites": {suite: dict(counts) for suite, counts in sorted(self.outcomes.items())},
             "failures": self.failures,
+            "access_roles": self.access.roles,
             "access": [
                 {"table": t, "role": r, "operation": o, "expected": e, "as_declared": not p, "problem": p}
                 for (t, r, o), (e, p) in sorted(self.access.cells.items())
@@ -119,6 +130,8 @@ def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
         lines.append(
             f"| `{suite}` | {counts.get('passed', 0)} | {counts.get('failed', 0)} | {counts.get('skipped', 0)} |"
         )
+    if data.get("changes"):
+        lines += baseline.markdown(data["changes"])
     if data["failures"]:
         lines += ["", f"## Failures ({len(data['failures'])})", ""]
         lines += [f"- `{f['test']}`: {f['message']}" for f in data["failures"][:FAILURES_SHOWN]]

@@ -8,48 +8,11 @@ every suite, under -n 2 too.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.slow
-
-SEEDERS = """
-import uuid
-
-from phase3test.seeding import Batch, Seeder
-
-
-class Notes(Seeder):
-    name = "notes"
-    tables = ("auth.users", "public.notes", "public.note_tags")
-
-    def generate(self, ctx):
-        users = [(ctx.uuid(), f"writer{i}@example.test", "authenticated", "authenticated") for i in range(2)]
-        yield Batch("auth.users", ("id", "email", "aud", "role"), users)
-        extra = EXTRA_COLUMNS
-        notes = [(n, users[n % 2][0], f"note {n}", ctx.now, *extra.values()) for n in range(1, 5)]
-        yield Batch("public.notes", ("id", "owner_id", "body", "created_at", *extra), notes)
-        yield Batch("public.note_tags", ("note_id", "tag"), [(n, t) for n in range(1, 5) for t in ("old", "work")])
-
-
-SEEDERS = [Notes()]
-"""
-
-
-def broken_project(pytester: pytest.Pytester, sample_project: Path, files: dict[str, str], extra: str = "{}") -> None:
-    """The sample project plus `files` (paths under supabase/), seeded, in pytester's folder."""
-    shutil.copytree(sample_project / "supabase", pytester.path / "supabase")
-    shutil.copy(sample_project / ".squawk.toml", pytester.path)
-    shutil.copytree(sample_project / "fixtures", pytester.path / "fixtures")
-    for relative, text in files.items():
-        (pytester.path / "supabase" / relative).write_text(text)
-    (pytester.path / "notes_seeders.py").write_text(SEEDERS.replace("EXTRA_COLUMNS", extra))
-    pytester.makeini(
-        "[pytest]\nphase3test_supabase_dir = supabase\nphase3test_seeders = notes_seeders\npythonpath = .\n"
-    )
 
 
 def run_suite(pytester: pytest.Pytester, suite: str, *args: str) -> pytest.RunResult:
@@ -58,22 +21,14 @@ def run_suite(pytester: pytest.Pytester, suite: str, *args: str) -> pytest.RunRe
     )
 
 
-@pytest.fixture
-def home(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("PHASE3TEST_HOME", str(isolated_home))
-    return isolated_home
-
-
-def test_the_unbroken_sample_project_passes_every_suite_in_parallel(pytester, sample_project, home):
-    broken_project(pytester, sample_project, {})
+def test_the_unbroken_sample_project_passes_every_suite_in_parallel(pytester, broken_project):
+    broken_project({})
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--pyargs", "phase3test.suites")
     result.assert_outcomes(passed=49, skipped=6)  # no base ref; no materialized views
 
 
-def test_idempotency_fails_on_create_table_without_if_not_exists(pytester, sample_project, home):
+def test_idempotency_fails_on_create_table_without_if_not_exists(pytester, broken_project):
     broken_project(
-        pytester,
-        sample_project,
         {
             "migrations/20240103000000_attachments.sql": "-- Attachments.\n"
             "create table public.attachments (id bigint primary key, note_id bigint references public.notes);\n"
@@ -88,10 +43,8 @@ def test_idempotency_fails_on_create_table_without_if_not_exists(pytester, sampl
     )
 
 
-def test_idempotency_fails_on_a_backfill_that_overwrites_values_on_a_re_run(pytester, sample_project, home):
+def test_idempotency_fails_on_a_backfill_that_overwrites_values_on_a_re_run(pytester, broken_project):
     broken_project(
-        pytester,
-        sample_project,
         {
             "migrations/20240103000000_note_status.sql": "-- Note status.\n"
             "alter table public.notes add column if not exists status text not null default 'draft';\n"
@@ -127,10 +80,8 @@ def test_idempotency_fails_on_a_backfill_that_overwrites_values_on_a_re_run(pyte
     ],
     ids=["index", "policy"],
 )
-def test_rollbacks_fail_when_the_rollback_forgets_an_object(pytester, sample_project, home, statement, expected):
+def test_rollbacks_fail_when_the_rollback_forgets_an_object(pytester, broken_project, statement, expected):
     broken_project(
-        pytester,
-        sample_project,
         {
             "migrations/20240103000000_more.sql": f"-- More.\n{statement}",
             "rollbacks/20240103000000_more.down.sql": "-- Rollback (forgets it all).\nselect 1;\n",
@@ -143,10 +94,8 @@ def test_rollbacks_fail_when_the_rollback_forgets_an_object(pytester, sample_pro
     )
 
 
-def test_rollbacks_fail_when_a_rollback_deletes_another_tables_rows(pytester, sample_project, home):
+def test_rollbacks_fail_when_a_rollback_deletes_another_tables_rows(pytester, broken_project):
     broken_project(
-        pytester,
-        sample_project,
         {
             "migrations/20240103000000_archive.sql": "-- Archive.\n"
             "create table if not exists public.archive (id bigint primary key);\n"
@@ -165,10 +114,8 @@ def test_rollbacks_fail_when_a_rollback_deletes_another_tables_rows(pytester, sa
     )
 
 
-def test_reruns_fail_when_a_migration_loses_rows_that_predate_it(pytester, sample_project, home):
+def test_reruns_fail_when_a_migration_loses_rows_that_predate_it(pytester, broken_project):
     broken_project(
-        pytester,
-        sample_project,
         {
             "migrations/20240103000000_tidy.sql": "-- Tidy.\ndelete from public.note_tags where tag = 'old';\n",
             "rollbacks/20240103000000_tidy.down.sql": "-- Rollback: nothing to undo.\nselect 1;\n",
@@ -185,10 +132,8 @@ def test_reruns_fail_when_a_migration_loses_rows_that_predate_it(pytester, sampl
     )
 
 
-def test_reruns_fail_when_a_new_column_is_not_backfilled(pytester, sample_project, home):
+def test_reruns_fail_when_a_new_column_is_not_backfilled(pytester, broken_project):
     broken_project(
-        pytester,
-        sample_project,
         {
             "migrations/20240103000000_titles.sql": "-- Titles.\n"
             "alter table public.notes add column if not exists title text;\n",
@@ -207,10 +152,8 @@ def test_reruns_fail_when_a_new_column_is_not_backfilled(pytester, sample_projec
     )
 
 
-def test_static_checks_fail_on_names_missing_rollbacks_and_tables_without_rls(pytester, sample_project, home):
+def test_static_checks_fail_on_names_missing_rollbacks_and_tables_without_rls(pytester, broken_project):
     broken_project(
-        pytester,
-        sample_project,
         {
             "migrations/add_attachments.sql": "select 1;\n",
             "migrations/20240103000000_open.sql": "-- Open.\n"
@@ -229,10 +172,8 @@ def test_static_checks_fail_on_names_missing_rollbacks_and_tables_without_rls(py
     )
 
 
-def test_reruns_fail_when_a_pull_request_edits_an_applied_migration_or_slips_one_in_before(
-    pytester, sample_project, home
-):
-    broken_project(pytester, sample_project, {})
+def test_reruns_fail_when_a_pull_request_edits_an_applied_migration_or_slips_one_in_before(pytester, broken_project):
+    broken_project({})
     git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.test"]
     subprocess.run([*git, "init", "-q"], cwd=pytester.path, check=True)
     subprocess.run([*git, "add", "supabase"], cwd=pytester.path, check=True)
@@ -300,11 +241,9 @@ ACCESS_CASES = {
 
 
 @pytest.mark.parametrize("case", list(ACCESS_CASES))
-def test_access_and_security_suites_fail_on_broken_policies(pytester, sample_project, home, case):
+def test_access_and_security_suites_fail_on_broken_policies(pytester, broken_project, case):
     statement, expected = ACCESS_CASES[case]
     broken_project(
-        pytester,
-        sample_project,
         {
             "migrations/20240103000000_broken.sql": f"-- Broken.\n{statement}",
             "rollbacks/20240103000000_broken.down.sql": "-- irreversible: a broken sample\n",
@@ -318,10 +257,8 @@ def test_access_and_security_suites_fail_on_broken_policies(pytester, sample_pro
     result.stdout.fnmatch_lines_random(expected)
 
 
-def test_the_access_report_shows_each_cell_declared_and_found(pytester, sample_project, home):
+def test_the_access_report_shows_each_cell_declared_and_found(pytester, broken_project):
     broken_project(
-        pytester,
-        sample_project,
         {
             "migrations/20240103000000_broken.sql": "-- Broken.\n"
             "create policy notes_anon_read on public.notes for select to anon using (true);\n",
@@ -375,11 +312,9 @@ MATVIEW_CASES = {
 
 
 @pytest.mark.parametrize("case", list(MATVIEW_CASES))
-def test_the_materialized_view_suite_fails_on_broken_views(pytester, sample_project, home, case):
+def test_the_materialized_view_suite_fails_on_broken_views(pytester, broken_project, case):
     statement, expected = MATVIEW_CASES[case]
     broken_project(
-        pytester,
-        sample_project,
         {
             "migrations/20240103000000_views.sql": f"-- Views.\n{statement}",
             "rollbacks/20240103000000_views.down.sql": "-- irreversible: a broken sample\n",

@@ -37,11 +37,13 @@ def test_a_second_run_of_the_runner_is_a_no_op(
 
 
 def _schema_record(conn: psycopg.Connection, schema: Snapshot) -> dict[str, object]:
-    """For the report: the migrated schema's digest, its size per category, and the server's version."""
+    """For the report: the migrated schema (digest, size per category, the snapshot itself for a later
+    baseline comparison) and the server's version."""
     version = conn.execute("show server_version").fetchone()
     return {
         "digest": schema.digest(),
         "objects": {category: len(items) for category, items in schema.objects.items()},
+        "snapshot": schema.to_json(),
         "server_version": version[0] if version else None,
     }
 
