@@ -7,7 +7,7 @@ SUPABASE_CLI := node_modules/.bin/supabase
 # Extra arguments for `phase3test check`, e.g. GATE_ARGS="--pytest-arg=--pg-base-ref=origin/main".
 GATE_ARGS ?=
 
-.PHONY: gate test bench tools browser clean
+.PHONY: gate test bench tools pgtap chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,22 +21,30 @@ $(SUPABASE_CLI): package.json package-lock.json
 
 tools: $(STAMP) $(SUPABASE_CLI)
 
-## A headless browser for the HTML report's test: Debian's chromium, installed as root when missing.
-browser:
-	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+## Debian packages some checks use, installed as root when missing; without root, what needs them
+## is skipped and says why. $(call debian,<test for it>,<package>)
+define debian
+	@if $(1) >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; \
-	else echo "chromium not found and not root: the HTML report's browser test will be skipped"; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(2); \
+	else echo "$(2) is missing and this is not root: what needs it will be skipped"; fi
+endef
+
+## pgTAP for supabase/tests/; chromium to open the HTML report headless.
+pgtap:
+	$(call debian,test -f /usr/share/postgresql/15/extension/pgtap.control,postgresql-15-pgtap)
+chromium:
+	$(call debian,command -v chromium,chromium)
 
 ## The gate: start the database, migrate, seed, run every suite in parallel, write reports/.
-gate: tools
+gate: tools pgtap
 	$(VENV)/bin/phase3test check $(GATE_ARGS) tests/gate tests/phase3
 
 ## Everything, including the framework's own tests (and lint, type checks).
-test: tools browser
+test: tools pgtap chromium
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m mypy src
-	$(PY) -m pytest -n auto -p no:cacheprovider -rs --pyargs phase3test.suites tests
+	$(PY) -m pytest -n auto -p no:cacheprovider -rs --pyargs phase3test.suites tests supabase/tests
 
 ## Figures, not assertions: medians and ratios against baselines measured in the same run.
 bench: tools

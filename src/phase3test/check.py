@@ -2,7 +2,8 @@
 
 One pytest session (`-n auto`) runs every suite of `phase3test.suites` (the
 static checks and squawk, idempotency, rollbacks, re-runs, access matrix,
-security, materialized views) and any test paths given, then writes the
+security, materialized views), the project's pgTAP files (supabase/tests/)
+and any test paths given, then writes the
 regression report (JSON, Markdown, JUnit XML) and prints a one-screen
 summary. Exit codes: 0 every check passed, 1 a check failed, 2 the setup or
 configuration is wrong, 130 interrupted.
@@ -36,6 +37,9 @@ def check(supabase_dir: Path, report_dir: Path, paths: list[str], pytest_args: l
         project = SupabaseProject(supabase_dir.resolve())
         project.check_readable()
         migrations = discover(project.migrations_dir).migrations
+        pgtap_dir = project.root / "tests"
+        if pgtap_dir.is_dir():  # the project's pgTAP files, as `supabase test db` would run them
+            paths = [*paths, str(pgtap_dir)]
     except Phase3TestError as exc:
         print(f"phase3test check: {exc}", file=sys.stderr)
         return EXIT_SETUP

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from phase3test import access, baseline
+from phase3test import access, baseline, pgtap
 from phase3test.access_report import AccessReport
 from phase3test.errors import Phase3TestError
 from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by module attribute)
@@ -161,6 +161,14 @@ class _XdistHooks:
     def pytest_configure_node(self, node: object) -> None:
         run = self.config.stash[RUN_SERVER]
         node.workerinput[_WORKER_KEY] = {"run_id": run.run_id, "owner": run.owner.to_json()}  # type: ignore[attr-defined]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """pgTAP files: every `*.sql` under the project's supabase/tests/ is one test."""
+    tests_dir = parent.config.stash[RUN_SERVER].settings.project.root / "tests"
+    if pgtap.is_pgtap_file(file_path, tests_dir):
+        return pgtap.PgTapFile.from_parent(parent, path=file_path)
+    return None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

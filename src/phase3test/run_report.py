@@ -29,7 +29,7 @@ from phase3test.migrations import discover
 from phase3test.project import SupabaseProject
 
 # Names the suites record their findings under (record_property); access cells: access_report.PROPERTY.
-MATVIEWS, SCHEMA = "matviews", "schema"
+MATVIEWS, SCHEMA, PGTAP = "matviews", "schema", "pgtap"
 FAILURES_SHOWN = 30
 
 
@@ -45,6 +45,7 @@ class RunReport:
     access: AccessReport = field(init=False)
     matviews: dict[str, dict[str, float]] = field(default_factory=dict)
     schema: dict[str, Any] = field(default_factory=dict)
+    pgtap: dict[str, list[Any]] = field(default_factory=dict)  # file -> [number, ok, name] per assertion
 
     def __post_init__(self) -> None:
         self.access = AccessReport(self.folder / "access-matrix.md")
@@ -64,6 +65,8 @@ class RunReport:
                 self.matviews.update(value)
             elif name == SCHEMA and isinstance(value, dict):
                 self.schema = value
+            elif name == PGTAP and isinstance(value, dict):
+                self.pgtap[value["file"]] = value["assertions"]
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -99,6 +102,7 @@ class RunReport:
                 for (t, r, o), (e, p) in sorted(self.access.cells.items())
             ],
             "matviews": self.matviews,
+            "pgtap": self.pgtap,
             "schema": {key: value for key, value in self.schema.items() if key != "server_version"},
         }
 

@@ -53,6 +53,7 @@ def notes_project(sample_project: Path) -> Callable[..., Path]:
         shutil.copytree(sample_project / "fixtures", folder / "fixtures")
         shutil.copy(sample_project / ".squawk.toml", folder)
         for relative, text in (files or {}).items():
+            (folder / "supabase" / relative).parent.mkdir(parents=True, exist_ok=True)
             (folder / "supabase" / relative).write_text(text)
         (folder / "notes_seeders.py").write_text(SEEDERS.replace("EXTRA_COLUMNS", extra))
         (folder / "pytest.ini").write_text(
