@@ -11,19 +11,14 @@ from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 
+import phase3
 import psycopg
-from ours import SHM, Toolchain, start
 from scratch import Scratch
 
-from phase3test import janitor, matviews
-from phase3test.provision import MIGRATED_TEMPLATE
-from phase3test.seeding import load, plan, seed
-from phase3test.server.registry import base_dir
+from phase3test import matviews
+from phase3test.seeding import seed
 
-PHASE3 = Path(__file__).resolve().parents[1] / "supabase"
-SEEDERS = "phase3test.seeding.phase3"
 REPEATS = 3
 HOLD = 0.2  # seconds each refresh keeps its transaction open while readers read
 WRITES = "update public.bookings set updated_at = updated_at where ctid in (select ctid from public.bookings limit 20)"
@@ -31,25 +26,14 @@ WRITES = "update public.bookings set updated_at = updated_at where ctid in (sele
 
 def measure_matviews(scratch: Scratch, scales: tuple[int, ...]) -> dict[str, dict[str, dict[str, float]]]:
     """{scale: {view: {refresh_ms, concurrent_median_ms, concurrent_p99_ms, plain_median_ms, plain_p99_ms}}}."""
-    tools = Toolchain.resolve(PHASE3)
-    base = base_dir(scratch.folder("p3t-bench-mv-", SHM))
-    _elapsed, provisioned, run = start(scratch, tools.provisioner(base), base)
-    seeders = plan(load(SEEDERS))
+    seeders = phase3.seeders()
     results: dict[str, dict[str, dict[str, float]]] = {}
-    try:
-        with psycopg.connect(provisioned.server.conninfo("template1"), autocommit=True) as admin:
-            for scale in scales:
-                name = f"p3t_bench_mv_{scale}"
-                janitor.create_from_template(admin, name, MIGRATED_TEMPLATE)
-                try:
-                    dsn = provisioned.server.conninfo(name)
-                    with psycopg.connect(dsn) as conn:
-                        seed(conn, seeders, 0, scale)
-                    results[str(scale)] = _per_view(dsn)
-                finally:
-                    janitor.drop(admin, name)
-    finally:
-        run.destroy()
+    with phase3.server(scratch, "p3t-bench-mv-") as (admin, running):
+        for scale in scales:
+            with phase3.clone(admin, running, f"p3t_bench_mv_{scale}") as dsn:
+                with psycopg.connect(dsn) as conn:
+                    seed(conn, seeders, 0, scale)
+                results[str(scale)] = _per_view(dsn)
     return results
 
 

@@ -177,18 +177,16 @@ def collect(scratch: Scratch, args: argparse.Namespace) -> dict[str, object]:
         baselines["naive_per_test"] = _entry("naive_per_test", status="failed", error="the naive server did not start")
 
     scales = tuple(int(scale) for scale in args.seed_scales.split(",") if scale.strip())
-    progress(f"seeding the Phase 3 schema at scales {', '.join(map(str, scales))}")
-    try:
-        results["seeding"] = seeding.measure_seeding(scratch, scales)
-    except Exception as exc:  # reported, like a failing baseline, never raised
-        results["notes"].append(f"seeding could not be measured: {type(exc).__name__}: {exc}")
-        results["seeding"] = {}
-    progress(f"refreshing the Phase 3 materialized views at scales {', '.join(map(str, scales))}")
-    try:
-        results["matviews"] = matviews.measure_matviews(scratch, scales)
-    except Exception as exc:  # reported, like a failing baseline, never raised
-        results["notes"].append(f"materialized views could not be measured: {type(exc).__name__}: {exc}")
-        results["matviews"] = {}
+    for key, what, measure in (
+        ("seeding", "seeding", seeding.measure_seeding),
+        ("matviews", "materialized views", matviews.measure_matviews),
+    ):
+        progress(f"{what} on the Phase 3 schema at scales {', '.join(map(str, scales))}")
+        try:
+            results[key] = measure(scratch, scales)
+        except Exception as exc:  # reported, like a failing baseline, never raised
+            results["notes"].append(f"{what} could not be measured: {type(exc).__name__}: {exc}")
+            results[key] = {}
     results["ratios"] = report.ratios(results)
     results["elapsed"] = time.perf_counter() - started
     return results

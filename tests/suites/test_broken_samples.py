@@ -15,10 +15,10 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def run_suite(pytester: pytest.Pytester, suite: str, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-p", "no:xdist", "-rs", "--pyargs", f"phase3test.suites.{suite}", *args
-    )
+def run_suite(pytester: pytest.Pytester, suites: str, *args: str) -> pytest.RunResult:
+    """Run one suite, or several separated by commas (`test_access,test_security`), in a pytest subprocess."""
+    modules = [f"phase3test.suites.{suite}" for suite in suites.split(",")]
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "-rs", *args, "--pyargs", *modules)
 
 
 def test_the_unbroken_sample_project_passes_every_suite_in_parallel(pytester, broken_project):
@@ -242,19 +242,7 @@ ACCESS_CASES = {
 
 @pytest.mark.parametrize("case", list(ACCESS_CASES))
 def test_access_and_security_suites_fail_on_broken_policies(pytester, broken_project, case):
-    statement, expected = ACCESS_CASES[case]
-    broken_project(
-        {
-            "migrations/20240103000000_broken.sql": f"-- Broken.\n{statement}",
-            "rollbacks/20240103000000_broken.down.sql": "-- irreversible: a broken sample\n",
-        },
-    )
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-p", "no:xdist", "--pyargs", "phase3test.suites.test_access",
-        "phase3test.suites.test_security",
-    )  # fmt: skip
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines_random(expected)
+    fails_on(pytester, broken_project, ACCESS_CASES[case], "test_access,test_security")
 
 
 def test_the_access_report_shows_each_cell_declared_and_found(pytester, broken_project):
@@ -313,13 +301,18 @@ MATVIEW_CASES = {
 
 @pytest.mark.parametrize("case", list(MATVIEW_CASES))
 def test_the_materialized_view_suite_fails_on_broken_views(pytester, broken_project, case):
-    statement, expected = MATVIEW_CASES[case]
+    fails_on(pytester, broken_project, MATVIEW_CASES[case], "test_matviews")
+
+
+def fails_on(pytester: pytest.Pytester, broken_project, case: tuple[str, list[str]], suites: str) -> None:
+    """The sample project plus one broken migration makes the suites fail, printing every expected line."""
+    statement, expected = case
     broken_project(
         {
-            "migrations/20240103000000_views.sql": f"-- Views.\n{statement}",
-            "rollbacks/20240103000000_views.down.sql": "-- irreversible: a broken sample\n",
+            "migrations/20240103000000_broken.sql": f"-- Broken.\n{statement}",
+            "rollbacks/20240103000000_broken.down.sql": "-- irreversible: a broken sample\n",
         },
     )
-    result = run_suite(pytester, "test_matviews")
+    result = run_suite(pytester, suites)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines_random(expected)

@@ -1,0 +1,47 @@
+"""A Phase 3 server for the figures that need seeded data, and throwaway clones of its migrated template."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+from ours import SHM, Toolchain, start
+from scratch import Scratch
+
+from phase3test import janitor
+from phase3test.provision import MIGRATED_TEMPLATE
+from phase3test.seeding import Seeder, load, plan
+from phase3test.server.executor import RunningServer
+from phase3test.server.registry import base_dir
+
+PHASE3 = Path(__file__).resolve().parents[1] / "supabase"
+SEEDERS = "phase3test.seeding.phase3"
+
+
+def seeders() -> list[Seeder]:
+    return plan(load(SEEDERS))
+
+
+@contextlib.contextmanager
+def server(scratch: Scratch, prefix: str) -> Iterator[tuple[psycopg.Connection, RunningServer]]:
+    """The migrated Phase 3 server, and an admin connection to it; stopped and removed afterwards."""
+    tools = Toolchain.resolve(PHASE3)
+    base = base_dir(scratch.folder(prefix, SHM))
+    _elapsed, provisioned, run = start(scratch, tools.provisioner(base), base)
+    try:
+        with psycopg.connect(provisioned.server.conninfo("template1"), autocommit=True) as admin:
+            yield admin, provisioned.server
+    finally:
+        run.destroy()
+
+
+@contextlib.contextmanager
+def clone(admin: psycopg.Connection, running: RunningServer, name: str) -> Iterator[str]:
+    """A fresh clone of the migrated template; yields its DSN, drops it afterwards."""
+    janitor.create_from_template(admin, name, MIGRATED_TEMPLATE)
+    try:
+        yield running.conninfo(name)
+    finally:
+        janitor.drop(admin, name)
