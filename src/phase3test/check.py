@@ -38,14 +38,16 @@ def check(supabase_dir: Path, report_dir: Path, paths: list[str], pytest_args: l
         project.check_readable()
         migrations = discover(project.migrations_dir).migrations
         pgtap_dir = project.root / "tests"
-        if pgtap_dir.is_dir():  # the project's pgTAP files, as `supabase test db` would run them
+        pgtap_files = sorted(pgtap_dir.rglob("*.sql")) if pgtap_dir.is_dir() else []
+        if pgtap_files:  # the project's pgTAP files, as `supabase test db` would run them
             paths = [*paths, str(pgtap_dir)]
     except Phase3TestError as exc:
         print(f"phase3test check: {exc}", file=sys.stderr)
         return EXIT_SETUP
     print(
-        f"phase3test check: {len(migrations)} migrations in {project.migrations_dir}; every suite"
-        f"{' and ' + ', '.join(paths) if paths else ''} with pytest -n auto; the report goes to {report_dir}/",
+        f"phase3test check: {len(migrations)} migrations in {project.migrations_dir}, {len(pgtap_files)} pgTAP "
+        f"file(s); every suite{' and ' + ', '.join(paths) if paths else ''} with pytest -n auto; "
+        f"the report goes to {report_dir}/",
         flush=True,
     )
     args = [
@@ -72,6 +74,11 @@ def summary(report: Path, elapsed: float, code: int) -> None:
     if data["access"]:
         differing = sum(1 for cell in data["access"] if not cell["as_declared"])
         print(f"  access matrix: {len(data['access']):,} cells, {differing} not as declared")
+    if data["matviews"]:
+        print(f"  materialized views: {len(data['matviews'])} refreshed concurrently under load")
+    if data.get("pgtap"):
+        assertions = sum(len(found) for found in data["pgtap"].values())
+        print(f"  pgTAP: {len(data['pgtap'])} file(s), {assertions} assertion(s)")
     for suite, counts in data["suites"].items():
         marks = ", ".join(f"{n} {k}" for k, n in counts.items())
         print(f"  {'FAIL' if counts.get('failed') else 'ok  '}  {suite}: {marks}")

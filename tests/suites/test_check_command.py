@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 def test_a_passing_gate_exits_0_and_writes_every_report_file(project, run_check):
     result = run_check(project)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "phase3test check: 2 migrations in" in result.stdout
+    assert "phase3test check: 2 migrations in" in result.stdout and "0 pgTAP file(s)" in result.stdout
     assert "migration gate PASSED in" in result.stdout
     assert "access matrix: 24 cells, 0 not as declared" in result.stdout
     reports = project / "reports"
