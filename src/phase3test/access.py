@@ -157,6 +157,12 @@ def _table(name: str, spec: Any, roles: dict[str, Role], problems: list[str]) ->
                 problems.append(f"{name} {operation} {role}: only a signed-in role can own rows")
         decisions[operation] = {role: value for role, value in given.items() if value != "deny"}
     defaults = spec.get("insert_defaults") or []
+    if not isinstance(defaults, list) or not all(isinstance(column, str) for column in defaults):
+        problems.append(f"{name}: `insert_defaults:` must be a list of column names, e.g. [status, created_at]")
+        defaults = []
+    for key in ("rows", "note"):
+        if key in spec and not isinstance(spec[key], str):
+            problems.append(f"{name}: `{key}:` must be text")
     return TableAccess(name, decisions, own, spec.get("rows"), tuple(defaults), spec.get("note"))
 
 

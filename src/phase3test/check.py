@@ -53,12 +53,22 @@ def check(supabase_dir: Path, report_dir: Path, paths: list[str], pytest_args: l
     args = [
         "-n", "auto", "-p", "no:cacheprovider", "-q", "-rs",
         f"--supabase-dir={supabase_dir}", f"--pg-report-dir={report_dir}", f"--junitxml={report_dir / 'junit.xml'}",
+        "-o", "junit_family=xunit1",  # keeps the suites' recorded properties (xunit2 warns about each one)
         *pytest_args, "--pyargs", "phase3test.suites", *paths,
     ]  # fmt: skip
+    (report_dir / "report.json").unlink(missing_ok=True)  # a run that does not start leaves no stale summary
     status = pytest.main(args)
     code = _EXIT_CODES.get(status, EXIT_SETUP)  # type: ignore[call-overload]
+    if code == EXIT_INTERRUPTED and _failures(report_dir / "report.json"):
+        code = EXIT_FAILED  # -x / --maxfail stop a run the way Ctrl-C does; a failure is what stopped it
     summary(report_dir / "report.json", time.monotonic() - started, code)
     return code
+
+
+def _failures(report: Path) -> int:
+    if not report.is_file():
+        return 0
+    return len(json.loads(report.read_text(encoding="utf-8")).get("failures", []))
 
 
 def summary(report: Path, elapsed: float, code: int) -> None:

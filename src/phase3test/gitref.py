@@ -18,9 +18,9 @@ from phase3test.migrations import FILE_RULE
 
 def checksums_on_ref(migrations_dir: Path, ref: str) -> dict[str, str]:
     """{version: sha256} of the migration files in `migrations_dir` as committed on `ref`."""
-    listing = _git(migrations_dir, "ls-tree", "--name-only", ref, "--", ".", ref=ref)
+    listing = _git(migrations_dir, "ls-tree", "-z", "--name-only", ref, "--", ".", ref=ref)
     checksums = {}
-    for name in listing.decode().splitlines():
+    for name in filter(None, listing.decode().split("\0")):  # -z: names as they are, never quoted
         match = FILE_RULE.match(Path(name).name)
         if match:
             content = _git(migrations_dir, "show", f"{ref}:./{Path(name).name}", ref=ref)

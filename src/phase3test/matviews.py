@@ -74,12 +74,14 @@ _REFRESH = re.compile(r"refresh\s+materialized\s+view\s+(?:concurrently\s+)?([\w
 
 
 def refresh_functions(conn: psycopg.Connection) -> dict[str, list[str]]:
-    """Functions whose body refreshes materialized views, with the views in the order the body names them."""
+    """Functions a caller can run (no arguments, not triggers) whose body refreshes materialized views, with the
+    views in the order the body names them."""
     found: dict[str, list[str]] = {}
     rows = conn.execute(
         """select format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), p.prosrc
              from pg_proc p join pg_namespace n on n.oid = p.pronamespace
             where p.prosrc ~* 'refresh\\s+materialized\\s+view'
+              and p.prokind = 'f' and p.pronargs = 0 and p.prorettype <> 'trigger'::regtype
               and n.nspname not in ('pg_catalog', 'information_schema')"""
     ).fetchall()
     for name, source in rows:
@@ -100,7 +102,7 @@ def _qualified(conn: psycopg.Connection, target: str) -> str:
 class LoadResult:
     """What readers saw while a refresh of the view held its transaction open."""
 
-    latencies: list[float] = field(default_factory=list)  # seconds per read that overlapped the refresh
+    latencies: list[float] = field(default_factory=list)  # seconds per read started while the refresh ran
     errors: list[str] = field(default_factory=list)
     lock_waits: int = 0  # samples in which a reader was waiting on a lock
     samples: int = 0
@@ -188,17 +190,21 @@ def under_load(
 
             refreshing = threading.Thread(target=run_refresh)
             refreshing.start()
-            while not done.is_set():
-                waiting = monitor.execute(
-                    "select count(*) from pg_stat_activity where pid = any(%s) and wait_event_type = 'Lock'", (pids,)
-                ).fetchone()
-                result.samples += 1
-                result.lock_waits += bool(waiting and waiting[0])
-                time.sleep(0.001)
-            refreshing.join()
+            try:
+                while not done.is_set():
+                    waiting = monitor.execute(
+                        "select count(*) from pg_stat_activity where pid = any(%s) and wait_event_type = 'Lock'",
+                        (pids,),
+                    ).fetchone()
+                    result.samples += 1
+                    result.lock_waits += bool(waiting and waiting[0])
+                    time.sleep(0.001)
+            finally:
+                refreshing.join()
     finally:
         stop.set()
         for thread in threads:
             thread.join()
-    result.latencies = [end - start for start, end in reads if start < window[1] and end > window[0]]
+    # Reads that started while the refresh's transaction was open: what a reader arriving then waits.
+    result.latencies = [end - start for start, end in reads if window[0] <= start < window[1]]
     return result

@@ -107,10 +107,18 @@ def run_file(path: Path, fresh_db: psycopg.Connection, record_property: Callable
         tap = parse(output(fresh_db, path))
     except psycopg.Error as exc:
         pytest.fail(f"{path.name}: ERROR {exc.sqlstate}: {exc.diag.message_primary or exc}", pytrace=False)
-    record_property(PGTAP, {"file": path.name, "assertions": [[a.number, a.ok, a.name] for a in tap.assertions]})
+    record_property(
+        PGTAP, {"file": _under_tests(path), "assertions": [[a.number, a.ok, a.name] for a in tap.assertions]}
+    )
     problems = tap.problems()
     if problems:
         pytest.fail(f"{path.name}: {len(problems)} problem(s)\n" + "\n".join(problems), pytrace=False)
+
+
+def _under_tests(path: Path) -> str:
+    """The file's path below its `tests` folder (two files of one name in sub-folders stay apart)."""
+    parts = path.parts
+    return "/".join(parts[len(parts) - parts[::-1].index("tests") :]) if "tests" in parts else path.name
 
 
 def is_pgtap_file(path: Path, tests_dir: Path) -> bool:

@@ -134,19 +134,17 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         run_id, owner = new_run_id(), ProcessId.of_self()
         reap_orphans(base_dir())  # servers of runs that died without their watchdog
-        report = config.getoption("pg_access_report") or config.getini("phase3test_access_report")
+        report = _path_option(config, "pg_access_report", "phase3test_access_report")
         if report:
-            config.pluginmanager.register(AccessReport(config.invocation_params.dir / report), "phase3test-access")
-        folder = config.getoption("pg_report_dir") or config.getini("phase3test_report_dir")
+            config.pluginmanager.register(AccessReport(report), "phase3test-access")
+        folder = _path_option(config, "pg_report_dir", "phase3test_report_dir")
         if folder:
             previous = config.getoption("pg_baseline")
             try:
                 earlier = baseline.load(config.invocation_params.dir / previous) if previous else None
             except Phase3TestError as exc:
                 raise pytest.UsageError(str(exc)) from None
-            config.pluginmanager.register(
-                RunReport(config.invocation_params.dir / folder, settings.project, earlier), "phase3test-report"
-            )
+            config.pluginmanager.register(RunReport(folder, settings.project, earlier), "phase3test-report")
     config.stash[RUN_SERVER] = RunServer(settings, run_id, owner)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(config), "phase3test-xdist")
@@ -183,8 +181,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("migration", migrations, ids=[m.path.stem for m in migrations])
     if "access_cell" in metafunc.fixturenames:
         path = matrix_path(metafunc.config)
-        cells = access.load(path).cells() if path.is_file() else []
+        try:
+            cells = access.load(path).cells() if path.is_file() else []
+        except Phase3TestError as exc:
+            raise pytest.UsageError(str(exc)) from None
         metafunc.parametrize("access_cell", cells, ids=[cell.id for cell in cells])
+
+
+def _path_option(config: pytest.Config, option: str, ini: str) -> Path | None:
+    """A path from the command line (relative to where pytest runs) or the ini file (relative to the rootdir)."""
+    given = config.getoption(option)
+    if given:
+        return config.invocation_params.dir / given
+    configured = config.getini(ini)
+    return config.rootpath / configured if configured else None
 
 
 def matrix_path(config: pytest.Config) -> Path:

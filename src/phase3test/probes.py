@@ -85,25 +85,31 @@ class Probe:
         query = sql.SQL("select ctid::text from {} where {}").format(self.table, self.scope)
         return self._as(user, lambda: {ctid for (ctid,) in self.conn.execute(query)})
 
-    def updates(self, user: str | None, ctid: str) -> int | str:
+    def updates(self, user: str | None, ctid: str | None) -> int | str:
+        """Rows a no-op update reaches: the row `ctid`, or with None every row of the entry."""
         columns = self.columns("UPDATE")
         if not columns:
             return REFUSED
         column = sql.Identifier(columns[0])
-        query = sql.SQL("update {} set {} = {} where ctid = %s::tid").format(self.table, column, column)
-        return self._as(user, lambda: self.conn.execute(query, (ctid,)).rowcount)
+        query = sql.SQL("update {} set {} = {} where {}").format(self.table, column, column, self._target(ctid))
+        return self._as(user, lambda: self.conn.execute(query, (ctid,) if ctid else ()).rowcount)
 
-    def deletes(self, user: str | None, ctid: str) -> int | str:
-        query = sql.SQL("delete from {} where ctid = %s::tid").format(self.table)
+    def deletes(self, user: str | None, ctid: str | None) -> int | str:
+        """Rows a delete reaches: the row `ctid`, or with None every row of the entry."""
+        query = sql.SQL("delete from {} where {}").format(self.table, self._target(ctid))
 
-        def attempt() -> int:
+        def attempt() -> int | str:
             try:
                 with self.conn.transaction():
-                    return self.conn.execute(query, (ctid,)).rowcount
+                    return self.conn.execute(query, (ctid,) if ctid else ()).rowcount
             except psycopg.errors.ForeignKeyViolation:
-                return 1  # RLS let it through; a foreign key stopped it
+                # RLS let it through; a foreign key stopped it
+                return 1 if ctid else "went through row-level security (a foreign key stopped it)"
 
         return self._as(user, attempt)
+
+    def _target(self, ctid: str | None) -> sql.Composable:
+        return sql.SQL("ctid = %s::tid") if ctid else self.scope
 
     def inserts(self, user: str | None, ctid: str) -> int | str:
         """Delete the row as the superuser, then insert it again as the role: 1 if it went in."""
@@ -165,11 +171,8 @@ def check(conn: psycopg.Connection, matrix: Matrix, cell: Cell) -> Verdict:
     candidates = probe.users()
     if probe.role.api_role == "authenticated" and not candidates:
         return Verdict([f"role {cell.role}: its `users` query found nobody in the seed data"], [])
-    user = candidates[0] if candidates else None
     if cell.expected != "own":
-        if cell.operation == "select":
-            return Verdict(_check_select(probe.sees(user), set(every), set(), cell.expected), [])
-        return Verdict(_expect(_attempt(probe, cell)(user, every[0]), cell.expected == "allow", "a row"), [])
+        return Verdict(_check_all_or_nothing(probe, cell, every, candidates), [])
     owner, own = _owner(probe, candidates, cell.operation)
     if own == set(every):
         return Verdict([f"every seeded row of {cell.table} is the acting {cell.role} user's: seed someone else's"], [])
@@ -179,16 +182,51 @@ def check(conn: psycopg.Connection, matrix: Matrix, cell: Cell) -> Verdict:
         predicate = probe.access.own[cell.operation]
         unchecked.append(f"{cell.role} {cell.operation} on {cell.table}: no seeded row is own ({predicate}) for "
                          "any user of the role, so only someone else's rows were checked")  # fmt: skip
-        owner = user
+        owner = candidates[0] if candidates else None
     if cell.operation == "select":
         seen = probe.sees(owner)
         if not own and isinstance(seen, set):
-            return Verdict(_check_select(seen, set(every), set(), "deny"), unchecked)
+            return Verdict(_check_select(seen, set(every), set(), "deny", "own (no own rows seeded)"), unchecked)
         return Verdict(_check_select(seen, set(every), own, "own"), unchecked)
     attempt = _attempt(probe, cell)
     problems = _expect(attempt(owner, sorted(own)[0]), True, "the user's own row") if own else []
     other = next(c for c in every if c not in own)
     return Verdict(problems + _expect(attempt(owner, other), False, "someone else's row"), unchecked)
+
+
+def _check_all_or_nothing(probe: Probe, cell: Cell, every: list[str], candidates: list[str]) -> list[str]:
+    """`allow` or `deny`, checked on every row where one statement can, else on the user's own row and another's.
+
+    Where the table says what owning a row means, the acting user is one who owns some: a deny must hold on
+    their own rows too, and an allow must reach rows that are not theirs.
+    """
+    user, own = _owner(probe, candidates, cell.operation) if cell.operation in probe.access.own else (None, set())
+    user = user or (candidates[0] if candidates else None)
+    if cell.operation == "select":
+        return _check_select(probe.sees(user), set(every), own, cell.expected)
+    if cell.operation == "update" or (cell.operation == "delete" and cell.expected == "deny"):
+        reached = (probe.updates if cell.operation == "update" else probe.deletes)(user, None)
+        return _expect_rows(reached, len(every), cell.expected, cell.operation)
+    attempt, allowed = _attempt(probe, cell), cell.expected == "allow"
+    # An allow must reach a row that is not the user's; a deny must hold on their own row too. (Not the
+    # reverse: deleting the acting user's own profile for the insert probe would take their role away.)
+    others = [c for c in every if c not in own][:1]
+    targets = (others or every[:1]) if allowed else others + sorted(own)[:1]
+    return [
+        problem
+        for target in targets
+        for problem in _expect(attempt(user, target), allowed, "the user's own row" if target in own else "a row")
+    ]
+
+
+def _expect_rows(reached: int | str, total: int, expected: str, operation: str) -> list[str]:
+    """A statement over every row: `allow` reaches all of them, `deny` none (or is refused)."""
+    if isinstance(reached, str):
+        if reached == REFUSED:
+            return [] if expected == "deny" else [f"expected allow, but the {operation} was refused"]
+        return [f"expected {expected}, but the {operation} {reached}"]
+    want = total if expected == "allow" else 0
+    return [] if reached == want else [f"expected {expected}, but the {operation} reached {reached} of {total} rows"]
 
 
 def _attempt(probe: Probe, cell: Cell) -> Callable[[str | None, str], int | str]:
@@ -218,16 +256,20 @@ def _owner(probe: Probe, candidates: list[str], operation: str) -> tuple[str | N
     return None, set()
 
 
-def _check_select(seen: set[str] | str, every: set[str], own: set[str], expected: str) -> list[str]:
+def _check_select(
+    seen: set[str] | str, every: set[str], own: set[str], expected: str, label: str | None = None
+) -> list[str]:
+    """What the role sees against what it should: every row, its own (`own`), or none."""
+    label = label or expected
     if isinstance(seen, str):
         if seen == REFUSED:
-            return [] if expected == "deny" else [f"expected {expected}, but reading is refused (no privilege)"]
+            return [] if expected == "deny" else [f"expected {label}, but reading is refused (no privilege)"]
         return [f"reading {seen}"]
     want = {"allow": every, "own": own, "deny": set()}[expected]
     if seen == want:
         return []
-    detail = f"{len(seen & own)} own, {len(seen - own)} of others" if expected == "own" else ""
-    return [f"expected {expected}: sees {len(seen)} of {len(every)} rows{f' ({detail})' if detail else ''}"]
+    detail = f"{len(seen & own)} own, {len(seen - own)} of others" if own else ""
+    return [f"expected {label}: sees {len(seen)} of {len(every)} rows{f' ({detail})' if detail else ''}"]
 
 
 def _expect(outcome: int | str, allowed: bool, target: str) -> list[str]:

@@ -40,23 +40,20 @@ class RunReport:
     baseline: dict[str, Any] | None = None  # an earlier report.json, loaded
     started: float = field(default_factory=time.monotonic)
     results: dict[str, str] = field(default_factory=dict)  # test id -> passed | failed | skipped
-    outcomes: dict[str, Counter[str]] = field(default_factory=dict)  # suite file -> outcome -> count
     failures: list[dict[str, str]] = field(default_factory=list)
     access: AccessReport = field(init=False)
     matviews: dict[str, dict[str, float]] = field(default_factory=dict)
     schema: dict[str, Any] = field(default_factory=dict)
-    pgtap: dict[str, list[Any]] = field(default_factory=dict)  # file -> [number, ok, name] per assertion
+    pgtap: dict[str, list[Any]] = field(default_factory=dict)  # file (under tests/) -> [number, ok, name] each
 
     def __post_init__(self) -> None:
         self.access = AccessReport(self.folder / "access-matrix.md")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Each test counts once: its call, or the setup that kept it from running, or a failed teardown."""
-        if report.when == "call" or (report.when == "setup" and not report.passed) or report.failed:
-            suite = report.nodeid.split("::")[0]
-            self.outcomes.setdefault(suite, Counter())[report.outcome] += 1
-            if self.results.get(report.nodeid) != "failed":
-                self.results[report.nodeid] = report.outcome
+        """A test's outcome: its call's, or its setup's when that kept it from running; any failure wins."""
+        decides = report.when == "call" or (report.when == "setup" and not report.passed) or report.failed
+        if decides and self.results.get(report.nodeid) != "failed":
+            self.results[report.nodeid] = report.outcome
         if report.failed:
             self.failures.append({"test": report.nodeid, "when": report.when, "message": failure_line(report)})
         self.access.pytest_runtest_logreport(report)
@@ -79,8 +76,16 @@ class RunReport:
         if self.access.cells:
             self.access.pytest_sessionfinish(session)
 
+    def outcomes(self) -> dict[str, Counter[str]]:
+        """Per suite file, how many of its tests passed, failed or were skipped (each test once)."""
+        counts: dict[str, Counter[str]] = {}
+        for nodeid, outcome in self.results.items():
+            counts.setdefault(nodeid.split("::")[0], Counter())[outcome] += 1
+        return counts
+
     def to_json(self, exit_status: int) -> dict[str, Any]:
-        totals: Counter[str] = sum(self.outcomes.values(), Counter())
+        outcomes = self.outcomes()
+        totals: Counter[str] = sum(outcomes.values(), Counter())
         return {
             "format": 1,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -94,7 +99,7 @@ class RunReport:
                 "postgres": self.schema.get("server_version"),
             },
             "migrations": self._migrations(),
-            "suites": {suite: dict(counts) for suite, counts in sorted(self.outcomes.items())},
+            "suites": {suite: dict(counts) for suite, counts in sorted(outcomes.items())},
             "failures": self.failures,
             "access_roles": self.access.roles,
             "access": [

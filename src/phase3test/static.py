@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from phase3test.migrations import Discovery, Migration
@@ -28,9 +29,17 @@ def naming_problems(discovery: Discovery) -> list[str]:
     problems += [
         f"{m.path.name}: version {m.version} is not a {TIMESTAMP_DIGITS}-digit UTC timestamp (YYYYMMDDHHMMSS)"
         for m in discovery.migrations
-        if len(m.version) != TIMESTAMP_DIGITS
+        if not _is_timestamp(m.version)
     ]
     return problems
+
+
+def _is_timestamp(version: str) -> bool:
+    try:
+        datetime.strptime(version, "%Y%m%d%H%M%S")
+    except ValueError:
+        return False
+    return len(version) == TIMESTAMP_DIGITS
 
 
 @dataclass(frozen=True)

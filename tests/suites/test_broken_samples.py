@@ -316,3 +316,18 @@ def fails_on(pytester: pytest.Pytester, broken_project, case: tuple[str, list[st
     result = run_suite(pytester, suites)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines_random(expected)
+
+
+def test_a_deny_is_checked_on_the_acting_users_own_rows_too(pytester, broken_project):
+    """The matrix says writers may not update notes, but the policy lets them update their own."""
+    project = broken_project({})
+    matrix = project / "fixtures/rls_matrix.yaml"
+    notes, tags = matrix.read_text().split("  public.note_tags:")
+    matrix.write_text(
+        notes.replace("update: {writer: own, service_role: allow}", "update: {service_role: allow}")
+        + "  public.note_tags:"
+        + tags
+    )
+    result = run_suite(pytester, "test_access", "-k", "notes-writer-update")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*writer update on public.notes: expected deny, but the update reached 2 of 4 rows"])

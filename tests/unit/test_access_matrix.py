@@ -43,6 +43,8 @@ def test_every_mistake_is_named_with_table_role_and_operation(tmp_path):
         "    insert: {anon: own}\n"
         "    update: {writer: sometimes}\n"
         "    colour: blue\n"
+        "    insert_defaults: status\n"
+        "    rows: 5\n"
     )
     with pytest.raises(SetupError) as caught:
         load(matrix(tmp_path, text))
@@ -54,6 +56,8 @@ def test_every_mistake_is_named_with_table_role_and_operation(tmp_path):
         "public.notes update writer: 'sometimes' is not one of allow, own, deny",
         "public.notes: no `delete:` decision (write `delete: {}` if nobody may)",
         "public.notes: unknown key 'colour'",
+        "public.notes: `insert_defaults:` must be a list of column names",
+        "public.notes: `rows:` must be text",
     ):
         assert expected in message
 

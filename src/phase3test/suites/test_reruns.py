@@ -82,12 +82,13 @@ def test_a_database_from_before_this_migration_keeps_its_rows_up_to_the_head(
     if closed:
         pytest.skip(f"cannot reach the version before {migration.path.name} with seed data: {closed}")
     columns = contents.columns_of(snapshot(fresh_db))
-    rows = contents.read(fresh_db, columns)
+    # Compared over what still exists at the head: a column a later migration drops is not a lost row.
+    kept = {t: [c for c in names if c in head_columns[t]] for t, names in columns.items() if t in head_columns}
+    rows = contents.read(fresh_db, kept)
     applied = migrate(fresh_db, migration_chain)
     assert [m.path.name for m in applied] == [m.path.name for m in migration_chain[older:]]
     context = f"migrating to the head from before {migration.path.name}"
-    kept = {t: [c for c in names if c in head_columns[t]] for t, names in columns.items() if t in head_columns}
-    contents.assert_kept(rows.only(list(kept)), contents.read(fresh_db, kept), context)
+    contents.assert_kept(rows, contents.read(fresh_db, kept), context)
     # Columns added since that the seed data fills on every row must be filled on the old rows too.
     added = {
         table: [
