@@ -42,6 +42,12 @@ def test_the_gate_runs_on_migration_pull_requests_against_the_base_branch_and_ke
     assert uploads and uploads[0]["with"]["path"] == "reports/" and uploads[0]["if"] == "always()"
 
 
+@pytest.mark.parametrize("name", ["migrations-gate.yml", "release-report.yml"])
+def test_the_runner_gets_postgresql_15_with_pgtap_as_the_project_targets(name):
+    runs = " ".join(step.get("run", "") for step in steps(name))
+    assert "postgresql-15 postgresql-15-pgtap" in runs
+
+
 def test_a_published_release_gets_the_report_attached():
     workflow = yaml.safe_load((WORKFLOWS / "release-report.yml").read_text())
     assert workflow[True]["release"]["types"] == ["published"]
