@@ -12,6 +12,8 @@ import subprocess
 
 import pytest
 
+from phase3test.static import find_squawk
+
 pytestmark = pytest.mark.slow
 
 
@@ -172,6 +174,23 @@ def test_static_checks_fail_on_names_missing_rollbacks_and_tables_without_rls(py
     )
 
 
+def test_squawk_fails_on_a_lock_heavy_statement_and_says_which_rule(pytester, broken_project):
+    broken_project(
+        {
+            "migrations/20240103000000_slow.sql": "-- Slow.\nset local lock_timeout = '5s';\n"
+            "create index if not exists notes_body_idx on public.notes (body);\n",
+            "rollbacks/20240103000000_slow.down.sql": "drop index if exists public.notes_body_idx;\n",
+        },
+    )
+    if find_squawk() is None:
+        pytest.skip("squawk is not installed (a dev dependency)")
+    result = run_suite(pytester, "test_static", "-k", "squawk")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*squawk flags 20240103000000_slow.sql:", "*20240103000000_slow.sql:*require-concurrent-index-creation*"]
+    )
+
+
 def test_reruns_fail_when_a_pull_request_edits_an_applied_migration_or_slips_one_in_before(pytester, broken_project):
     broken_project({})
     git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.test"]
@@ -232,6 +251,16 @@ ACCESS_CASES = {
         "grant select on public.note_counts to anon;\n",
         ["*public.note_counts: materialized view (no RLS) readable by anon"],
     ),
+    "a policy trusting user_metadata": (
+        "create policy notes_vip_read on public.notes for select to authenticated\n"
+        "  using ((auth.jwt() -> 'user_metadata' ->> 'vip') = 'true');\n",
+        ["*policies reading user_metadata, which every user can edit about themselves*notes_vip_read on public.notes"],
+    ),
+    "a view over auth.users readable through the API": (
+        "create or replace view public.writers as select id, email from auth.users;\n"
+        "grant select on public.writers to authenticated;\n",
+        ["*public.writers: view over auth.users readable by authenticated"],
+    ),
     "a table missing from the matrix": (
         "create table if not exists public.drafts (id bigint primary key);\n"
         "alter table public.drafts enable row level security;\n",
@@ -288,6 +317,15 @@ MATVIEW_CASES = {
         "end $$;\n"
         "revoke all on function public.refresh_notes() from public, anon, authenticated, service_role;\n",
         ["*public.refresh_notes() refreshes public.note_totals before public.note_counts, which it reads"],
+    ),
+    "two refreshes that queue instead of skipping": (
+        NOTE_COUNTS + "create unique index if not exists note_counts_owner_id_key on public.note_counts (owner_id);\n"
+        "create or replace function public.refresh_notes() returns void language plpgsql as $$\n"
+        "begin\n"
+        "  refresh materialized view concurrently public.note_counts;\n"
+        "end $$;\n"
+        "revoke all on function public.refresh_notes() from public, anon, authenticated, service_role;\n",
+        ["*public.refresh_notes(): a second call*"],
     ),
     "a view that drifts from its query": (
         "create materialized view if not exists public.note_ages as\n"
