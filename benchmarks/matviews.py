@@ -9,9 +9,6 @@ readers and one writer rolling back inserts' worth of work).
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import phase3
 import psycopg
 from scratch import Scratch
@@ -44,12 +41,7 @@ def _per_view(dsn: str) -> dict[str, dict[str, float]]:
         for view in views:  # dependency order: each reads refreshed data
             conn.execute(f"refresh materialized view concurrently {view.name}")
         for view in views:
-            samples = []
-            for _ in range(REPEATS):
-                started = time.perf_counter()
-                conn.execute(f"refresh materialized view concurrently {view.name}")
-                samples.append(time.perf_counter() - started)
-            figures[view.name] = {"refresh_ms": statistics.median(samples) * 1e3}
+            figures[view.name] = {"refresh_ms": matviews.refresh_time(conn, view, REPEATS) * 1e3}
     for view in views:
         concurrent = matviews.under_load(dsn, view, concurrently=True, hold=HOLD, writes=WRITES)
         plain = matviews.under_load(dsn, view, concurrently=False, hold=HOLD, writes=WRITES)

@@ -28,6 +28,16 @@ from psycopg.rows import dict_row
 
 Properties = dict[str, Any]
 
+
+def not_extension_member(catalog: str, oid: str) -> str:
+    """SQL: the object `oid` (of system catalog `catalog`) is not part of an extension; extensions own
+    and secure what they create, so neither snapshots nor security checks look at it."""
+    return (
+        f"not exists (select from pg_depend e where e.classid = '{catalog}'::regclass "
+        f"and e.objid = {oid} and e.deptype = 'e')"
+    )
+
+
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast", "supabase_migrations")
 
 # Children (their `on` property names a parent) are summarised under a parent
@@ -37,7 +47,7 @@ PARENTS = ("schema", "table", "view", "materialized view", "sequence", "function
 _ROLE = "coalesce(quote_ident(r.rolname), 'public')"  # aclexplode's grantee 0 is PUBLIC
 
 # Views and materialized views; whether a materialized view is populated is data.
-_VIEWS = """
+_VIEWS = f"""
         select format('%%I.%%I', n.nspname, c.relname) as key,
                pg_get_userbyid(c.relowner) as owner,
                pg_get_viewdef(c.oid) as definition,
@@ -45,8 +55,7 @@ _VIEWS = """
                obj_description(c.oid, 'pg_class') as comment
           from pg_class c join pg_namespace n on n.oid = c.relnamespace
          where n.nspname = any (%(schemas)s) and c.relkind = %(relkind)s
-           and not exists (select from pg_depend e
-                            where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e')"""
+           and {not_extension_member("pg_class", "c.oid")}"""
 _RELKINDS = {"view": "v", "materialized view": "m"}
 
 _QUERIES: dict[str, str] = {
@@ -56,7 +65,7 @@ _QUERIES: dict[str, str] = {
     "extension": """
         select quote_ident(e.extname) as key, e.extversion as version, quote_ident(n.nspname) as schema
           from pg_extension e join pg_namespace n on n.oid = e.extnamespace""",
-    "table": """
+    "table": f"""
         select format('%%I.%%I', n.nspname, c.relname) as key,
                case c.relkind when 'p' then 'partitioned table' else 'table' end as kind,
                pg_get_userbyid(c.relowner) as owner,
@@ -75,9 +84,8 @@ _QUERIES: dict[str, str] = {
                       order by a.attnum) as columns_order
           from pg_class c join pg_namespace n on n.oid = c.relnamespace
          where n.nspname = any (%(schemas)s) and c.relkind in ('r', 'p')
-           and not exists (select from pg_depend e
-                            where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e')""",
-    "column": """
+           and {not_extension_member("pg_class", "c.oid")}""",
+    "column": f"""
         select format('%%I.%%I.%%I', n.nspname, c.relname, a.attname) as key,
                format('%%I.%%I', n.nspname, c.relname) as "on",
                format_type(a.atttypid, a.atttypmod) as type,
@@ -94,27 +102,24 @@ _QUERIES: dict[str, str] = {
           left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
          where n.nspname = any (%(schemas)s) and c.relkind in ('r', 'p')
            and a.attnum > 0 and not a.attisdropped
-           and not exists (select from pg_depend e
-                            where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e')""",
+           and {not_extension_member("pg_class", "c.oid")}""",
     # NOT NULL is the column's not_null (Postgres 18 also lists it here, as contype 'n').
-    "constraint": """
+    "constraint": f"""
         select format('%%I on %%I.%%I', co.conname, n.nspname, c.relname) as key,
                format('%%I.%%I', n.nspname, c.relname) as "on",
                pg_get_constraintdef(co.oid) as definition
           from pg_constraint co join pg_class c on c.oid = co.conrelid
           join pg_namespace n on n.oid = c.relnamespace
          where n.nspname = any (%(schemas)s) and co.contype <> 'n'
-           and not exists (select from pg_depend e
-                            where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e')""",
-    "index": """
+           and {not_extension_member("pg_class", "c.oid")}""",
+    "index": f"""
         select format('%%I.%%I', n.nspname, i.relname) as key,
                format('%%I.%%I', n.nspname, c.relname) as "on",
                pg_get_indexdef(x.indexrelid) as definition
           from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class c on c.oid = x.indrelid
           join pg_namespace n on n.oid = c.relnamespace
          where n.nspname = any (%(schemas)s)
-           and not exists (select from pg_depend e
-                            where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e')""",
+           and {not_extension_member("pg_class", "c.oid")}""",
     "policy": """
         select format('%%I on %%I.%%I', p.polname, n.nspname, c.relname) as key,
                format('%%I.%%I', n.nspname, c.relname) as "on",
@@ -139,7 +144,7 @@ _QUERIES: dict[str, str] = {
     "view": _VIEWS,
     "materialized view": _VIEWS,
     # The body is a digest: a diff says it changed, the migration file says how.
-    "function": """
+    "function": f"""
         select format('%%I.%%I(%%s)', n.nspname, p.proname, oidvectortypes(p.proargtypes)) as key,
                case p.prokind when 'p' then 'procedure' when 'a' then 'aggregate'
                               when 'w' then 'window' else 'function' end as kind,
@@ -157,9 +162,8 @@ _QUERIES: dict[str, str] = {
                pg_get_userbyid(p.proowner) as owner
           from pg_proc p join pg_namespace n on n.oid = p.pronamespace join pg_language l on l.oid = p.prolang
          where n.nspname = any (%(schemas)s)
-           and not exists (select from pg_depend e
-                            where e.classid = 'pg_proc'::regclass and e.objid = p.oid and e.deptype = 'e')""",
-    "sequence": """
+           and {not_extension_member("pg_proc", "p.oid")}""",
+    "sequence": f"""
         select format('%%I.%%I', n.nspname, c.relname) as key,
                owner_col."on", owner_col.owned_by,
                format_type(s.seqtypid, null) as type,
@@ -175,17 +179,15 @@ _QUERIES: dict[str, str] = {
                  where d.classid = 'pg_class'::regclass and d.objid = c.oid
                    and d.refclassid = 'pg_class'::regclass and d.deptype in ('a', 'i')) owner_col on true
          where n.nspname = any (%(schemas)s)
-           and not exists (select from pg_depend e
-                            where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e')""",
-    "enum": """
+           and {not_extension_member("pg_class", "c.oid")}""",
+    "enum": f"""
         select format('%%I.%%I', n.nspname, t.typname) as key,
                array(select l.enumlabel from pg_enum l where l.enumtypid = t.oid order by l.enumsortorder)
                  as labels
           from pg_type t join pg_namespace n on n.oid = t.typnamespace
          where n.nspname = any (%(schemas)s) and t.typtype = 'e'
-           and not exists (select from pg_depend e
-                            where e.classid = 'pg_type'::regclass and e.objid = t.oid and e.deptype = 'e')""",
-    "domain": """
+           and {not_extension_member("pg_type", "t.oid")}""",
+    "domain": f"""
         select format('%%I.%%I', n.nspname, t.typname) as key,
                format_type(t.typbasetype, t.typtypmod) as type,
                t.typnotnull as not_null,
@@ -195,17 +197,15 @@ _QUERIES: dict[str, str] = {
                       order by co.conname collate "C") as constraints
           from pg_type t join pg_namespace n on n.oid = t.typnamespace
          where n.nspname = any (%(schemas)s) and t.typtype = 'd'
-           and not exists (select from pg_depend e
-                            where e.classid = 'pg_type'::regclass and e.objid = t.oid and e.deptype = 'e')""",
-    "composite type": """
+           and {not_extension_member("pg_type", "t.oid")}""",
+    "composite type": f"""
         select format('%%I.%%I', n.nspname, t.typname) as key,
                array(select format('%%I %%s', a.attname, format_type(a.atttypid, a.atttypmod))
                        from pg_attribute a where a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped
                       order by a.attnum) as attributes
           from pg_type t join pg_namespace n on n.oid = t.typnamespace join pg_class c on c.oid = t.typrelid
          where n.nspname = any (%(schemas)s) and t.typtype = 'c' and c.relkind = 'c'
-           and not exists (select from pg_depend e
-                            where e.classid = 'pg_type'::regclass and e.objid = t.oid and e.deptype = 'e')""",
+           and {not_extension_member("pg_type", "t.oid")}""",
     # A NULL acl means the built-in default (acldefault): made explicit, so a grant
     # followed by its revoke compares equal to never having granted.
     "grant": f"""
@@ -217,8 +217,7 @@ _QUERIES: dict[str, str] = {
                 c.relacl, acldefault(case c.relkind when 'S' then 's' else 'r' end::"char", c.relowner))) a
           left join pg_roles r on r.oid = a.grantee
          where n.nspname = any (%(schemas)s) and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
-           and not exists (select from pg_depend e
-                            where e.classid = 'pg_class'::regclass and e.objid = c.oid and e.deptype = 'e')
+           and {not_extension_member("pg_class", "c.oid")}
         union all
         select format('%%s (%%I) on %%I.%%I to %%s', a.privilege_type, att.attname, n.nspname, c.relname, {_ROLE}),
                format('%%I.%%I', n.nspname, c.relname), a.is_grantable
@@ -234,8 +233,7 @@ _QUERIES: dict[str, str] = {
           cross join lateral aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
           left join pg_roles r on r.oid = a.grantee
          where n.nspname = any (%(schemas)s)
-           and not exists (select from pg_depend e
-                            where e.classid = 'pg_proc'::regclass and e.objid = p.oid and e.deptype = 'e')
+           and {not_extension_member("pg_proc", "p.oid")}
         union all
         select format('%%s on schema %%I to %%s', a.privilege_type, n.nspname, {_ROLE}),
                quote_ident(n.nspname), a.is_grantable
@@ -296,10 +294,9 @@ class Snapshot:
 def default_schemas(conn: psycopg.Connection) -> list[str]:
     """Every schema but the system ones, the migration history and those an extension created."""
     rows = conn.execute(
-        """select n.nspname from pg_namespace n
+        f"""select n.nspname from pg_namespace n
             where n.nspname <> all (%s) and n.nspname !~ '^pg_(toast_)?temp_'
-              and not exists (select from pg_depend e
-                               where e.classid = 'pg_namespace'::regclass and e.objid = n.oid and e.deptype = 'e')
+              and {not_extension_member("pg_namespace", "n.oid")}
             order by n.nspname collate "C" """,
         (list(SYSTEM_SCHEMAS),),
     ).fetchall()

@@ -15,6 +15,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,25 +60,20 @@ def check(supabase_dir: Path, report_dir: Path, paths: list[str], pytest_args: l
     (report_dir / "report.json").unlink(missing_ok=True)  # a run that does not start leaves no stale summary
     status = pytest.main(args)
     code = _EXIT_CODES.get(status, EXIT_SETUP)  # type: ignore[call-overload]
-    if code == EXIT_INTERRUPTED and _failures(report_dir / "report.json"):
+    report = report_dir / "report.json"
+    data = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else None
+    if code == EXIT_INTERRUPTED and data and data["failures"]:
         code = EXIT_FAILED  # -x / --maxfail stop a run the way Ctrl-C does; a failure is what stopped it
-    summary(report_dir / "report.json", time.monotonic() - started, code)
+    summary(report_dir, data, time.monotonic() - started, code)
     return code
 
 
-def _failures(report: Path) -> int:
-    if not report.is_file():
-        return 0
-    return len(json.loads(report.read_text(encoding="utf-8")).get("failures", []))
-
-
-def summary(report: Path, elapsed: float, code: int) -> None:
+def summary(report_dir: Path, data: dict[str, Any] | None, elapsed: float, code: int) -> None:
     """One screen: the verdict, each suite's counts, the first failures, where the report is."""
     print()
-    if not report.is_file():
+    if data is None:
         print(f"phase3test check: no report was written ({elapsed:.0f} s); see the errors above", file=sys.stderr)
         return
-    data = json.loads(report.read_text(encoding="utf-8"))
     verdict = {EXIT_OK: "PASSED", EXIT_FAILED: "FAILED"}.get(code, "DID NOT RUN")
     totals = data["totals"]
     print(f"migration gate {verdict} in {elapsed:.0f} s: " + ", ".join(f"{n:,} {k}" for k, n in totals.items()))
@@ -95,7 +91,7 @@ def summary(report: Path, elapsed: float, code: int) -> None:
     for failure in data["failures"][:SHOWN_FAILURES]:
         print(f"  - {failure['test']}: {failure['message']}")
     if len(data["failures"]) > SHOWN_FAILURES:
-        print(f"  - ... {len(data['failures']) - SHOWN_FAILURES} more in {report}")
+        print(f"  - ... {len(data['failures']) - SHOWN_FAILURES} more in {report_dir / 'report.json'}")
     changes = data.get("changes")
     if changes:
         widened = [c for c in changes["access"] if c["widened"]]
@@ -104,4 +100,4 @@ def summary(report: Path, elapsed: float, code: int) -> None:
             f"failing, {len(changes['schema'])} schema change(s), {len(changes['slower_refreshes'])} slower refresh(es)"
         )
     files = "report.md, report.html, report.json, junit.xml" + (", access-matrix.md" if data["access"] else "")
-    print(f"report: {report.parent}/ ({files})")
+    print(f"report: {report_dir}/ ({files})")

@@ -70,6 +70,17 @@ def drift(conn: psycopg.Connection, view: MatView) -> tuple[int, int]:
     return row[0], row[1]
 
 
+def refresh_time(conn: psycopg.Connection, view: MatView, times: int = 3) -> float:
+    """Median seconds of a concurrent refresh of `view` (on an autocommit connection)."""
+    refresh = sql.SQL("refresh materialized view concurrently {}").format(sql.SQL(view.name))
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        conn.execute(refresh)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
 _REFRESH = re.compile(r"refresh\s+materialized\s+view\s+(?:concurrently\s+)?([\w.\"]+)", re.IGNORECASE)
 
 

@@ -83,7 +83,7 @@ class Probe:
 
     def sees(self, user: str | None) -> set[str] | str:
         query = sql.SQL("select ctid::text from {} where {}").format(self.table, self.scope)
-        return self._as(user, lambda: {ctid for (ctid,) in self.conn.execute(query)})
+        return acting(self.conn, self.role, user, lambda: {ctid for (ctid,) in self.conn.execute(query)})
 
     def updates(self, user: str | None, ctid: str | None) -> int | str:
         """Rows a no-op update reaches: the row `ctid`, or with None every row of the entry."""
@@ -92,7 +92,7 @@ class Probe:
             return REFUSED
         column = sql.Identifier(columns[0])
         query = sql.SQL("update {} set {} = {} where {}").format(self.table, column, column, self._target(ctid))
-        return self._as(user, lambda: self.conn.execute(query, (ctid,) if ctid else ()).rowcount)
+        return acting(self.conn, self.role, user, lambda: self.conn.execute(query, (ctid,) if ctid else ()).rowcount)
 
     def deletes(self, user: str | None, ctid: str | None) -> int | str:
         """Rows a delete reaches: the row `ctid`, or with None every row of the entry."""
@@ -106,7 +106,7 @@ class Probe:
                 # RLS let it through; a foreign key stopped it
                 return 1 if ctid else "went through row-level security (a foreign key stopped it)"
 
-        return self._as(user, attempt)
+        return acting(self.conn, self.role, user, attempt)
 
     def _target(self, ctid: str | None) -> sql.Composable:
         return sql.SQL("ctid = %s::tid") if ctid else self.scope
@@ -126,10 +126,7 @@ class Probe:
             query = sql.SQL("insert into {} ({}) select {} from jsonb_populate_record(null::{}, %s)").format(
                 self.table, names, names, self.table
             )
-            return self._as(user, lambda: self.conn.execute(query, (Jsonb(deleted[0]),)).rowcount)
-
-    def _as(self, user: str | None, action: Callable[[], T]) -> T | str:
-        return acting(self.conn, self.role, user, action)
+            return acting(self.conn, self.role, user, lambda: self.conn.execute(query, (Jsonb(deleted[0]),)).rowcount)
 
 
 def acting(conn: psycopg.Connection, role: Role, user: str | None, action: Callable[[], T]) -> T | str:

@@ -18,6 +18,7 @@ import psycopg
 from phase3test import probes
 from phase3test.access import Cell, Matrix
 from phase3test.access_report import PROPERTY
+from phase3test.catalog import not_extension_member
 from phase3test.project import SupabaseProject
 
 
@@ -35,14 +36,13 @@ def test_every_table_and_function_in_an_exposed_schema_has_access_decisions(
     # What PostgREST serves as RPC: callable by an API role, not a trigger, not an extension's.
     functions = _names(
         db,
-        """select format('%%I.%%I(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
+        f"""select format('%%I.%%I(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
              from pg_proc p join pg_namespace n on n.oid = p.pronamespace
             where n.nspname = any (%s) and p.prokind = 'f' and p.prorettype <> 'trigger'::regtype
               and (has_function_privilege('anon', p.oid, 'execute')
                    or has_function_privilege('authenticated', p.oid, 'execute')
                    or has_function_privilege('service_role', p.oid, 'execute'))
-              and not exists (select from pg_depend e where e.classid = 'pg_proc'::regclass and e.objid = p.oid
-                                                       and e.deptype = 'e')""",
+              and {not_extension_member("pg_proc", "p.oid")}""",
         exposed,
     )
     problems = [

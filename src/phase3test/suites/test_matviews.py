@@ -78,7 +78,7 @@ def test_readers_never_wait_for_a_concurrent_refresh(
             f"during a concurrent refresh, {plain.median() * 1e3:.1f}/{plain.p99() * 1e3:.1f} ms during a plain one"
         )
         figures[view.name] = {
-            "refresh_ms": refresh_time(fresh_db, view) * 1e3,
+            "refresh_ms": matviews.refresh_time(fresh_db, view) * 1e3,
             "concurrent_median_ms": concurrent.median() * 1e3,
             "concurrent_p99_ms": concurrent.p99() * 1e3,
             "plain_median_ms": plain.median() * 1e3,
@@ -128,16 +128,6 @@ def test_two_refreshes_at_once_neither_fail_nor_queue_up(
         if waited > 1:
             problems.append(f"{function}: a second call waited {waited:.1f} s for the first instead of skipping")
     assert not problems, "\n".join(problems)
-
-
-def refresh_time(conn: psycopg.Connection, view: MatView, times: int = 3) -> float:
-    """Median seconds of a concurrent refresh of `view`."""
-    samples = []
-    for _ in range(times):
-        started = time.perf_counter()
-        conn.execute(f"refresh materialized view concurrently {view.name}")
-        samples.append(time.perf_counter() - started)
-    return sorted(samples)[len(samples) // 2]
 
 
 def refresh(conn: psycopg.Connection, views: list[MatView]) -> None:

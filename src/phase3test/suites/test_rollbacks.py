@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from phase3test import contents
-from phase3test.catalog import Snapshot, assert_same, snapshot
+from phase3test.catalog import Properties, Snapshot, assert_same, snapshot
 from phase3test.migrations import Migration, apply, ensure_history, migrate, revert, rollback_for
 from phase3test.project import SupabaseProject
 from phase3test.suites.support import clear_the_way, roll_back_seeded
@@ -85,10 +85,13 @@ def test_the_whole_chain_goes_up_to_the_head_and_down_to_the_bootstrap(
 
 def untouched_tables(before: Snapshot, after: Snapshot) -> list[str]:
     """Tables present on both sides with the same columns: a rollback must leave their rows alone."""
-    columns_before, columns_after = before.objects["column"], after.objects["column"]
-    return [
-        table
-        for table in sorted(contents.columns_of(before).keys() & contents.columns_of(after).keys())
-        if {k: v for k, v in columns_before.items() if v["on"] == table}
-        == {k: v for k, v in columns_after.items() if v["on"] == table}
-    ]
+    old, new = _columns_by_table(before), _columns_by_table(after)
+    both = contents.columns_of(before).keys() & contents.columns_of(after).keys()
+    return sorted(table for table in both if old.get(table) == new.get(table))
+
+
+def _columns_by_table(schema: Snapshot) -> dict[str, dict[str, Properties]]:
+    grouped: dict[str, dict[str, Properties]] = {}
+    for key, props in schema.objects["column"].items():
+        grouped.setdefault(props["on"], {})[key] = props
+    return grouped

@@ -13,11 +13,9 @@ from __future__ import annotations
 import psycopg
 
 from phase3test.access import Matrix
+from phase3test.catalog import not_extension_member
 from phase3test.project import SupabaseProject
 
-# Functions and relations that extensions or Supabase itself own are theirs to secure.
-_NOT_EXTENSION = """not exists (select from pg_depend e where e.classid = '{catalog}'::regclass and e.objid = {oid}
-                                   and e.deptype = 'e')"""
 _COMMANDS = {"a": ("insert",), "w": ("update",), "d": ("delete",), "*": ("insert", "update", "delete")}
 
 
@@ -78,7 +76,7 @@ def test_security_definer_functions_pin_their_search_path(db: psycopg.Connection
               from pg_proc p join pg_namespace n on n.oid = p.pronamespace
              where p.prosecdef and n.nspname not in ('pg_catalog', 'information_schema')
                and not exists (select from unnest(p.proconfig) c where c like 'search_path=%%')
-               and {_NOT_EXTENSION.format(catalog="pg_proc", oid="p.oid")} order by 1""",
+               and {not_extension_member("pg_proc", "p.oid")} order by 1""",
     )
     assert not unpinned, "SECURITY DEFINER without a fixed search_path (add `set search_path = ''`): " + ", ".join(
         unpinned
@@ -95,7 +93,7 @@ def test_anon_executes_no_security_definer_function_unless_declared(
                  where p.prosecdef and n.nspname not in ('pg_catalog', 'information_schema')
                    and has_function_privilege('anon', p.oid, 'execute')
                    and has_schema_privilege('anon', n.oid, 'usage')
-                   and {_NOT_EXTENSION.format(catalog="pg_proc", oid="p.oid")}""",
+                   and {not_extension_member("pg_proc", "p.oid")}""",
             (),  # with parameters, so `%%` reads as `%` like in the other queries here
         ).fetchall()
     )
@@ -121,7 +119,7 @@ def test_no_materialized_view_or_view_over_auth_users_is_readable_through_the_ap
                      select from pg_rewrite w join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = w.oid
                       where w.ev_class = c.oid and d.refobjid = 'auth.users'::regclass)))
                and has_table_privilege(r.rolname, c.oid, 'select') and has_schema_privilege(r.rolname, n.oid, 'usage')
-               and {_NOT_EXTENSION.format(catalog="pg_class", oid="c.oid")}
+               and {not_extension_member("pg_class", "c.oid")}
              order by 1, 3""",
         (supabase_project.api_schemas(),),
     ).fetchall()
