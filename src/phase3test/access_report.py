@@ -15,7 +15,7 @@ import pytest
 from phase3test.access import EXECUTE, OPERATIONS
 
 PROPERTY = "access_cell"
-_CODES = {"allow": "A", "own": "O", "deny": "-"}
+CODES = {"allow": "A", "own": "O", "deny": "-"}  # one character per operation in a grid cell
 FAILED = "X"
 
 
@@ -41,13 +41,15 @@ class AccessReport:
             self.path.write_text(self.render(), encoding="utf-8")
 
     def render(self) -> str:
+        return "\n".join(["# Access matrix: declared and tested", "", *self.body()]) + "\n"
+
+    def body(self) -> list[str]:
+        """The counts, the legend, the grids and what was found otherwise: the page without its title."""
         tables = sorted({name for name, _, op in self.cells if op != EXECUTE})
         functions = sorted({name for name, _, op in self.cells if op == EXECUTE})
         roles = [role for role in self.roles if any(r == role for _, r, _ in self.cells)]
         failed = {key: problem for key, (_, problem) in self.cells.items() if problem}
         lines = [
-            "# Access matrix: declared and tested",
-            "",
             f"{len(self.cells)} cells, {len(self.cells) - len(failed)} as declared, {len(failed)} not.",
             "Each table cell shows select, insert, update, delete and each function cell execute: `A` allow, "
             f"`O` own, `-` deny (as declared and found), `{FAILED}` found otherwise than declared (listed below).",
@@ -61,13 +63,13 @@ class AccessReport:
         if failed:
             lines += ["", "## Found otherwise than declared", ""]
             lines += [f"- {problem}" for _cell, problem in sorted(failed.items())]
-        return "\n".join(lines) + "\n"
+        return lines
 
     def _cell(self, name: str, role: str, operations: tuple[str, ...]) -> str:
         codes = []
         for operation in operations:
             expected, problem = self.cells.get((name, role, operation), ("", ""))
-            codes.append(FAILED if problem else _CODES.get(expected, "?"))
+            codes.append(FAILED if problem else CODES.get(expected, "?"))
         return f"`{''.join(codes)}`"
 
 

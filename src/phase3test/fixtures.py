@@ -109,10 +109,15 @@ def migration_chain(supabase_project: SupabaseProject) -> list[Migration]:
     return discover(supabase_project.migrations_dir).migrations
 
 
+def matrix_path(config: pytest.Config) -> Path:
+    """The access matrix file: `phase3test_rls_matrix`, relative to the rootdir."""
+    return config.rootpath / config.getini("phase3test_rls_matrix")
+
+
 @pytest.fixture(scope="session")
 def access_matrix(request: pytest.FixtureRequest) -> Matrix:
     """The project's access matrix (`phase3test_rls_matrix`); fails the test when there is none."""
-    path = request.config.rootpath / request.config.getini("phase3test_rls_matrix")
+    path = matrix_path(request.config)
     if not path.is_file():
         pytest.fail(
             f"no access matrix at {path}: every table in an exposed schema needs its access decisions "

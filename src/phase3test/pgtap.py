@@ -81,7 +81,7 @@ def output(conn: psycopg.Connection, path: Path) -> list[str]:
     text = path.read_text(encoding="utf-8")
     statements = split_statements(text)
     if statements is None:
-        raise pytest.fail.Exception(f"{path}: not valid SQL (libpg_query could not split it)")
+        pytest.fail(f"{path}: not valid SQL (libpg_query could not split it)", pytrace=False)
     lines: list[str] = []
     for statement in statements:
         cursor = conn.execute(statement.text)

@@ -18,6 +18,7 @@ from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by modul
     db,
     empty_db,
     fresh_db,
+    matrix_path,
     migrated_template,
     migration_chain,
     pg_databases,
@@ -195,10 +196,6 @@ def _path_option(config: pytest.Config, option: str, ini: str) -> Path | None:
         return config.invocation_params.dir / given
     configured = config.getini(ini)
     return config.rootpath / configured if configured else None
-
-
-def matrix_path(config: pytest.Config) -> Path:
-    return config.rootpath / config.getini("phase3test_rls_matrix")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

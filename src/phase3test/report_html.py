@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from phase3test.access import EXECUTE, OPERATIONS
+from phase3test.access_report import CODES, FAILED
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em; color: #1d2125; }
@@ -22,7 +23,7 @@ th { background: #f6f8fa; text-align: left; } td.code { font-family: ui-monospac
 .pass { background: #dafbe1; } .fail { background: #ffd7d5; } .skip { background: #eef0f2; }
 .widened { color: #c0392b; font-weight: bold; } code { font-size: 90%; }
 """
-_CELL_CLASS = {"allow": "A", "own": "O", "deny": "D"}
+_CSS_CLASS = {"-": "D"}  # a grid code's CSS class where it is not the code itself
 # The per-migration suites: test function -> column heading.
 MIGRATION_CHECKS = {
     "test_applying_a_second_time_changes_neither_schema_nor_data": "re-apply",
@@ -107,8 +108,8 @@ def _access_grid(cells: list[dict[str, Any]], order: list[str]) -> list[str]:
                 cell = by_key.get((name, role, operation))
                 if cell is None:
                     continue
-                kind = "X" if not cell["as_declared"] else _CELL_CLASS[cell["expected"]]
-                label = {"A": "A", "O": "O", "D": "-", "X": "X"}[kind]
+                label = FAILED if not cell["as_declared"] else CODES[cell["expected"]]
+                kind = _CSS_CLASS.get(label, label)
                 title = escape(
                     f"{operation}: {cell['expected']}" + (f" - {cell['problem']}" if cell["problem"] else "")
                 )

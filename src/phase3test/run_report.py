@@ -154,7 +154,7 @@ def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
             "",
             "<details><summary>table × role grid</summary>",
             "",
-            *access.render().split("\n")[2:],
+            *access.body(),
             "</details>",
         ]
     if data["matviews"]:
