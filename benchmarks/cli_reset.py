@@ -22,7 +22,7 @@ from scratch import Scratch
 
 from phase3test import janitor
 from phase3test.provision import EMPTY_TEMPLATE
-from phase3test.server.executor import RunningServer
+from phase3test.server.target import Target
 from phase3test.supabase.cli import invoke
 
 TIMEOUT = 180.0
@@ -51,7 +51,7 @@ def _error_of(done: subprocess.CompletedProcess[str]) -> str:
     return f"exit {done.returncode}: " + " | ".join(shown)
 
 
-def measure(scratch: Scratch, cli: Path, supabase_dir: Path, server: RunningServer, times: int) -> CliResult:
+def measure(scratch: Scratch, cli: Path, supabase_dir: Path, server: Target, times: int) -> CliResult:
     if not os.access(cli, os.X_OK):
         return CliResult("unavailable", error=f"{cli} not found or not executable (run `make tools`)")
     workdir = scratch.folder("p3t-bench-cli-", None)

@@ -130,7 +130,7 @@ CLONE_BATCH = 3
 
 def measure_db_isolation(server: WarmServer, times: int) -> Stats:
     """The `db` fixture per test: a rolled-back transaction around one trivial query, on an open connection."""
-    info = server.provisioned.server
+    info = server.provisioned.target
     with psycopg.connect(info.conninfo(), autocommit=True) as admin:
         name = "p3t_bench_worker"
         janitor.create_from_template(admin, name, MIGRATED_TEMPLATE)
@@ -151,7 +151,7 @@ def measure_db_isolation(server: WarmServer, times: int) -> Stats:
 
 def measure_fresh_clone(server: WarmServer, times: int) -> Stats:
     """The `fresh_db` fixture per test: clone the migrated template, connect, close, drop."""
-    info = server.provisioned.server
+    info = server.provisioned.target
     counter = itertools.count(1)
     with psycopg.connect(info.conninfo(), autocommit=True) as admin:
 

@@ -13,8 +13,8 @@ from scratch import Scratch
 from phase3test import janitor
 from phase3test.provision import MIGRATED_TEMPLATE
 from phase3test.seeding import Seeder, load, plan
-from phase3test.server.executor import RunningServer
 from phase3test.server.registry import base_dir
+from phase3test.server.target import Target
 
 PHASE3 = Path(__file__).resolve().parents[1] / "supabase"
 SEEDERS = "phase3test.seeding.phase3"
@@ -25,20 +25,20 @@ def seeders() -> list[Seeder]:
 
 
 @contextlib.contextmanager
-def server(scratch: Scratch, prefix: str) -> Iterator[tuple[psycopg.Connection, RunningServer]]:
+def server(scratch: Scratch, prefix: str) -> Iterator[tuple[psycopg.Connection, Target]]:
     """The migrated Phase 3 server, and an admin connection to it; stopped and removed afterwards."""
     tools = Toolchain.resolve(PHASE3)
     base = base_dir(scratch.folder(prefix, SHM))
     _elapsed, provisioned, run = start(scratch, tools.provisioner(base), base)
     try:
-        with psycopg.connect(provisioned.server.conninfo("template1"), autocommit=True) as admin:
-            yield admin, provisioned.server
+        with psycopg.connect(provisioned.target.conninfo("template1"), autocommit=True) as admin:
+            yield admin, provisioned.target
     finally:
         run.destroy()
 
 
 @contextlib.contextmanager
-def clone(admin: psycopg.Connection, running: RunningServer, name: str) -> Iterator[str]:
+def clone(admin: psycopg.Connection, running: Target, name: str) -> Iterator[str]:
     """A fresh clone of the migrated template; yields its DSN, drops it afterwards."""
     janitor.create_from_template(admin, name, MIGRATED_TEMPLATE)
     try:

@@ -151,7 +151,7 @@ def collect(scratch: Scratch, args: argparse.Namespace) -> dict[str, object]:
 
     progress(f"baseline: supabase db reset ({args.cli})")
     try:
-        cli = cli_reset.measure(scratch, args.cli, args.supabase_dir, warm.provisioned.server, n)
+        cli = cli_reset.measure(scratch, args.cli, args.supabase_dir, warm.provisioned.target, n)
     except Exception as exc:
         cli = cli_reset.CliResult("failed", error=f"{type(exc).__name__}: {exc}")
     baselines["supabase_db_reset"] = _entry("supabase_db_reset", **cli.to_json())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -18,16 +19,17 @@ from pathlib import Path
 
 import psycopg
 
-from phase3test import catalog, janitor, seeding
+from phase3test import catalog, external, seeding
 from phase3test.check import check
 from phase3test.docs.pages import generated_pages, stale
 from phase3test.errors import Phase3TestError, SetupError
 from phase3test.migrations import MigrationError
-from phase3test.provision import MIGRATED_TEMPLATE, SEEDED_TEMPLATE, Provisioned
+from phase3test.provision import MIGRATED, SEEDED, Provisioned
 from phase3test.seeding.engine import SeederResult, SeedError
 from phase3test.seeding.model import SCALES, parse_scale, parse_seed
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import base_dir, new_run_id, reap_orphans
+from phase3test.server.target import claimed_databases, drop_abandoned, this_host
 from phase3test.session import BACKENDS, RunServer, Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
@@ -49,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     for command in (up, docs, snap):
         command.add_argument("--supabase-dir", default="supabase", type=Path, help="the project's supabase/ folder")
         command.add_argument("--pg-backend", default="embedded", choices=BACKENDS)
+        command.add_argument(
+            "--pg-db-url", help="the external backend's server (the command creates its own databases there)"
+        )
         command.add_argument("--pg-bindir", help="PostgreSQL bin folder (default: found automatically)")
         command.add_argument("--pg-user", help="as root, the unprivileged user that runs Postgres (default nobody)")
     seed = commands.add_parser("seed", help="load deterministic Faker data into a database, or write it as SQL")
@@ -58,7 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--seed", default="0", help="any non-negative integer; the same seed gives the same data")
     seed.add_argument("--only", help="comma-separated domains (their dependencies come along)")
     seed.add_argument("--seeders", help="module with a SEEDERS list [default: phase3test_seeders in pyproject.toml]")
-    commands.add_parser("down", help="stop servers left by --pg-keep or by runs that died")
+    down = commands.add_parser("down", help="stop servers left by --pg-keep or by runs that died")
+    down.add_argument(
+        "--db-url", help="also drop the databases such runs from this machine left on this external server"
+    )
     gate = commands.add_parser(
         "check", help="the migration gate: every suite in parallel, then the regression report (exit 1 if any fails)"
     )
@@ -66,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--supabase-dir", default="supabase", type=Path, help="the project's supabase/ folder")
     gate.add_argument("--report-dir", default="reports", type=Path, help="where the report goes (default reports)")
     gate.add_argument("--baseline", type=Path, help="an earlier report.json: the report says what changed since")
+    gate.add_argument("--pg-backend", choices=BACKENDS, help="where Postgres comes from (default embedded)")
+    gate.add_argument("--pg-db-url", help="the external backend's server")
     gate.add_argument("--pytest-arg", action="append", default=[], help="pass this on to pytest (repeatable)")
     return parser
 
@@ -74,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "down":
-            return down()
+            return down(args.db_url)
         if args.command == "seed":
             return seed_command(args)
         if args.command == "check":
@@ -82,13 +92,19 @@ def main(argv: list[str] | None = None) -> int:
                 args.supabase_dir,
                 args.report_dir,
                 args.paths,
-                [*args.pytest_arg, *([f"--pg-baseline={args.baseline}"] if args.baseline else [])],
+                [
+                    *args.pytest_arg,
+                    *([f"--pg-baseline={args.baseline}"] if args.baseline else []),
+                    *([f"--pg-backend={args.pg_backend}"] if args.pg_backend else []),
+                    *([f"--pg-db-url={args.pg_db_url}"] if args.pg_db_url else []),
+                ],
             )
         settings = Settings(
             supabase_dir=args.supabase_dir.resolve(),
             backend=args.pg_backend,
             bindir=args.pg_bindir,
             pg_user=args.pg_user,
+            db_url=args.pg_db_url or os.environ.get("PHASE3TEST_DB_URL") or None,
         )
         if args.command == "snapshot":
             return snapshot_command(settings, args.out, args.db_url)
@@ -131,12 +147,14 @@ def _project_server(settings: Settings) -> Iterator[Provisioned]:
 
 
 @contextlib.contextmanager
-def _migrated_database(settings: Settings, name: str) -> Iterator[psycopg.Connection]:
-    """A connection to a fresh clone of the project's migrated template."""
+def _migrated_database(settings: Settings, purpose: str) -> Iterator[psycopg.Connection]:
+    """A connection to a fresh clone of the project's migrated template (gone with the run)."""
     with _project_server(settings) as provisioned:
-        with psycopg.connect(provisioned.server.conninfo("template1"), autocommit=True) as admin:
-            janitor.create_from_template(admin, name, MIGRATED_TEMPLATE)
-        with psycopg.connect(provisioned.server.conninfo(name)) as conn:
+        target = provisioned.target
+        name = f"{target.prefix}_{purpose}"
+        with psycopg.connect(target.conninfo(), autocommit=True) as admin:
+            target.create(admin, name, target.template(MIGRATED))
+        with psycopg.connect(target.conninfo(name)) as conn:
             yield conn
 
 
@@ -148,24 +166,27 @@ def up(settings: Settings) -> int:
     with _project_server(settings) as provisioned:
         if provisioned.seed_error is not None:
             raise SeedError(f"seeding failed:\n{provisioned.seed_error}")
-        _publish_as_postgres(provisioned)
-        _announce(provisioned)
+        _announce(provisioned, _publish(provisioned))
         stop.wait()
     return EXIT_OK
 
 
-def _publish_as_postgres(provisioned: Provisioned) -> None:
-    """Replace the stock `postgres` database by a clone of the seeded (or migrated) template, as on Supabase."""
-    template = SEEDED_TEMPLATE if provisioned.seeded else MIGRATED_TEMPLATE
-    with psycopg.connect(provisioned.server.conninfo("template1"), autocommit=True) as admin:
-        janitor.drop(admin, "postgres")
-        janitor.create_from_template(admin, "postgres", template)
+def _publish(provisioned: Provisioned) -> str:
+    """A clone of the seeded (or migrated) template to work in: on a server of our own it replaces the stock
+    `postgres` database, as on Supabase; on a shared server it is one more database of the run's."""
+    target = provisioned.target
+    template = target.template(SEEDED if provisioned.seeded else MIGRATED)
+    name = f"{target.prefix}_up" if target.shared else "postgres"
+    with psycopg.connect(target.conninfo("template1" if name == "postgres" else None), autocommit=True) as admin:
+        target.drop(admin, name)
+        target.create(admin, name, template)
+    return name
 
 
-def _announce(provisioned: Provisioned) -> None:
-    dsn = provisioned.server.conninfo("postgres")
+def _announce(provisioned: Provisioned, name: str) -> None:
+    dsn = provisioned.target.conninfo(name)
     print(
-        f"PostgreSQL {provisioned.server.version} ready in {provisioned.timings.get('total', 0):.2f}s "
+        f"PostgreSQL {provisioned.target.version} ready in {provisioned.timings.get('total', 0):.2f}s "
         f"({provisioned.describe_cache()}), {len(provisioned.migrations)} migration(s) applied"
         f"{', seed data loaded' if provisioned.seeded else ''}\n"
         f"  DSN:          {dsn}\n"
@@ -178,7 +199,7 @@ def _announce(provisioned: Provisioned) -> None:
 
 def docs(settings: Settings, docs_dir: Path, check: bool) -> int:
     """Render the generated pages from a migrated database; write them, or report the stale ones."""
-    with _migrated_database(settings, "p3t_docs") as conn:
+    with _migrated_database(settings, "docs") as conn:
         pages = generated_pages(conn, settings.project, docs_dir)
     outdated = stale(pages)
     if check:
@@ -200,7 +221,7 @@ def snapshot_command(settings: Settings, out: Path, db_url: str | None) -> int:
         with psycopg.connect(db_url) as conn:
             taken = catalog.snapshot(conn)
     else:
-        with _migrated_database(settings, "p3t_snapshot") as conn:
+        with _migrated_database(settings, "snapshot") as conn:
             taken = catalog.snapshot(conn)
     out.write_text(json.dumps(taken.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {out} (sha256 {taken.digest()[:16]})")
@@ -247,9 +268,19 @@ def configured_seeders(pyproject: Path = Path("pyproject.toml")) -> str | None:
     return str(options["phase3test_seeders"]) if options.get("phase3test_seeders") else None
 
 
-def down() -> int:
+def down(db_url: str | None) -> int:
+    """Stop what runs left behind here; with `db_url`, drop what they left on that server too."""
     removed = reap_orphans(base_dir(), include_kept=True)
-    print(f"stopped and removed {len(removed)} server(s)" if removed else "nothing to stop")
+    print(f"stopped and removed {len(removed)} server(s)" if removed else "no server to stop")
+    if db_url:
+        with external.connect_admin(db_url) as admin:
+            dropped = drop_abandoned(admin, include_kept=True)
+            others = claimed_databases(admin)
+        print(f"dropped {len(dropped)} database(s): {', '.join(dropped)}" if dropped else "no database to drop")
+        for name, claim in sorted(others.items()):
+            host = claim.host.split("/")[0]
+            why = "still running" if claim.host == this_host() else f"on {host}, whose processes cannot be seen here"
+            print(f"left {name}: phase3test run {claim.run_id} {why}")
     return EXIT_OK
 
 

@@ -1,6 +1,8 @@
 """The fixtures users write tests against.
 
-- `pg_server`: the run's server (DSN, version, major, backend).
+- `pg_server`: the run's server (DSN, version, major, backend); on the
+  external backend a server shared with others, where only the run's own
+  databases (names from `pg_server.prefix`) may be touched.
 - `migrated_template`: name of the template with every migration applied;
   fails every test that uses it, with the migration's error, if one fails.
 - `seeded_template`: the migrated template with the project's seed data.
@@ -26,15 +28,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
-from phase3test import janitor, rls
+from phase3test import rls
 from phase3test.access import Matrix
 from phase3test.access import load as load_matrix
 from phase3test.migrations import Migration, discover
 from phase3test.project import SupabaseProject
-from phase3test.provision import EMPTY_TEMPLATE, MIGRATED_TEMPLATE, SEEDED_TEMPLATE, Provisioned
-from phase3test.server.executor import loopback_dsn
+from phase3test.provision import EMPTY, MIGRATED, SEEDED, Provisioned
+from phase3test.server.target import Target
 from phase3test.session import RunServer
 
 
@@ -48,17 +51,23 @@ class ServerInfo:
     backend: str
     source: str
     port: int
-    bindir: Path
+    bindir: Path | None  # None on the external backend: its binaries are not ours
+    target: Target
+
+    @property
+    def prefix(self) -> str:
+        """Every database this run creates is named `<prefix>_…`."""
+        return self.target.prefix
 
     def conninfo(self, dbname: str = "postgres") -> str:
-        return loopback_dsn(self.port, dbname)
+        return self.target.conninfo(dbname)
 
 
 class DatabaseFactory:
-    """Creates and drops this worker's databases; names never collide across workers."""
+    """Creates and drops this worker's databases; names never collide across workers or runs."""
 
-    def __init__(self, server: ServerInfo, worker: str) -> None:
-        self.server = server
+    def __init__(self, target: Target, worker: str) -> None:
+        self.target = target
         self.worker = worker
         self._counter = itertools.count(1)
         self._admin: psycopg.Connection | None = None
@@ -66,19 +75,19 @@ class DatabaseFactory:
     @property
     def admin(self) -> psycopg.Connection:
         if self._admin is None or self._admin.closed:
-            self._admin = psycopg.connect(self.server.dsn, autocommit=True)
+            self._admin = psycopg.connect(self.target.conninfo(), autocommit=True)
         return self._admin
 
     def create(self, template: str, purpose: str) -> str:
-        name = f"p3t_{purpose}_{self.worker}_{next(self._counter)}"
-        janitor.create_from_template(self.admin, name, template)
+        name = f"{self.target.prefix}_{purpose}_{self.worker}_{next(self._counter)}"
+        self.target.create(self.admin, name, template)
         return name
 
     def connect(self, name: str) -> psycopg.Connection:
-        return psycopg.connect(self.server.conninfo(name), autocommit=True)
+        return psycopg.connect(self.target.conninfo(name), autocommit=True)
 
     def drop(self, name: str) -> None:
-        janitor.drop(self.admin, name)
+        self.target.drop(self.admin, name)
 
     def close(self) -> None:
         if self._admin is not None:
@@ -135,21 +144,22 @@ def pg_provisioned(request: pytest.FixtureRequest) -> Provisioned:
 
 @pytest.fixture(scope="session")
 def pg_server(pg_provisioned: Provisioned, request: pytest.FixtureRequest) -> ServerInfo:
-    server = pg_provisioned.server
+    target = pg_provisioned.target
     return ServerInfo(
-        dsn=server.conninfo(),
-        version=server.version,
-        major=pg_provisioned.major,
+        dsn=target.conninfo(),
+        version=target.version,
+        major=target.major,
         backend=_run_server(request).settings.backend,
         source=pg_provisioned.binaries_source,
-        port=server.port,
-        bindir=Path(pg_provisioned.bindir),
+        port=int(conninfo_to_dict(target.url).get("port") or 5432),
+        bindir=Path(pg_provisioned.bindir) if pg_provisioned.bindir else None,
+        target=target,
     )
 
 
 @pytest.fixture(scope="session")
 def pg_databases(pg_server: ServerInfo, request: pytest.FixtureRequest) -> Iterator[DatabaseFactory]:
-    factory = DatabaseFactory(pg_server, _worker_id(request))
+    factory = DatabaseFactory(pg_server.target, _worker_id(request))
     yield factory
     factory.close()
 
@@ -158,7 +168,7 @@ def pg_databases(pg_server: ServerInfo, request: pytest.FixtureRequest) -> Itera
 def migrated_template(pg_provisioned: Provisioned) -> str:
     if pg_provisioned.migration_error is not None:
         pytest.fail(f"migrations failed:\n{pg_provisioned.migration_error}", pytrace=False)
-    return MIGRATED_TEMPLATE
+    return pg_provisioned.target.template(MIGRATED)
 
 
 class _WorkerDatabase:
@@ -193,7 +203,7 @@ def seeded_template(pg_provisioned: Provisioned, migrated_template: str) -> str:
             "no seeded template: set phase3test_seeders to your seeders module, or mark the test unseeded",
             pytrace=False,
         )
-    return SEEDED_TEMPLATE
+    return pg_provisioned.target.template(SEEDED)
 
 
 @pytest.fixture
@@ -246,7 +256,7 @@ def fresh_db(pg_databases: DatabaseFactory, data_template: str) -> Iterator[psyc
 @pytest.fixture
 def empty_db(pg_databases: DatabaseFactory) -> Iterator[psycopg.Connection]:
     """A bootstrapped, unmigrated database of the test's own (autocommit), dropped afterwards."""
-    yield from _own_database(pg_databases, EMPTY_TEMPLATE, "empty")
+    yield from _own_database(pg_databases, pg_databases.target.template(EMPTY), "empty")
 
 
 def _own_database(factory: DatabaseFactory, template: str, purpose: str) -> Iterator[psycopg.Connection]:

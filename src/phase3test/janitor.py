@@ -43,11 +43,19 @@ def drop(admin: psycopg.Connection, name: str) -> None:
 
 
 def mark_template(admin: psycopg.Connection, name: str, label: str) -> None:
-    """Freeze a built database: a template nobody connects to, labelled with its cache key."""
-    admin.execute(sql.SQL("comment on database {} is {}").format(sql.Identifier(name), sql.Literal(label)))
-    admin.execute(
-        sql.SQL("alter database {} with allow_connections false is_template true").format(sql.Identifier(name))
-    )
+    """Freeze a built database, labelled with its cache key; as a template it cannot be dropped by mistake."""
+    comment(admin, name, label)
+    freeze(admin, name)
+    admin.execute(sql.SQL("alter database {} with is_template true").format(sql.Identifier(name)))
+
+
+def comment(admin: psycopg.Connection, name: str, text: str) -> None:
+    admin.execute(sql.SQL("comment on database {} is {}").format(sql.Identifier(name), sql.Literal(text)))
+
+
+def freeze(admin: psycopg.Connection, name: str) -> None:
+    """A template nobody connects to (a connection would block every clone)."""
+    admin.execute(sql.SQL("alter database {} with allow_connections false").format(sql.Identifier(name)))
 
 
 def label_of(admin: psycopg.Connection, name: str) -> str | None:

@@ -33,6 +33,7 @@ from phase3test.run_report import RunReport
 from phase3test.seeding.model import parse_scale, parse_seed
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import base_dir, new_run_id, reap_orphans
+from phase3test.server.target import redacted
 from phase3test.session import BACKENDS, RunServer, Settings
 
 _WORKER_KEY = "phase3test_run"
@@ -41,7 +42,17 @@ _WORKER_KEY = "phase3test_run"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("phase3test", "Supabase migrations on a throwaway Postgres (phase3test)")
     group.addoption("--supabase-dir", help="the project's supabase/ folder [ini: phase3test_supabase_dir]")
-    group.addoption("--pg-backend", choices=BACKENDS, help="where Postgres comes from [ini: phase3test_backend]")
+    group.addoption(
+        "--pg-backend",
+        choices=BACKENDS,
+        help="where Postgres comes from: embedded (a server of the run's own) or external (--pg-db-url) "
+        "[ini: phase3test_backend]",
+    )
+    group.addoption(
+        "--pg-db-url",
+        help="the external backend's server: the run creates its own databases there and drops only those "
+        "[env: PHASE3TEST_DB_URL]",
+    )
     group.addoption(
         "--pg-bindir", help="PostgreSQL bin folder to use [env: PHASE3TEST_PG_BINDIR, ini: phase3test_pg_bindir]"
     )
@@ -116,6 +127,7 @@ def settings_from(config: pytest.Config) -> Settings:
         or config.getini("phase3test_pg_user")
         or None,
         keep=bool(keep if keep is not None else config.getini("phase3test_keep_server")),
+        db_url=config.getoption("pg_db_url") or os.environ.get("PHASE3TEST_DB_URL") or None,
         seeders=config.getini("phase3test_seeders") or None,
         seed=parse_seed(config.getini("phase3test_seed")),
         seed_scale=parse_scale(config.getini("phase3test_seed_scale")),
@@ -208,6 +220,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash[RUN_SERVER]
     if not run.settings.supabase_dir.is_dir():
         return [f"phase3test: no supabase folder at {run.settings.supabase_dir}"]
+    if run.settings.db_url:
+        return [f"phase3test: external server {redacted(run.settings.db_url)}, project {run.settings.supabase_dir}"]
     try:
         resolution = run.resolution
     except Phase3TestError as exc:
@@ -234,7 +248,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     terminalreporter.write_sep("-", "phase3test")
     terminalreporter.write_line(
         f"server ready in {provisioned.timings.get('total', 0):.2f}s ({cache}), "
-        f"{len(provisioned.migrations)} migration(s), PostgreSQL {provisioned.server.version}"
+        f"{len(provisioned.migrations)} migration(s), PostgreSQL {provisioned.target.version}"
     )
     settings = config.stash[RUN_SERVER].settings
     if provisioned.seed_error:
@@ -245,8 +259,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         )
     for warning in provisioned.warnings:
         terminalreporter.write_line(f"warning: {warning}")
-    if config.stash[RUN_SERVER].settings.keep:
+    if settings.keep and provisioned.target.shared:
         terminalreporter.write_line(
-            f"kept running: psql '{provisioned.server.conninfo()}'  (stop with: phase3test down); "
+            f"kept: this run's databases ({provisioned.target.prefix}_*) on {redacted(provisioned.target.url)}; "
+            "drop them with: phase3test down --db-url …"
+        )
+    elif settings.keep:
+        terminalreporter.write_line(
+            f"kept running: psql '{provisioned.target.conninfo()}'  (stop with: phase3test down); "
             "clone the migrated schema with: create database debug template p3t_migrated"
         )

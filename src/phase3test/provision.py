@@ -7,6 +7,9 @@ every migration's checksum (skips the migrations). Each holds templates
 A run copies the best entry and starts its own server on it. If the
 migrations fail, the run still gets a server (with `p3t_empty`) and the error
 is kept so every fixture that needs the migrated template reports it.
+
+The steps that build each template work on any `Target`, so a run on a shared
+server (`external`) builds the same templates there, under its own names.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from phase3test import janitor
 from phase3test.errors import ServerError
@@ -34,20 +36,24 @@ from phase3test.server.executor import RunningServer
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import RunDir, reap_orphans
 from phase3test.server.runas import RunAs
+from phase3test.server.target import Target
 from phase3test.supabase import BOOTSTRAP_SQL, bootstrap
 
-EMPTY_TEMPLATE = "p3t_empty"
-MIGRATED_TEMPLATE = "p3t_migrated"
-SEEDED_TEMPLATE = "p3t_seeded"
+EMPTY, MIGRATED, SEEDED = "empty", "migrated", "seeded"
+EMPTY_TEMPLATE, MIGRATED_TEMPLATE, SEEDED_TEMPLATE = (Target("", "").template(k) for k in (EMPTY, MIGRATED, SEEDED))
 SEED_ERROR_FILE = "seed-error.txt"  # beside a cache entry's data: why it has no seeded template
-CACHE_LAYOUT = "1"  # bump when what a cached cluster contains changes
+CACHE_LAYOUT = "2"  # bump when what a cached cluster contains changes
 
 
 @dataclass
 class Provisioned:
-    """What a run's processes share about its server (stored in run.json)."""
+    """What a run's processes share about its server (stored in run.json).
 
-    server: RunningServer
+    `server` is the process we started (None on a shared server we did not start).
+    """
+
+    target: Target
+    server: RunningServer | None
     binaries_source: str
     bindir: str
     migrations: list[str]
@@ -60,19 +66,18 @@ class Provisioned:
 
     def describe_cache(self) -> str:
         """How much of the start came from cache, in words."""
+        if self.target.shared:
+            return "shared server: templates built for this run"
         if self.cache_hits.get("migrated"):
             return "warm: cached migrated cluster"
         if self.cache_hits.get("bootstrap"):
             return "cached bootstrap, migrations applied"
         return "cold: initdb, bootstrap and migrations"
 
-    @property
-    def major(self) -> int:
-        return int(self.server.version.split(".")[0])
-
     def to_json(self) -> dict[str, object]:
         return {
-            "server": self.server.to_json(),
+            "target": self.target.to_json(),
+            "server": self.server.to_json() if self.server else None,
             "binaries_source": self.binaries_source,
             "bindir": self.bindir,
             "migrations": self.migrations,
@@ -88,7 +93,8 @@ class Provisioned:
     def from_json(cls, data: dict) -> Provisioned:  # type: ignore[type-arg]
         error = data.get("migration_error")
         return cls(
-            RunningServer.from_json(data["server"]),
+            Target.from_json(data["target"]),
+            RunningServer.from_json(data["server"]) if data.get("server") else None,
             data["binaries_source"],
             data["bindir"],
             list(data["migrations"]),
@@ -123,6 +129,46 @@ def build_server(binaries: PgBinaries, datadir: Path, run_as: RunAs, base: Path)
             executor.stop(server)
     finally:
         run.destroy()
+
+
+def _own(server: RunningServer) -> Target:
+    return Target(server.conninfo(), server.version)
+
+
+def build_empty(target: Target, admin: psycopg.Connection, label: str) -> None:
+    """The empty template: a new database made to look like Supabase's."""
+    name = target.template(EMPTY)
+    target.create(admin, name, "template0")
+    with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
+        bootstrap(conn)
+    target.seal(admin, name, label)
+
+
+def build_migrated(target: Target, admin: psycopg.Connection, discovery: Discovery, label: str) -> None:
+    """The migrated template, cloned from the empty one; a failing migration leaves none and raises."""
+    name = target.template(MIGRATED)
+    target.create(admin, name, target.template(EMPTY))
+    try:
+        with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
+            migrate(conn, discovery.migrations)
+    except MigrationError:
+        target.drop(admin, name)
+        raise
+    target.seal(admin, name, label)
+
+
+def build_seeded(target: Target, admin: psycopg.Connection, seeding: SeedingPlan, label: str) -> str | None:
+    """The seeded template, cloned from the migrated one; a failing seeder leaves none and its error is returned."""
+    name = target.template(SEEDED)
+    target.create(admin, name, target.template(MIGRATED))
+    try:
+        with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
+            seeding.apply(conn)
+    except SeedError as exc:
+        target.drop(admin, name)
+        return str(exc)
+    target.seal(admin, name, label)
+    return None
 
 
 class Provisioner:
@@ -163,10 +209,7 @@ class Provisioner:
             build_server(self.binaries, datadir, self.run_as, self.base) as server,
             psycopg.connect(server.conninfo(), autocommit=True) as admin,
         ):
-            admin.execute(sql.SQL("create database {}").format(sql.Identifier(EMPTY_TEMPLATE)))
-            with psycopg.connect(server.conninfo(EMPTY_TEMPLATE), autocommit=True) as conn:
-                bootstrap(conn)
-            janitor.mark_template(admin, EMPTY_TEMPLATE, self.bootstrap_key())
+            build_empty(_own(server), admin, self.bootstrap_key())
 
     def build_migrated(self, source: Path, datadir: Path, discovery: Discovery) -> None:
         self.cache.clone(source, datadir)
@@ -174,27 +217,12 @@ class Provisioner:
             build_server(self.binaries, datadir, self.run_as, self.base) as server,
             psycopg.connect(server.conninfo(), autocommit=True) as admin,
         ):
-            janitor.create_from_template(admin, MIGRATED_TEMPLATE, EMPTY_TEMPLATE)
-            with psycopg.connect(server.conninfo(MIGRATED_TEMPLATE), autocommit=True) as conn:
-                migrate(conn, discovery.migrations)
-            janitor.mark_template(admin, MIGRATED_TEMPLATE, self.migrated_key(discovery))
+            target, label = _own(server), self.migrated_key(discovery)
+            build_migrated(target, admin, discovery, label)
             if self.seeding is not None:
-                self._build_seeded(server, admin, datadir, discovery)
-
-    def _build_seeded(
-        self, server: RunningServer, admin: psycopg.Connection, datadir: Path, discovery: Discovery
-    ) -> None:
-        """The seeded template; a failing seeder leaves none and its error beside the entry."""
-        assert self.seeding is not None
-        janitor.create_from_template(admin, SEEDED_TEMPLATE, MIGRATED_TEMPLATE)
-        try:
-            with psycopg.connect(server.conninfo(SEEDED_TEMPLATE), autocommit=True) as conn:
-                self.seeding.apply(conn)
-        except SeedError as exc:
-            janitor.drop(admin, SEEDED_TEMPLATE)
-            (datadir.parent / SEED_ERROR_FILE).write_text(str(exc), encoding="utf-8")
-            return
-        janitor.mark_template(admin, SEEDED_TEMPLATE, self.migrated_key(discovery))
+                seed_error = build_seeded(target, admin, self.seeding, label)
+                if seed_error is not None:
+                    (datadir.parent / SEED_ERROR_FILE).write_text(seed_error, encoding="utf-8")
 
     def provision(self, run: RunDir, guard_owner: ProcessId | None) -> Provisioned:
         """Start the run's server: cache hit, cache rebuild, or a failure with the migration error."""
@@ -256,6 +284,7 @@ class Provisioner:
         self._verify_labels(server, run, target, labels, source_key)
         timings["total"] = time.perf_counter() - started
         return Provisioned(
+            target=_own(server),
             server=server,
             binaries_source=self.binaries.source,
             bindir=str(self.binaries.bindir),

@@ -4,18 +4,24 @@ The process that owns the run (pytest's controller, or `phase3test up`) picks
 a run id; whichever process first needs the server starts it under a file
 lock and records it in run.json, the others read it from there. The owner
 stops it at the end; a watchdog does so if the owner dies first.
+
+On the external backend the "server" is someone else's: the run builds its
+templates there and the owner drops every database the run created.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 from filelock import FileLock
 
-from phase3test.errors import SetupError
+from phase3test import external
+from phase3test.errors import Phase3TestError, SetupError
 from phase3test.project import SupabaseProject
 from phase3test.provision import Provisioned, Provisioner
 from phase3test.seeding.template import SeedingPlan
@@ -23,8 +29,9 @@ from phase3test.server import binaries as pg_binaries
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import RunDir, base_dir
 from phase3test.server.runas import reachable_binaries, resolve_user
+from phase3test.server.target import Claim, this_host
 
-BACKENDS = ("embedded",)
+BACKENDS = ("embedded", "external")
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class Settings:
     seeders: str | None = None  # module whose SEEDERS build the seeded template
     seed: int = 0
     seed_scale: int = 1
+    db_url: str | None = None  # the external backend's server
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -46,26 +54,20 @@ class Settings:
                 f"unknown backend {self.backend!r}",
                 hint=f"choose one of: {', '.join(BACKENDS)}",
             )
+        if self.backend == "external" and not self.db_url:
+            raise SetupError(
+                "the external backend needs the server's URL",
+                hint="pass --pg-db-url postgresql://user:password@host:5432/postgres or set PHASE3TEST_DB_URL",
+            )
+        if self.backend != "external" and self.db_url:
+            raise SetupError(
+                f"a database URL was given but the backend is {self.backend}",
+                hint="add --pg-backend external to run on that server (the embedded backend starts its own)",
+            )
 
     @property
     def project(self) -> SupabaseProject:
         return SupabaseProject(self.supabase_dir)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "supabase_dir": str(self.supabase_dir),
-            "backend": self.backend,
-            "bindir": self.bindir,
-            "pg_user": self.pg_user,
-            "keep": self.keep,
-            "seeders": self.seeders,
-            "seed": self.seed,
-            "seed_scale": self.seed_scale,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict) -> Settings:  # type: ignore[type-arg]
-        return cls(**{**data, "supabase_dir": Path(data["supabase_dir"])})
 
 
 def resolve_binaries(settings: Settings) -> pg_binaries.Resolution:
@@ -108,11 +110,15 @@ class RunServer:
         return self._provisioned
 
     def _start(self, run: RunDir) -> Provisioned:
+        settings = self.settings
+        seeding = SeedingPlan(settings.seeders, settings.seed, settings.seed_scale) if settings.seeders else None
+        if settings.backend == "external":
+            assert settings.db_url is not None
+            claim = Claim(self.run_id, this_host(), self.owner, keep=settings.keep)
+            return external.provision_external(settings.project, settings.db_url, claim, seeding)
         resolution = self.resolution
         run_as = resolve_user(self.settings.pg_user or os.environ.get("PHASE3TEST_PG_USER"))
         binaries = reachable_binaries(resolution.binaries, run_as, self.base / "cache")
-        settings = self.settings
-        seeding = SeedingPlan(settings.seeders, settings.seed, settings.seed_scale) if settings.seeders else None
         provisioner = Provisioner(settings.project, binaries, run_as, self.base, seeding)
         provisioned = provisioner.provision(run, guard_owner=None if self.settings.keep else self.owner)
         if resolution.warning:
@@ -129,7 +135,18 @@ class RunServer:
         return Provisioned.from_json(data) if data else None
 
     def shutdown(self) -> None:
-        """Owner only: stop the server and remove the run's files, unless kept."""
-        if self.settings.keep and self.started() is not None:
+        """Owner only: stop the server (or drop the run's databases on a shared one) and remove the run's
+        files, unless kept."""
+        started = self.started()
+        if self.settings.keep and started is not None:
             return
+        if started is not None and started.target.shared:
+            try:
+                external.release(started.target)
+            except (Phase3TestError, psycopg.Error) as exc:
+                print(
+                    f"phase3test: could not drop this run's databases on the external server: {exc}\n"
+                    "  they carry this run's claim; `phase3test down --db-url …` drops them later",
+                    file=sys.stderr,
+                )
         self.run.destroy()

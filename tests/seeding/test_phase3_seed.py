@@ -170,7 +170,7 @@ def test_cli_shows_progress_on_a_terminal_and_stays_quiet_otherwise(pg_databases
     for on_terminal in (True, False):
         name = pg_databases.create(migrated_template, "seedcli")
         try:
-            stdout, stderr = run_cli_seed(pg_databases.server.conninfo(name), on_terminal)
+            stdout, stderr = run_cli_seed(pg_databases.target.conninfo(name), on_terminal)
         finally:
             pg_databases.drop(name)
         assert "seeded " in stdout

@@ -69,8 +69,10 @@ class RunDir:
         return json.loads((self.path / RUN_FILE).read_text())
 
     def write(self, record: dict) -> None:  # type: ignore[type-arg]
+        """Atomically, readable by this user only: an external server's URL may carry a password."""
         staging = self.path / f".{RUN_FILE}.{os.getpid()}"
-        staging.write_text(json.dumps(record, indent=2))
+        with open(os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            out.write(json.dumps(record, indent=2))
         staging.replace(self.path / RUN_FILE)
 
     @property
