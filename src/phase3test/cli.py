@@ -185,14 +185,17 @@ def _publish(provisioned: Provisioned) -> str:
 
 def _announce(provisioned: Provisioned, name: str) -> None:
     dsn = provisioned.target.conninfo(name)
+    shared = provisioned.target.shared
+    cli_url = dsn if shared else f"{dsn}?sslmode=disable"  # our own server speaks no TLS; the CLI tries it first
+    gone = "this run's databases are dropped" if shared else "the server and its files are removed"
     print(
         f"PostgreSQL {provisioned.target.version} ready in {provisioned.timings.get('total', 0):.2f}s "
         f"({provisioned.describe_cache()}), {len(provisioned.migrations)} migration(s) applied"
         f"{', seed data loaded' if provisioned.seeded else ''}\n"
         f"  DSN:          {dsn}\n"
         f"  psql:         psql '{dsn}'\n"
-        f"  Supabase CLI: supabase migration list --db-url '{dsn}?sslmode=disable'\n"
-        "Press Ctrl-C to stop; the server and its files are removed.",
+        f"  Supabase CLI: supabase migration list --db-url '{cli_url}'\n"
+        f"Press Ctrl-C to stop; {gone}.",
         flush=True,
     )
 

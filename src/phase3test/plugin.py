@@ -157,7 +157,9 @@ def pytest_configure(config: pytest.Config) -> None:
                 earlier = baseline.load(config.invocation_params.dir / previous) if previous else None
             except Phase3TestError as exc:
                 raise pytest.UsageError(str(exc)) from None
-            config.pluginmanager.register(RunReport(folder, settings.project, earlier), "phase3test-report")
+            config.pluginmanager.register(
+                RunReport(folder, settings.project, settings.backend, earlier), "phase3test-report"
+            )
     config.stash[RUN_SERVER] = RunServer(settings, run_id, owner)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(config), "phase3test-xdist")

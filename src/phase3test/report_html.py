@@ -59,7 +59,8 @@ def _counts(data: dict[str, Any]) -> str:
     return (
         f"{sum(totals.values()):,} tests in {data['elapsed_s']} s: "
         + ", ".join(f"{totals.get(k, 0):,} {k}" for k in ("passed", "failed", "skipped"))
-        + f". {len(data['migrations'])} migrations; PostgreSQL {versions.get('postgres') or '?'}; "
+        + f". {len(data['migrations'])} migrations; PostgreSQL {versions.get('postgres') or '?'} "
+        f"({versions.get('backend', 'embedded')} backend); "
         f"phase3test {versions['phase3test']}; finished {data['finished_at']}."
     )
 

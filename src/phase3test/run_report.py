@@ -37,6 +37,7 @@ FAILURES_SHOWN = 30
 class RunReport:
     folder: Path
     project: SupabaseProject
+    backend: str
     baseline: dict[str, Any] | None = None  # an earlier report.json, loaded
     started: float = field(default_factory=time.monotonic)
     results: dict[str, str] = field(default_factory=dict)  # test id -> passed | failed | skipped
@@ -97,6 +98,7 @@ class RunReport:
                 "phase3test": version("phase3test"),
                 "python": platform.python_version(),
                 "postgres": self.schema.get("server_version"),
+                "backend": self.backend,
             },
             "migrations": self._migrations(),
             "suites": {suite: dict(counts) for suite, counts in sorted(outcomes.items())},
@@ -128,7 +130,8 @@ def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
         "",
         f"{sum(totals.values()):,} tests in {data['elapsed_s']} s: "
         + ", ".join(f"{totals.get(k, 0):,} {k}" for k in ("passed", "failed", "skipped")),
-        f"{len(data['migrations'])} migrations; PostgreSQL {data['versions']['postgres'] or '?'}; "
+        f"{len(data['migrations'])} migrations; PostgreSQL {data['versions']['postgres'] or '?'} "
+        f"({data['versions'].get('backend', 'embedded')} backend); "
         f"phase3test {data['versions']['phase3test']}"
         + (f"; schema digest `{data['schema']['digest'][:16]}`" if data["schema"].get("digest") else ""),
         "",

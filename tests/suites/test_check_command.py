@@ -28,6 +28,7 @@ def test_a_passing_gate_exits_0_and_writes_every_report_file(project, run_check)
     assert data["outcome"] == "passed" and data["totals"]["passed"] > 0 and not data["failures"]
     assert [m["version"] for m in data["migrations"]] == ["20240101000000", "20240102000000"]
     assert data["schema"]["digest"] and data["versions"]["postgres"].startswith("15.")
+    assert data["versions"]["backend"] == "embedded"
     assert "<testsuite" in (reports / "junit.xml").read_text()
     assert (reports / "report.md").read_text().startswith("# Migration gate: PASSED")
 
