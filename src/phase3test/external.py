@@ -1,25 +1,30 @@
-"""A run on a server we share (`--pg-backend external --pg-db-url …`).
+"""Runs on a server this machine did not start: a shared one (external) or a container (docker).
 
-Nothing is cached there and nothing outside the run is touched: the run
-builds its templates (empty, migrated, seeded) under its own prefix, claims
-each database it creates, and drops exactly those at the end. Runs from this
-machine that died before cleaning up are reaped when the next one starts.
+Nothing is cached there. On a shared server (`--pg-backend external
+--pg-db-url …`) nothing outside the run is touched: the run builds its
+templates under its own prefix, claims each database it creates and drops
+exactly those at the end; runs from this machine that died before cleaning up
+are reaped when the next one starts. A container (`--pg-backend docker`) is
+the run's own: its empty template is a copy of the image's real Supabase
+database instead of a bootstrapped one.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import psycopg
 
 from phase3test.errors import SetupError
 from phase3test.migrations import MigrationError, discover
 from phase3test.project import SupabaseProject
-from phase3test.provision import Provisioned, build_empty, build_migrated, build_seeded
+from phase3test.provision import EMPTY, Provisioned, build_empty, build_migrated, build_seeded
 from phase3test.seeding.template import SeedingPlan
+from phase3test.server import container
 from phase3test.server.target import Claim, Target, drop_abandoned, redacted
 
-LABEL = "external"  # templates on a shared server carry the run's claim, not a cache key
+LABEL = "built for one run"  # nothing is cached off this machine: no cache key to label templates with
 
 
 def connect_admin(url: str) -> psycopg.Connection:
@@ -34,31 +39,68 @@ def connect_admin(url: str) -> psycopg.Connection:
 
 
 def provision_external(project: SupabaseProject, url: str, claim: Claim, seeding: SeedingPlan | None) -> Provisioned:
-    """Build the run's templates on the server at `url`; a failing migration is kept, as on our own server."""
-    project.check_readable()
-    discovery = discover(project.migrations_dir)
-    started = time.perf_counter()
+    """Build the run's templates on the shared server at `url`, each claimed by the run."""
     with connect_admin(url) as admin:
         _require_createdb(admin, url)
         drop_abandoned(admin)
-        version = str(admin.execute("show server_version").fetchone()[0]).split()[0]  # type: ignore[index]
-        target = Target(url, version, prefix=f"p3t_{claim.run_id[:8]}", claim=claim)
-        error: MigrationError | None = None
-        seed_error: str | None = None
-        try:
-            build_empty(target, admin, LABEL)
-            build_migrated(target, admin, discovery, LABEL)
-            if seeding is not None:
-                seed_error = build_seeded(target, admin, seeding, LABEL)
-        except MigrationError as exc:
-            error = exc
-        except BaseException:
-            target.drop_own(admin)  # nothing half-built stays behind (a bootstrap refused, a Ctrl-C)
-            raise
+        target = Target(url, _version(admin), prefix=f"p3t_{claim.run_id[:8]}", claim=claim)
+        return _provision(project, target, admin, seeding, lambda: build_empty(target, admin, LABEL), "external")
+
+
+def provision_container(project: SupabaseProject, seeding: SeedingPlan | None) -> Provisioned:
+    """Start Supabase's Postgres image and build the run's templates in it; the container goes if this fails."""
+    started = container.start()
+    try:
+        with connect_admin(started.url) as admin:
+            target = Target(started.url, _version(admin))
+
+            def empty() -> None:
+                container.copy_platform_database(admin, target.template(EMPTY))
+                target.seal(admin, target.template(EMPTY), LABEL)
+
+            provisioned = _provision(project, target, admin, seeding, empty, f"docker ({container.IMAGE})")
+    except BaseException:
+        container.remove(started.id)
+        raise
+    provisioned.container = started.id
+    return provisioned
+
+
+def release(target: Target) -> list[str]:
+    """Drop every database the run created on the shared server; return their names."""
+    with connect_admin(target.url) as admin:
+        return target.drop_own(admin)
+
+
+def _provision(
+    project: SupabaseProject,
+    target: Target,
+    admin: psycopg.Connection,
+    seeding: SeedingPlan | None,
+    build_empty_template: Callable[[], None],
+    source: str,
+) -> Provisioned:
+    """Empty, migrated and seeded templates; a failing migration is kept, as on our own server, and
+    anything else that fails takes what the run built with it."""
+    project.check_readable()
+    discovery = discover(project.migrations_dir)
+    started = time.perf_counter()
+    error: MigrationError | None = None
+    seed_error: str | None = None
+    try:
+        build_empty_template()
+        build_migrated(target, admin, discovery, LABEL)
+        if seeding is not None:
+            seed_error = build_seeded(target, admin, seeding, LABEL)
+    except MigrationError as exc:
+        error = exc
+    except BaseException:
+        target.drop_own(admin)  # nothing half-built stays behind (a bootstrap refused, a Ctrl-C)
+        raise
     return Provisioned(
         target=target,
         server=None,
-        binaries_source="external",
+        binaries_source=source,
         bindir="",
         migrations=[m.path.name for m in discovery.migrations],
         migration_error=error,
@@ -69,10 +111,10 @@ def provision_external(project: SupabaseProject, url: str, claim: Claim, seeding
     )
 
 
-def release(target: Target) -> list[str]:
-    """Drop every database the run created on the shared server; return their names."""
-    with connect_admin(target.url) as admin:
-        return target.drop_own(admin)
+def _version(admin: psycopg.Connection) -> str:
+    row = admin.execute("show server_version").fetchone()
+    assert row is not None
+    return str(row[0]).split()[0]
 
 
 def _require_createdb(admin: psycopg.Connection, url: str) -> None:

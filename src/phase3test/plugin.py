@@ -31,6 +31,7 @@ from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by modul
 from phase3test.migrations import discover
 from phase3test.run_report import RunReport
 from phase3test.seeding.model import parse_scale, parse_seed
+from phase3test.server import container
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import base_dir, new_run_id, reap_orphans
 from phase3test.server.target import redacted
@@ -45,8 +46,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--pg-backend",
         choices=BACKENDS,
-        help="where Postgres comes from: embedded (a server of the run's own) or external (--pg-db-url) "
-        "[ini: phase3test_backend]",
+        help="where Postgres comes from: embedded (a server of the run's own, the default), external "
+        "(--pg-db-url) or docker (Supabase's image, via testcontainers) [ini: phase3test_backend]",
     )
     group.addoption(
         "--pg-db-url",
@@ -224,6 +225,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         return [f"phase3test: no supabase folder at {run.settings.supabase_dir}"]
     if run.settings.db_url:
         return [f"phase3test: external server {redacted(run.settings.db_url)}, project {run.settings.supabase_dir}"]
+    if run.settings.backend == "docker":
+        return [f"phase3test: docker backend ({container.IMAGE}), project {run.settings.supabase_dir}"]
     try:
         resolution = run.resolution
     except Phase3TestError as exc:

@@ -49,7 +49,8 @@ CACHE_LAYOUT = "2"  # bump when what a cached cluster contains changes
 class Provisioned:
     """What a run's processes share about its server (stored in run.json).
 
-    `server` is the process we started (None on a shared server we did not start).
+    `server` is the process we started (None on a server we did not start here);
+    `container` the docker backend's container.
     """
 
     target: Target
@@ -63,11 +64,14 @@ class Provisioned:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     cache_hits: dict[str, bool] = field(default_factory=dict)
+    container: str | None = None
 
     def describe_cache(self) -> str:
         """How much of the start came from cache, in words."""
         if self.target.shared:
             return "shared server: templates built for this run"
+        if self.container:
+            return "container: templates built for this run"
         if self.cache_hits.get("migrated"):
             return "warm: cached migrated cluster"
         if self.cache_hits.get("bootstrap"):
@@ -87,6 +91,7 @@ class Provisioned:
             "warnings": self.warnings,
             "timings": self.timings,
             "cache_hits": self.cache_hits,
+            "container": self.container,
         }
 
     @classmethod
@@ -104,6 +109,7 @@ class Provisioned:
             list(data.get("warnings", [])),
             dict(data.get("timings", {})),
             dict(data.get("cache_hits", {})),
+            data.get("container"),
         )
 
 

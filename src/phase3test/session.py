@@ -6,7 +6,8 @@ lock and records it in run.json, the others read it from there. The owner
 stops it at the end; a watchdog does so if the owner dies first.
 
 On the external backend the "server" is someone else's: the run builds its
-templates there and the owner drops every database the run created.
+templates there and the owner drops every database the run created. On the
+docker backend it is a container the owner removes.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from phase3test.project import SupabaseProject
 from phase3test.provision import Provisioned, Provisioner
 from phase3test.seeding.template import SeedingPlan
 from phase3test.server import binaries as pg_binaries
+from phase3test.server import container
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import RunDir, base_dir
 from phase3test.server.runas import reachable_binaries, resolve_user
 from phase3test.server.target import Claim, this_host
 
-BACKENDS = ("embedded", "external")
+BACKENDS = ("embedded", "external", "docker")
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class RunServer:
             assert settings.db_url is not None
             claim = Claim(self.run_id, this_host(), self.owner, keep=settings.keep)
             return external.provision_external(settings.project, settings.db_url, claim, seeding)
+        if settings.backend == "docker":
+            return external.provision_container(settings.project, seeding)
         resolution = self.resolution
         run_as = resolve_user(self.settings.pg_user or os.environ.get("PHASE3TEST_PG_USER"))
         binaries = reachable_binaries(resolution.binaries, run_as, self.base / "cache")
@@ -140,7 +144,9 @@ class RunServer:
         started = self.started()
         if self.settings.keep and started is not None:
             return
-        if started is not None and started.target.shared:
+        if started is not None and started.container:
+            container.remove(started.container)
+        elif started is not None and started.target.shared:
             try:
                 external.release(started.target)
             except (Phase3TestError, psycopg.Error) as exc:
