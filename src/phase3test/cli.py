@@ -29,7 +29,7 @@ from phase3test.seeding.engine import SeederResult, SeedError
 from phase3test.seeding.model import SCALES, parse_scale, parse_seed
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import base_dir, new_run_id, reap_orphans
-from phase3test.server.target import claimed_databases, drop_abandoned, this_host
+from phase3test.server.target import claimed_databases, drop_abandoned, redacted_url, this_host
 from phase3test.session import BACKENDS, RunServer, Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             backend=args.pg_backend,
             bindir=args.pg_bindir,
             pg_user=args.pg_user,
-            db_url=args.pg_db_url or os.environ.get("PHASE3TEST_DB_URL") or None,
+            db_url=args.pg_db_url or (os.environ.get("PHASE3TEST_DB_URL") if args.pg_backend == "external" else None),
         )
         if args.command == "snapshot":
             return snapshot_command(settings, args.out, args.db_url)
@@ -151,7 +151,7 @@ def _migrated_database(settings: Settings, purpose: str) -> Iterator[psycopg.Con
     """A connection to a fresh clone of the project's migrated template (gone with the run)."""
     with _project_server(settings) as provisioned:
         target = provisioned.target
-        name = f"{target.prefix}_{purpose}"
+        name = target.name(purpose)
         with psycopg.connect(target.conninfo(), autocommit=True) as admin:
             target.create(admin, name, target.template(MIGRATED))
         with psycopg.connect(target.conninfo(name)) as conn:
@@ -176,7 +176,7 @@ def _publish(provisioned: Provisioned) -> str:
     `postgres` database, as on Supabase; on a shared server it is one more database of the run's."""
     target = provisioned.target
     template = target.template(SEEDED if provisioned.seeded else MIGRATED)
-    name = f"{target.prefix}_up" if target.shared else "postgres"
+    name = target.name("up") if target.shared else "postgres"
     with psycopg.connect(target.conninfo("template1" if name == "postgres" else None), autocommit=True) as admin:
         target.drop(admin, name)
         target.create(admin, name, template)
@@ -184,8 +184,9 @@ def _publish(provisioned: Provisioned) -> str:
 
 
 def _announce(provisioned: Provisioned, name: str) -> None:
-    dsn = provisioned.target.conninfo(name)
     shared = provisioned.target.shared
+    # on a shared server the password stays out of the terminal: the user has it
+    dsn = redacted_url(provisioned.target.conninfo(name)) if shared else provisioned.target.conninfo(name)
     cli_url = dsn if shared else f"{dsn}?sslmode=disable"  # our own server speaks no TLS; the CLI tries it first
     gone = "this run's databases are dropped" if shared else "the server and its files are removed"
     print(
@@ -282,7 +283,10 @@ def down(db_url: str | None) -> int:
         print(f"dropped {len(dropped)} database(s): {', '.join(dropped)}" if dropped else "no database to drop")
         for name, claim in sorted(others.items()):
             host = claim.host.split("/")[0]
-            why = "still running" if claim.host == this_host() else f"on {host}, whose processes cannot be seen here"
+            if claim.host != this_host():
+                why = f"on {host}, whose processes cannot be seen here"
+            else:
+                why = "ended, but this role may not drop it" if claim.finished() else "still running"
             print(f"left {name}: phase3test run {claim.run_id} {why}")
     return EXIT_OK
 

@@ -36,6 +36,11 @@ def connect_admin(url: str) -> psycopg.Connection:
             f"cannot connect to the external server {redacted(url)}: {str(exc).strip()}",
             hint="check --pg-db-url / PHASE3TEST_DB_URL and that the server is running",
         ) from None
+    except psycopg.Error:  # its message would quote the URL, password included
+        raise SetupError(
+            f"the external server's URL is not a valid connection string: {redacted(url)}",
+            hint="postgresql://user:password@host:5432/postgres (percent-encode special characters)",
+        ) from None
 
 
 def provision_external(project: SupabaseProject, url: str, claim: Claim, seeding: SeedingPlan | None) -> Provisioned:
@@ -43,7 +48,7 @@ def provision_external(project: SupabaseProject, url: str, claim: Claim, seeding
     with connect_admin(url) as admin:
         _require_createdb(admin, url)
         drop_abandoned(admin)
-        target = Target(url, _version(admin), prefix=f"p3t_{claim.run_id[:8]}", claim=claim)
+        target = Target(url, _version(admin), prefix=shared_prefix(claim.run_id), claim=claim)
         return _provision(project, target, admin, seeding, lambda: build_empty(target, admin, LABEL), "external")
 
 
@@ -66,10 +71,15 @@ def provision_container(project: SupabaseProject, seeding: SeedingPlan | None) -
     return provisioned
 
 
-def release(target: Target) -> list[str]:
-    """Drop every database the run created on the shared server; return their names."""
-    with connect_admin(target.url) as admin:
-        return target.drop_own(admin)
+def shared_prefix(run_id: str) -> str:
+    """A run's database names on a shared server: short enough for Postgres' 63 bytes with any purpose."""
+    return f"p3t_{run_id[:8]}"
+
+
+def release(url: str, claim: Claim) -> list[str]:
+    """Drop every database the run claimed on the shared server (whether or not its start was recorded)."""
+    with connect_admin(url) as admin:
+        return Target(url, "", shared_prefix(claim.run_id), claim).drop_own(admin)
 
 
 def _provision(

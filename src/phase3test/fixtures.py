@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -34,6 +34,7 @@ from psycopg.pq import TransactionStatus
 from phase3test import rls
 from phase3test.access import Matrix
 from phase3test.access import load as load_matrix
+from phase3test.errors import Phase3TestError
 from phase3test.migrations import Migration, discover
 from phase3test.project import SupabaseProject
 from phase3test.provision import EMPTY, MIGRATED, SEEDED, Provisioned
@@ -45,7 +46,7 @@ from phase3test.session import RunServer
 class ServerInfo:
     """What a test may want to know about the server."""
 
-    dsn: str
+    dsn: str = field(repr=False)  # may carry a password (external backend)
     version: str
     major: int
     backend: str
@@ -79,7 +80,7 @@ class DatabaseFactory:
         return self._admin
 
     def create(self, template: str, purpose: str) -> str:
-        name = f"{self.target.prefix}_{purpose}_{self.worker}_{next(self._counter)}"
+        name = self.target.name(f"{purpose}_{self.worker}_{next(self._counter)}")
         self.target.create(self.admin, name, template)
         return name
 
@@ -138,8 +139,12 @@ def access_matrix(request: pytest.FixtureRequest) -> Matrix:
 
 @pytest.fixture(scope="session")
 def pg_provisioned(request: pytest.FixtureRequest) -> Provisioned:
-    """The started server as recorded for the run (timings, cache hits, warnings)."""
-    return _run_server(request).get()
+    """The started server as recorded for the run (timings, cache hits, warnings); a setup error fails
+    the test with its message alone (a traceback would show the server's URL, password included)."""
+    try:
+        return _run_server(request).get()
+    except Phase3TestError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +156,7 @@ def pg_server(pg_provisioned: Provisioned, request: pytest.FixtureRequest) -> Se
         major=target.major,
         backend=_run_server(request).settings.backend,
         source=pg_provisioned.binaries_source,
-        port=int(conninfo_to_dict(target.url).get("port") or 5432),
+        port=int(str(conninfo_to_dict(target.url).get("port") or 5432).split(",")[0]),
         bindir=Path(pg_provisioned.bindir) if pg_provisioned.bindir else None,
         target=target,
     )

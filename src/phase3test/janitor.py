@@ -11,13 +11,19 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from phase3test.server.process import interrupts_deferred
 
-def create_from_template(admin: psycopg.Connection, name: str, template: str) -> None:
-    """Clone `template` into a new database `name`, settings included."""
+
+def create_from_template(admin: psycopg.Connection, name: str, template: str, label: str | None = None) -> None:
+    """Clone `template` into a new database `name`, settings included; `label` is its comment, written
+    before anything else can fail (and before an interrupt is let through)."""
     strategy = sql.SQL(" strategy file_copy") if admin.info.server_version >= 150000 else sql.SQL("")
-    admin.execute(
-        sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template)) + strategy
-    )
+    with interrupts_deferred():
+        admin.execute(
+            sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template)) + strategy
+        )
+        if label is not None:
+            comment(admin, name, label)
     copy_settings(admin, template, name)
 
 
@@ -53,9 +59,13 @@ def comment(admin: psycopg.Connection, name: str, text: str) -> None:
     admin.execute(sql.SQL("comment on database {} is {}").format(sql.Identifier(name), sql.Literal(text)))
 
 
-def freeze(admin: psycopg.Connection, name: str) -> None:
-    """A template nobody connects to (a connection would block every clone)."""
-    admin.execute(sql.SQL("alter database {} with allow_connections false").format(sql.Identifier(name)))
+def freeze(admin: psycopg.Connection, name: str, frozen: bool = True) -> None:
+    """A template nobody connects to (a connection would block every clone); `frozen=False` lets them in again."""
+    admin.execute(
+        sql.SQL("alter database {} with allow_connections {}").format(
+            sql.Identifier(name), sql.SQL("false" if frozen else "true")
+        )
+    )
 
 
 def label_of(admin: psycopg.Connection, name: str) -> str | None:

@@ -116,9 +116,10 @@ def settings_from(config: pytest.Config) -> Settings:
         else config.rootpath / config.getini("phase3test_supabase_dir")
     )
     keep = config.getoption("pg_keep")
+    backend = config.getoption("pg_backend") or config.getini("phase3test_backend")
     return Settings(
         supabase_dir=Path(os.path.normpath(supabase_dir)),
-        backend=config.getoption("pg_backend") or config.getini("phase3test_backend"),
+        backend=backend,
         bindir=config.getoption("pg_bindir")
         or os.environ.get("PHASE3TEST_PG_BINDIR")
         or config.getini("phase3test_pg_bindir")
@@ -128,7 +129,8 @@ def settings_from(config: pytest.Config) -> Settings:
         or config.getini("phase3test_pg_user")
         or None,
         keep=bool(keep if keep is not None else config.getini("phase3test_keep_server")),
-        db_url=config.getoption("pg_db_url") or os.environ.get("PHASE3TEST_DB_URL") or None,
+        db_url=config.getoption("pg_db_url")
+        or (os.environ.get("PHASE3TEST_DB_URL") if backend == "external" else None),
         seeders=config.getini("phase3test_seeders") or None,
         seed=parse_seed(config.getini("phase3test_seed")),
         seed_scale=parse_scale(config.getini("phase3test_seed_scale")),

@@ -36,11 +36,11 @@ from phase3test.server.executor import RunningServer
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import RunDir, reap_orphans
 from phase3test.server.runas import RunAs
-from phase3test.server.target import Target
+from phase3test.server.target import OWN_PREFIX, Target
 from phase3test.supabase import BOOTSTRAP_SQL, bootstrap
 
 EMPTY, MIGRATED, SEEDED = "empty", "migrated", "seeded"
-EMPTY_TEMPLATE, MIGRATED_TEMPLATE, SEEDED_TEMPLATE = (Target("", "").template(k) for k in (EMPTY, MIGRATED, SEEDED))
+EMPTY_TEMPLATE, MIGRATED_TEMPLATE, SEEDED_TEMPLATE = (f"{OWN_PREFIX}_{k}" for k in (EMPTY, MIGRATED, SEEDED))
 SEED_ERROR_FILE = "seed-error.txt"  # beside a cache entry's data: why it has no seeded template
 CACHE_LAYOUT = "2"  # bump when what a cached cluster contains changes
 

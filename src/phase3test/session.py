@@ -27,7 +27,6 @@ from phase3test.project import SupabaseProject
 from phase3test.provision import Provisioned, Provisioner
 from phase3test.seeding.template import SeedingPlan
 from phase3test.server import binaries as pg_binaries
-from phase3test.server import container
 from phase3test.server.process import ProcessId
 from phase3test.server.registry import RunDir, base_dir
 from phase3test.server.runas import reachable_binaries, resolve_user
@@ -65,6 +64,12 @@ class Settings:
             raise SetupError(
                 f"a database URL was given but the backend is {self.backend}",
                 hint="add --pg-backend external to run on that server (the embedded backend starts its own)",
+            )
+        if self.backend == "docker" and self.keep:
+            raise SetupError(
+                "--pg-keep is not available with the docker backend",
+                hint="testcontainers' reaper removes the container when the run ends; "
+                "for a stack that stays, use docker-compose.yml",
             )
 
     @property
@@ -116,8 +121,7 @@ class RunServer:
         seeding = SeedingPlan(settings.seeders, settings.seed, settings.seed_scale) if settings.seeders else None
         if settings.backend == "external":
             assert settings.db_url is not None
-            claim = Claim(self.run_id, this_host(), self.owner, keep=settings.keep)
-            return external.provision_external(settings.project, settings.db_url, claim, seeding)
+            return external.provision_external(settings.project, settings.db_url, self.claim, seeding)
         if settings.backend == "docker":
             return external.provision_container(settings.project, seeding)
         resolution = self.resolution
@@ -128,6 +132,11 @@ class RunServer:
         if resolution.warning:
             provisioned.warnings.append(resolution.warning)
         return provisioned
+
+    @property
+    def claim(self) -> Claim:
+        """What marks this run's databases on a shared server."""
+        return Claim(self.run_id, this_host(), self.owner, keep=self.settings.keep)
 
     def started(self) -> Provisioned | None:
         """What the run started, as recorded by whichever process started it."""
@@ -141,14 +150,11 @@ class RunServer:
     def shutdown(self) -> None:
         """Owner only: stop the server (or drop the run's databases on a shared one) and remove the run's
         files, unless kept."""
-        started = self.started()
-        if self.settings.keep and started is not None:
+        if self.settings.keep and self.started() is not None:
             return
-        if started is not None and started.container:
-            container.remove(started.container)
-        elif started is not None and started.target.shared:
+        if self.settings.db_url and self.run.path.exists():  # by the claim: also if its starter died unrecorded
             try:
-                external.release(started.target)
+                external.release(self.settings.db_url, self.claim)
             except (Phase3TestError, psycopg.Error) as exc:
                 print(
                     f"phase3test: could not drop this run's databases on the external server: {exc}\n"

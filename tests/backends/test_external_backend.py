@@ -65,17 +65,23 @@ def test_the_gate_passes_on_an_external_server_and_leaves_it_as_it_was(
 def test_a_failing_migration_is_named_and_nothing_is_left(
     outside_server, broken_project: Callable[..., Path], pytester: pytest.Pytester
 ) -> None:
-    broken_project({"migrations/20250301000000_broken.sql": "create table public.oops (id int);\nselect 1/0;\n"})
+    broken_project(
+        {
+            "migrations/20250301000000_broken.sql": "create table public.oops (id int);\nselect 1/0;\n",
+            "../test_shows_its_arguments.py": "def test_fails(pg_server):\n    assert pg_server.major == 0\n",
+        }
+    )
     before = outside_server.databases()
 
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--pg-backend=external", f"--pg-db-url={outside_server.url()}",
-        "--pyargs", "phase3test.suites.test_rollbacks",
+        "-p", "no:cacheprovider", "--pg-backend=external", f"--pg-db-url={outside_server.url()}", "-l",
+        "test_shows_its_arguments.py", "--pyargs", "phase3test.suites.test_rollbacks",
     )  # fmt: skip
 
     output = result.stdout.str()
     assert result.ret == 1, output
     assert "20250301000000_broken.sql" in output and "division by zero" in output
+    assert "pg_server = ServerInfo(" in output, "the traceback shows the fixture, and without its URL"
     assert outside_server.password not in output
     assert outside_server.databases() == before
 
@@ -119,13 +125,17 @@ def test_runs_that_died_are_cleaned_up_and_kept_ones_wait_for_down(
 
     provisioned = external.provision_external(project, outside_server.url(), this_run, None)
     try:
+        assert provisioned.migration_error is None and provisioned.target.prefix == "p3t_next0001"
         with outside_server.admin() as admin:
             claimed = claimed_databases(admin)
         assert "p3t_dead0001_worker" not in claimed, "a run whose owner died is reaped by the next one"
         assert {"p3t_kept0001_empty", "p3t_live0001_worker", "p3t_away0001_worker"} <= set(claimed)
         assert {"p3t_next0001_empty", "p3t_next0001_migrated"} <= set(claimed)
     finally:
-        assert set(external.release(provisioned.target)) == {"p3t_next0001_empty", "p3t_next0001_migrated"}
+        assert set(external.release(outside_server.url(), this_run)) == {
+            "p3t_next0001_empty",
+            "p3t_next0001_migrated",
+        }
 
     down = subprocess.run(
         [str(Path(sys.executable).parent / "phase3test"), "down", "--db-url", outside_server.url()],
@@ -182,7 +192,7 @@ def test_a_seeder_that_fails_leaves_the_migrated_template_and_says_why(
             assert set(claimed_databases(admin)) >= {"p3t_seed0001_empty", "p3t_seed0001_migrated"}
             assert "p3t_seed0001_seeded" not in claimed_databases(admin)
     finally:
-        external.release(provisioned.target)
+        external.release(outside_server.url(), claim)
 
 
 @pytest.mark.parametrize(
@@ -190,8 +200,9 @@ def test_a_seeder_that_fails_leaves_the_migrated_template_and_says_why(
     [
         ({"backend": "external"}, "the external backend needs the server's URL"),
         ({"db_url": "postgresql://127.0.0.1/postgres"}, "a database URL was given but the backend is embedded"),
+        ({"backend": "docker", "keep": True}, "--pg-keep is not available with the docker backend"),
     ],
 )
-def test_backend_and_url_must_agree(options: dict[str, str], message: str) -> None:
+def test_backend_url_and_keep_must_agree(options: dict[str, object], message: str) -> None:
     with pytest.raises(SetupError, match=message):
         Settings(supabase_dir=Path("supabase"), **options)  # type: ignore[arg-type]

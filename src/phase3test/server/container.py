@@ -9,6 +9,7 @@ the process that started it dies first.
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -18,7 +19,6 @@ from phase3test import janitor
 from phase3test.errors import SetupError
 
 IMAGE = "supabase/postgres:15.14.1.167"  # what docker-compose.yml and Supabase CLI 2.117.0 use
-PASSWORD = "postgres"  # a throwaway container reachable from this machine only
 SUPERUSER = "supabase_admin"  # on the image `postgres` is not a superuser; cloning `postgres` needs one
 PLATFORM_DATABASE = "postgres"
 READY_TIMEOUT = 120.0
@@ -50,17 +50,14 @@ def start(image: str = IMAGE) -> StartedContainer:
         raise SetupError(f"the docker backend cannot start {image}: {problem}", hint="use the embedded backend")
     from testcontainers.core.container import DockerContainer
 
-    container = (
-        DockerContainer(image)
-        .with_env("POSTGRES_PASSWORD", PASSWORD)
-        .with_bind_ports(5432, None)
-        .with_exposed_ports(5432)
-        .start()
-    )
+    password = secrets.token_urlsafe(18)  # the image's superusers log in with it
+    container = DockerContainer(image).with_env("POSTGRES_PASSWORD", password)
+    container.ports["5432/tcp"] = ("127.0.0.1",)  # type: ignore[assignment]  # docker-py: loopback, any free port
+    container.start()
     try:
         host, port = container.get_container_host_ip(), container.get_exposed_port(5432)
-        url = f"postgresql://{SUPERUSER}:{PASSWORD}@{host}:{port}/template1"
-        _wait_ready(f"postgresql://{SUPERUSER}:{PASSWORD}@{host}:{port}/{PLATFORM_DATABASE}")
+        url = f"postgresql://{SUPERUSER}:{password}@{host}:{port}/template1"
+        _wait_ready(f"postgresql://{SUPERUSER}:{password}@{host}:{port}/{PLATFORM_DATABASE}")
     except BaseException:
         container.stop()
         raise
@@ -96,7 +93,7 @@ def copy_platform_database(admin: psycopg.Connection, name: str) -> None:
                     raise
                 time.sleep(0.2)
     finally:
-        admin.execute(f"alter database {PLATFORM_DATABASE} with allow_connections true")
+        janitor.freeze(admin, PLATFORM_DATABASE, frozen=False)
 
 
 def _wait_ready(url: str) -> None:

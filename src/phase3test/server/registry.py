@@ -18,6 +18,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from phase3test.server import container
 from phase3test.server.executor import RunningServer, stop
 from phase3test.server.files import remove
 from phase3test.server.process import ProcessId
@@ -100,6 +101,9 @@ class RunDir:
             record = {}
         if record.get("server"):
             stop(RunningServer.from_json(record["server"]))
+        started_container = (record.get("provisioned") or {}).get("container")
+        if started_container:  # the docker backend's; also when testcontainers' reaper is disabled
+            container.remove(started_container)
         for path in self.paths:
             remove(path)
 

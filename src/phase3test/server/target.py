@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -29,14 +30,19 @@ CLAIM_PREFIX = "phase3test run "
 OWN_PREFIX = "p3t"  # a server of the run's own: the cache's template names
 
 
+UNKNOWN = "unknown"
+
+
 @functools.cache
 def this_host() -> str:
-    """Host name plus boot id: process start times only compare within one boot of one machine."""
+    """Host name, boot id and pid namespace: a pid names a process only within one namespace of one boot
+    (containers sharing the host's name and boot still have pid namespaces of their own)."""
     try:
         boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        pid_namespace = os.readlink("/proc/self/ns/pid")
     except OSError:
-        boot = "unknown-boot"
-    return f"{socket.gethostname()}/{boot}"
+        return f"{socket.gethostname()}/{UNKNOWN}"
+    return f"{socket.gethostname()}/{boot}/{pid_namespace}"
 
 
 @dataclass(frozen=True)
@@ -69,12 +75,22 @@ class Claim:
             return None
 
     def finished(self) -> bool:
-        """Its run was on this machine and its owner is gone (it ended, crashed or was killed)."""
-        return self.host == this_host() and not self.owner.alive()
+        """Its run was on this machine and its owner is gone (it ended, crashed or was killed); where
+        processes cannot be told apart (no /proc), never."""
+        return self.host == this_host() and not self.host.endswith(UNKNOWN) and not self.owner.alive()
 
     def abandoned(self) -> bool:
         """Finished without cleaning up, and not kept on purpose."""
         return self.finished() and not self.keep
+
+
+def redacted_url(url: str) -> str:
+    """The same URL without its password (what `phase3test up` prints for a shared server)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql") or parts.password is None:
+        return url if parts.scheme in ("postgres", "postgresql") else redacted(url)
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@{host}"))
 
 
 def redacted(url: str) -> str:
@@ -91,10 +107,14 @@ def redacted(url: str) -> str:
 class Target:
     """A run's server as its databases see it: one admin URL, a name prefix and, when shared, a claim."""
 
-    url: str
+    url: str = field(repr=False)  # may carry a password: tracebacks show `where` instead
     version: str
     prefix: str = OWN_PREFIX
     claim: Claim | None = None
+
+    @property
+    def where(self) -> str:
+        return redacted(self.url)
 
     @property
     def shared(self) -> bool:
@@ -109,21 +129,24 @@ class Target:
         if dbname is None:
             return self.url
         parts = urlsplit(self.url)
-        if parts.scheme in ("postgres", "postgresql"):
-            return urlunsplit(parts._replace(path="/" + quote(dbname, safe="")))
-        return make_conninfo(self.url, dbname=dbname)
+        if parts.scheme not in ("postgres", "postgresql"):
+            return make_conninfo(self.url, dbname=dbname)
+        query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "dbname"])
+        return f"{parts.scheme}://{parts.netloc}/{quote(dbname, safe='')}" + (f"?{query}" if query else "")
+
+    def name(self, purpose: str) -> str:
+        """A database of this run's: `<prefix>_<purpose>`."""
+        return f"{self.prefix}_{purpose}"
 
     def template(self, kind: str) -> str:
         """`empty`, `migrated` or `seeded`: the run's template of that kind."""
-        return f"{self.prefix}_{kind}"
+        return self.name(kind)
 
     def create(self, admin: psycopg.Connection, name: str, template: str) -> None:
         """Clone `template` into `name`; on a shared server only under a name nobody uses, and claimed."""
         if self.claim is not None:
             self._refuse_existing(admin, name)
-        janitor.create_from_template(admin, name, template)
-        if self.claim is not None:
-            janitor.comment(admin, name, self.claim.text())
+        janitor.create_from_template(admin, name, template, self.claim.text() if self.claim else None)
 
     def drop(self, admin: psycopg.Connection, name: str) -> None:
         """Drop `name`; on a shared server only if this run created it."""
@@ -133,7 +156,7 @@ class Target:
                 return
             if Claim.parse(found[name]) != self.claim:
                 raise SetupError(
-                    f"refusing to drop database {name} on {redacted(self.url)}: this run did not create it",
+                    f"refusing to drop database {name} on {self.where}: this run did not create it",
                     hint=_whose(found[name]),
                 )
         janitor.drop(admin, name)
@@ -175,7 +198,7 @@ class Target:
         found = _databases(admin, name)
         if found:
             raise SetupError(
-                f"refusing to use database {name} on {redacted(self.url)}: it exists already",
+                f"refusing to use database {name} on {self.where}: it exists already",
                 hint=_whose(found[name]),
             )
 
@@ -196,7 +219,10 @@ def _drop_claimed(admin: psycopg.Connection, condition: Callable[[Claim], bool])
     dropped = []
     for name, claim in sorted(claimed_databases(admin).items()):
         if condition(claim):
-            janitor.drop(admin, name)
+            try:
+                janitor.drop(admin, name)
+            except psycopg.errors.InsufficientPrivilege:
+                continue  # another role's run: theirs to clean up, and `down` lists it
             dropped.append(name)
     return dropped
 
