@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 from phase3test.errors import SetupError
-from phase3test.seeding import Batch, SeedContext, Seeder, SeedError, Step, Update, emit_sql, plan, seed
+from phase3test.seeding import Batch, SeedContext, Seeder, SeedError, Step, Update, emit_sql, foreign_keys, plan, seed
 
 
 class Parents(Seeder):
@@ -87,23 +89,68 @@ def test_same_seed_same_rows_other_seed_other_rows(family):
     assert first[0] != other[0] and first[1] != other[1]
 
 
-def test_a_failing_seeder_keeps_nothing_and_names_itself(family):
+@pytest.fixture(params=["checked per row", "checked after loading"])
+def foreign_key_checks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a superuser's seeding checks foreign keys: per row (small tables) or set-based afterwards."""
+    if request.param == "checked after loading":
+        monkeypatch.setattr(foreign_keys, "WORTH_IT_FROM_ROWS", 0)
+    return str(request.param)
+
+
+def test_a_failing_seeder_keeps_nothing_and_names_itself(family, foreign_key_checks):
     with pytest.raises(SeedError, match=r"seeder 'broken' failed, nothing was kept: .*foreign key.*\(children\)"):
         seed(family, plan([Parents(), Broken()]), seed=1, scale=1)
     assert family.execute("select count(*) from public.parents").fetchone() == (0,)
 
 
-def test_a_deferred_check_failing_at_commit_keeps_nothing_and_says_so(empty_db):
-    empty_db.execute(
-        "create table public.parents (id uuid primary key, name text not null, born timestamptz not null);"
-        "create table public.children (id uuid primary key, parent_id uuid not null references public.parents"
-        " deferrable initially deferred, age int not null)"
-    )
+class Twins(Seeder):
+    """Two children of one age, where ages are unique (checked when the transaction ends)."""
+
+    name = "twins"
+    tables = ("public.children",)
+    depends_on = ("parents",)
+
+    def generate(self, ctx: SeedContext) -> Iterator[Batch]:
+        parent = ctx.shared["parents"][0]
+        yield Batch("public.children", ("id", "parent_id", "age"), [(ctx.uuid(), parent, 7), (ctx.uuid(), parent, 7)])
+
+
+def test_a_deferred_check_failing_after_loading_keeps_nothing_and_says_so(family, monkeypatch):
+    monkeypatch.setattr(foreign_keys, "WORTH_IT_FROM_ROWS", 0)
+    family.execute("alter table public.children add unique (age) deferrable initially deferred")
     with pytest.raises(
-        SeedError, match=r"the commit \(deferred constraint checks\) failed, nothing was kept: .*foreign"
+        SeedError, match=r"the checks after loading \(deferred constraints\) failed, nothing was kept: .*duplicate key"
     ):
-        seed(empty_db, plan([Parents(), Broken()]), seed=1, scale=1)
-    assert empty_db.execute("select count(*) from public.parents").fetchone() == (0,)
+        seed(family, plan([Parents(), Twins()]), seed=1, scale=1)
+    assert family.execute("select count(*) from public.parents").fetchone() == (0,)
+
+
+def test_foreign_keys_checked_after_loading_are_on_again_and_hold_afterwards(family, monkeypatch):
+    monkeypatch.setattr(foreign_keys, "WORTH_IT_FROM_ROWS", 0)
+    seed(family, plan([Parents(), Children()]), seed=1, scale=1)
+    states = family.execute(
+        "select distinct tgenabled from pg_trigger where tgrelid = 'public.children'::regclass and tgisinternal"
+    ).fetchall()
+    assert states == [("O",)]
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        family.execute("insert into public.children values (gen_random_uuid(), gen_random_uuid(), 3)")
+
+
+def test_without_superuser_rights_each_row_is_checked_as_it_is_loaded(family):
+    """Only a superuser may switch foreign key triggers off: anyone else gets Postgres' own per-row checks."""
+    owner = f"p3t_seed_owner_{uuid.uuid4().hex[:8]}"
+    family.execute(f"create role {owner}; grant usage, create on schema public to {owner}")
+    family.execute(f"alter table public.parents owner to {owner}; alter table public.children owner to {owner}")
+    try:
+        family.execute(f"set role {owner}")
+        with pytest.raises(
+            SeedError, match=r"seeder 'broken' failed, nothing was kept: insert or update on table \"children\""
+        ):
+            seed(family, plan([Parents(), Broken()]), seed=1, scale=1)
+        assert family.execute("select count(*) from public.parents").fetchone() == (0,)
+    finally:
+        family.execute("reset role")
+        family.execute(f"drop owned by {owner}; drop role {owner}")
 
 
 class Named(Seeder):
