@@ -17,15 +17,20 @@
   `migration` runs once per file (the plugin parametrizes it).
 - `access_matrix`: the project's declared access per table and role; a
   test asking for `access_cell` runs once per cell of it.
+- `supabase_api`, `supabase_client`, `api_database`: a running stack's API
+  (`--pg-api-url`), a supabase-py client signed in as any role or user, and
+  the stack's database (`--pg-api-db-url`); skipped without a stack.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
@@ -34,6 +39,7 @@ from psycopg.pq import TransactionStatus
 from phase3test import rls
 from phase3test.access import Matrix
 from phase3test.access import load as load_matrix
+from phase3test.api import NOT_CONFIGURED, ApiStack
 from phase3test.errors import Phase3TestError
 from phase3test.migrations import Migration, discover
 from phase3test.project import SupabaseProject
@@ -96,6 +102,7 @@ class DatabaseFactory:
 
 
 RUN_SERVER = pytest.StashKey[RunServer]()
+API_STACK = pytest.StashKey[ApiStack | None]()
 
 
 def _run_server(request: pytest.FixtureRequest) -> RunServer:
@@ -277,3 +284,50 @@ def _own_database(factory: DatabaseFactory, template: str, purpose: str) -> Iter
 def as_role() -> object:
     """`as_role(conn, role, user=None, claims=None)`: see `phase3test.rls.as_role`."""
     return rls.as_role
+
+
+@pytest.fixture(scope="session")
+def supabase_api(request: pytest.FixtureRequest) -> ApiStack:
+    """The running stack's API; skips the test when none is configured, fails it when it does not answer."""
+    stack = request.config.stash.get(API_STACK, None)
+    if stack is None:
+        pytest.skip(NOT_CONFIGURED)
+    problem = stack.problem()
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    return stack
+
+
+@pytest.fixture
+def supabase_client(supabase_api: ApiStack) -> Callable[..., Any]:
+    """`supabase_client(role="anon", user=None)`: a supabase-py client acting as `role` (anon, authenticated,
+    service_role) and, signed in, as the user with that id, with a token minted by the stack's secret."""
+    return supabase_api.client
+
+
+@pytest.fixture(scope="session")
+def api_database(supabase_api: ApiStack, supabase_project: SupabaseProject) -> Iterator[psycopg.Connection]:
+    """The stack's database, read as its superuser; it must hold every migration of the project."""
+    if not supabase_api.db_url:
+        pytest.fail("checks through the API need the stack's database: pass --pg-api-db-url", pytrace=False)
+    with psycopg.connect(supabase_api.db_url, autocommit=True) as conn:
+        try:
+            applied = {v for (v,) in conn.execute("select version from supabase_migrations.schema_migrations")}
+        except psycopg.errors.UndefinedTable:
+            applied = set()
+        missing = [
+            m.path.name for m in discover(supabase_project.migrations_dir).migrations if m.version not in applied
+        ]
+        if missing:
+            pytest.fail(
+                f"the stack's database lacks {len(missing)} of this project's migrations (first: {missing[0]}): "
+                "apply them (supabase db push --db-url …) and seed it (phase3test seed --db-url …)",
+                pytrace=False,
+            )
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def api_http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30) as client:
+        yield client

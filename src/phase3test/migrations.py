@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -267,7 +267,7 @@ def applied_checksums(conn: psycopg.Connection) -> dict[str, str | None]:
     return dict(rows)
 
 
-def verify(migrations: Iterable[Migration], applied: dict[str, str | None]) -> list[Migration]:
+def verify(migrations: Iterable[Migration], applied: Mapping[str, str | None]) -> list[Migration]:
     """Return the pending migrations, or explain how history and files disagree."""
     migrations = list(migrations)
     by_version = {m.version: m for m in migrations}

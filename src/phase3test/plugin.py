@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from phase3test import access, baseline, pgtap
+from phase3test import access, api, baseline, pgtap
 from phase3test.access_report import AccessReport
 from phase3test.errors import Phase3TestError
 from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by module attribute)
+    API_STACK,
     RUN_SERVER,
     access_matrix,
+    api_database,
+    api_http,
     as_role,
     data_template,
     db,
@@ -26,6 +29,8 @@ from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by modul
     pg_server,
     pg_worker_databases,
     seeded_template,
+    supabase_api,
+    supabase_client,
     supabase_project,
 )
 from phase3test.migrations import discover
@@ -89,6 +94,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--pg-baseline",
         help="an earlier run's report.json: the report then says what changed since (with --pg-report-dir)",
     )
+    group.addoption(
+        "--pg-api-url",
+        help="a running Supabase stack's project URL (e.g. http://127.0.0.1:54321): the access matrix is "
+        "also checked through its API [env: PHASE3TEST_API_URL]",
+    )
+    group.addoption(
+        "--pg-api-jwt-secret",
+        help="the stack's JWT secret, to sign in as any role or user [env: PHASE3TEST_JWT_SECRET]",
+    )
+    group.addoption(
+        "--pg-api-db-url",
+        help="the stack's database (read only: seeded users, expected rows) [env: PHASE3TEST_API_DB_URL]",
+    )
     parser.addini("phase3test_supabase_dir", "the project's supabase/ folder", default="supabase")
     parser.addini("phase3test_base_ref", "git ref whose migrations are applied in production", default="")
     parser.addini(
@@ -141,6 +159,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "unseeded: db and fresh_db clone the migrated template without seed data")
     try:
         settings = settings_from(config)
+        config.stash[API_STACK] = api.stack_from(
+            config.getoption("pg_api_url") or os.environ.get("PHASE3TEST_API_URL"),
+            config.getoption("pg_api_jwt_secret") or os.environ.get("PHASE3TEST_JWT_SECRET"),
+            config.getoption("pg_api_db_url") or os.environ.get("PHASE3TEST_API_DB_URL"),
+        )
     except Phase3TestError as exc:
         raise pytest.UsageError(str(exc)) from None
     workerinput = getattr(config, "workerinput", None)
@@ -189,7 +212,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`migration`: once per file of the project's migrations folder (ids: file stems).
-    `access_cell`: once per cell of the access matrix (ids: table-role-operation)."""
+    `access_cell`: once per cell of the access matrix (ids: table-role-operation); `api_cell` too, when a
+    stack's API is configured (else one skipped test says how to configure one)."""
     if "migration" in metafunc.fixturenames:
         project = metafunc.config.stash[RUN_SERVER].settings.project
         try:
@@ -198,12 +222,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             raise pytest.UsageError(str(exc)) from None
         metafunc.parametrize("migration", migrations, ids=[m.path.stem for m in migrations])
     if "access_cell" in metafunc.fixturenames:
-        path = matrix_path(metafunc.config)
-        try:
-            cells = access.load(path).cells() if path.is_file() else []
-        except Phase3TestError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        cells = _matrix_cells(metafunc.config)
         metafunc.parametrize("access_cell", cells, ids=[cell.id for cell in cells])
+    if "api_cell" in metafunc.fixturenames:
+        if metafunc.config.stash.get(API_STACK, None) is None:
+            skipped = pytest.param(None, marks=pytest.mark.skip(reason=api.NOT_CONFIGURED))
+            metafunc.parametrize("api_cell", [skipped], ids=["no-api"])
+            return
+        cells = _matrix_cells(metafunc.config)
+        metafunc.parametrize("api_cell", cells, ids=[cell.id for cell in cells])
+
+
+def _matrix_cells(config: pytest.Config) -> list[access.Cell]:
+    path = matrix_path(config)
+    try:
+        return access.load(path).cells() if path.is_file() else []
+    except Phase3TestError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _path_option(config: pytest.Config, option: str, ini: str) -> Path | None:

@@ -170,7 +170,7 @@ def check(conn: psycopg.Connection, matrix: Matrix, cell: Cell) -> Verdict:
         return Verdict([f"role {cell.role}: its `users` query found nobody in the seed data"], [])
     if cell.expected != "own":
         return Verdict(_check_all_or_nothing(probe, cell, every, candidates), [])
-    owner, own = _owner(probe, candidates, cell.operation)
+    owner, own = owner_of(probe, candidates, cell.operation)
     if own == set(every):
         return Verdict([f"every seeded row of {cell.table} is the acting {cell.role} user's: seed someone else's"], [])
     unchecked = []
@@ -183,12 +183,12 @@ def check(conn: psycopg.Connection, matrix: Matrix, cell: Cell) -> Verdict:
     if cell.operation == "select":
         seen = probe.sees(owner)
         if not own and isinstance(seen, set):
-            return Verdict(_check_select(seen, set(every), set(), "deny", "own (no own rows seeded)"), unchecked)
-        return Verdict(_check_select(seen, set(every), own, "own"), unchecked)
+            return Verdict(check_select(seen, set(every), set(), "deny", "own (no own rows seeded)"), unchecked)
+        return Verdict(check_select(seen, set(every), own, "own"), unchecked)
     attempt = _attempt(probe, cell)
-    problems = _expect(attempt(owner, sorted(own)[0]), True, "the user's own row") if own else []
+    problems = expect(attempt(owner, sorted(own)[0]), True, "the user's own row") if own else []
     other = next(c for c in every if c not in own)
-    return Verdict(problems + _expect(attempt(owner, other), False, "someone else's row"), unchecked)
+    return Verdict(problems + expect(attempt(owner, other), False, "someone else's row"), unchecked)
 
 
 def _check_all_or_nothing(probe: Probe, cell: Cell, every: list[str], candidates: list[str]) -> list[str]:
@@ -197,10 +197,10 @@ def _check_all_or_nothing(probe: Probe, cell: Cell, every: list[str], candidates
     Where the table says what owning a row means, the acting user is one who owns some: a deny must hold on
     their own rows too, and an allow must reach rows that are not theirs.
     """
-    user, own = _owner(probe, candidates, cell.operation) if cell.operation in probe.access.own else (None, set())
+    user, own = owner_of(probe, candidates, cell.operation) if cell.operation in probe.access.own else (None, set())
     user = user or (candidates[0] if candidates else None)
     if cell.operation == "select":
-        return _check_select(probe.sees(user), set(every), own, cell.expected)
+        return check_select(probe.sees(user), set(every), own, cell.expected)
     if cell.operation == "update" or (cell.operation == "delete" and cell.expected == "deny"):
         reached = (probe.updates if cell.operation == "update" else probe.deletes)(user, None)
         return _expect_rows(reached, len(every), cell.expected, cell.operation)
@@ -212,7 +212,7 @@ def _check_all_or_nothing(probe: Probe, cell: Cell, every: list[str], candidates
     return [
         problem
         for target in targets
-        for problem in _expect(attempt(user, target), allowed, "the user's own row" if target in own else "a row")
+        for problem in expect(attempt(user, target), allowed, "the user's own row" if target in own else "a row")
     ]
 
 
@@ -244,7 +244,7 @@ def _check_call(conn: psycopg.Connection, function: FunctionAccess, role: Role, 
     return [f"expected {expected}, but the call was " + ("refused" if outcome == REFUSED else "allowed")]
 
 
-def _owner(probe: Probe, candidates: list[str], operation: str) -> tuple[str | None, set[str]]:
+def owner_of(probe: Probe, candidates: list[str], operation: str) -> tuple[str | None, set[str]]:
     """The first user of the role who owns some rows, with those rows."""
     for user in candidates:
         own = probe.own_rows(user, operation)
@@ -253,7 +253,7 @@ def _owner(probe: Probe, candidates: list[str], operation: str) -> tuple[str | N
     return None, set()
 
 
-def _check_select(
+def check_select(
     seen: set[str] | str, every: set[str], own: set[str], expected: str, label: str | None = None
 ) -> list[str]:
     """What the role sees against what it should: every row, its own (`own`), or none."""
@@ -269,7 +269,7 @@ def _check_select(
     return [f"expected {label}: sees {len(seen)} of {len(every)} rows{f' ({detail})' if detail else ''}"]
 
 
-def _expect(outcome: int | str, allowed: bool, target: str) -> list[str]:
+def expect(outcome: int | str, allowed: bool, target: str) -> list[str]:
     wanted = "allowed" if allowed else "denied"
     if isinstance(outcome, str) and outcome != REFUSED:
         return [f"on {target}: expected it to be {wanted}, but it {outcome}"]

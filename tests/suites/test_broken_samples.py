@@ -26,7 +26,7 @@ def run_suite(pytester: pytest.Pytester, suites: str, *args: str) -> pytest.RunR
 def test_the_unbroken_sample_project_passes_every_suite_in_parallel(pytester, broken_project):
     broken_project({})
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--pyargs", "phase3test.suites")
-    result.assert_outcomes(passed=49, skipped=6)  # no base ref; no materialized views
+    result.assert_outcomes(passed=49, skipped=7)  # no base ref; no materialized views; no API stack
 
 
 def test_idempotency_fails_on_create_table_without_if_not_exists(pytester, broken_project):

@@ -223,7 +223,7 @@ class _Run:
     def invites(self) -> list[tuple[Any, ...]]:
         ctx, now = self.ctx, self.now
         users = ctx.shared["users"]
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         founder = self.super_admins[0]
         # Every staff member but the founding super admin accepted an invite in early 2025
         # (after every seeded account was made, in 2024).

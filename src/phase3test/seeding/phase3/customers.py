@@ -175,29 +175,29 @@ class CustomersSeeder(Seeder):
         audiences = []
         seasons = ("spring", "summer", "autumn", "winter")
         for index in range(AUDIENCES_FIXED + ctx.count(AUDIENCES_PER_SCALE)):
-            tag = ctx.random.choice(tags) if rand() < 0.8 else None
+            picked = ctx.random.choice(tags) if rand() < 0.8 else None
             channel = ctx.random.choice(("email", "email", "sms", "push", "post"))
             status = ctx.random.choice(("draft", "active", "active", "archived"))
             if index == 0:  # the newsletter: e-mail to the tag with the most members who opted in
                 channel, status = "email", "active"
-                tag = max(tags, key=lambda t: sum((c, "email") in granted for c in by_tag[t[0]]))
+                picked = max(tags, key=lambda t: sum((c, "email") in granted for c in by_tag[t[0]]))
             season = seasons[index % len(seasons)]
-            label = tag[1] if tag else "Returning renters"
+            label = picked[1] if picked else "Returning renters"
             name = f"{label}, {season} {channel} #{index + 1}"
             criteria = {"consent_purpose": "marketing", "min_bookings": ctx.random.randint(0, 3)}
-            created = between(tag[5] if tag else HISTORY_START, ctx.now - timedelta(days=20))
+            created = between(picked[5] if picked else HISTORY_START, ctx.now - timedelta(days=20))
             updated = between(created, ctx.now)
             audiences.append(
-                (uuid(), name, f"{label} who opted in to {channel} offers", channel, tag[0] if tag else None,
+                (uuid(), name, f"{label} who opted in to {channel} offers", channel, picked[0] if picked else None,
                  Jsonb(criteria), status, ctx.random.choice(marketers), created, updated)
             )  # fmt: skip
-            if status != "active" or tag is None:
+            if status != "active" or picked is None:
                 continue
-            for customer in by_tag[tag[0]]:
+            for customer in by_tag[picked[0]]:
                 consented = granted.get((customer, channel))
                 if consented is None:
                     continue
-                joined = next(at for tag_id, at in tagged[customer] if tag_id == tag[0])
+                joined = next(at for tag_id, at in tagged[customer] if tag_id == picked[0])
                 at = between(max(created, consented, joined), ctx.now)
                 timeline.append(
                     (uuid(), customer, "campaign", f"Reached by audience {name}",

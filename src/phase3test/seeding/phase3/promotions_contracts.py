@@ -321,7 +321,9 @@ class PromotionsContractsSeeder(Seeder):
         starts = {b["id"]: b["starts_at"] for b in ctx.shared["bookings"]}
         people = _people(ctx)
         guarantors = [ctx.faker.name() for _ in range(GUARANTORS)]
-        signers, reminders, events = [], [], []
+        signers: list[tuple[Any, ...]] = []
+        reminders: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
         for number, contract in enumerate(contracts):
             contract_id, created, customer = contract["id"], contract["created_at"], contract["customer_id"]
             events.append((uuid(), contract_id, None, "created", None, Jsonb({"template_version": 1}), created))

@@ -185,6 +185,7 @@ class SupportSeeder(Seeder):
             activity.append((ctx.uuid(), document["id"], actor, action, details, at))
 
         def remind(document: dict[str, Any], kind: str, channel: str, due: datetime, made: datetime) -> None:
+            sent: datetime | None
             if due <= now:
                 sent = min(due + timedelta(seconds=int(rand() * 300)), now)
                 status = "failed" if channel == "sms" and rand() < 0.2 else "sent"
