@@ -63,6 +63,8 @@ class ApiStack:
             response = httpx.get(self.rest_url + "/", headers=self.headers("anon"), timeout=5)
         except httpx.HTTPError as exc:
             return f"the API at {self.url} does not answer ({exc.__class__.__name__}: {exc})"
+        if response.status_code == 404:
+            return f"no PostgREST at {self.rest_url} (404): give the project URL (its gateway), not PostgREST's own"
         if response.status_code in (401, 403):
             return f"the API at {self.url} refuses tokens signed with the given JWT secret ({response.status_code})"
         if response.status_code >= 500:

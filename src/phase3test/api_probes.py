@@ -2,19 +2,22 @@
 
 The stack's database, read as its superuser, says what a cell should reach
 (the predicates `probes` uses, rows named by `ctid`); the role then acts
-over HTTP with a token minted for it, rows named by primary key. Writes
-carry `Prefer: tx=rollback, handling=strict`: PostgREST rolls them back, and
-a stack that cannot (db-tx-end is not commit-allow-override) refuses them
-before running anything, so nothing done here stays.
+over HTTP with a token minted for it, rows named by their primary key as
+text. Every request carries `Prefer: tx=rollback`, and before the first
+write the stack must show, on a read, that it applies it (PostgREST's
+db-tx-end = commit-allow-override); PostgREST silently commits when it does
+not, so a stack that does not say so gets no write at all.
 
-Where SQL and HTTP differ, the API's side is checked on a sample: an update
-or delete acts on the acting user's own row and on someone else's, one
-request each, rather than on every row at once.
+Where SQL and HTTP differ: an update or delete acts on the acting user's own
+row and on someone else's, one request each, rather than on every row at
+once; and PostgREST runs deferred constraints before it rolls back, where
+`probes` rolls back a savepoint first, so a write a deferred check would
+refuse at commit shows here as that check's error.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,14 +26,18 @@ import httpx
 import psycopg
 from psycopg import sql
 
-from phase3test.access import EXECUTE, Cell, FunctionAccess, Matrix, Role, TableAccess
+from phase3test.access import EXECUTE, Cell, Matrix, TableAccess
 from phase3test.api import ApiStack
-from phase3test.probes import REFUSED, Probe, Verdict, check_select, expect, owner_of
+from phase3test.probes import REFUSED, Probe, Verdict, check_select, expect, owner_of, role_users
 
-ROLLBACK = "tx=rollback, handling=strict"
+ROLLBACK = "tx=rollback"
 REFUSED_CODES = ("42501",)  # a missing grant, a policy's WITH CHECK, a guard
 PASSED_SECURITY = ("23503", "23505")  # a foreign key or a unique key stopped a write row-level security let through
 PAGE = 1000
+
+
+class RollbackNotApplied(RuntimeError):
+    """The stack would commit writes: no write is sent."""
 
 
 @dataclass
@@ -43,23 +50,21 @@ class ApiProbe(Probe):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.schema, _, self.name = self.access.table.partition(".")
-        rows = self.conn.execute(
-            """select a.attname from pg_index i join pg_attribute a on a.attrelid = i.indrelid
-                   and a.attnum = any (i.indkey)
-                where i.indrelid = %s::regclass and i.indisprimary order by array_position(i.indkey, a.attnum)""",
-            (self.access.table,),
-        ).fetchall()
-        self.key = [name for (name,) in rows]
-        self._ctids: dict[str, str] = {}
+        self.key = primary_key(self.conn, self.access.table)
+        self._ctids: dict[tuple[str, ...], str] = {}
 
-    def ctid_of(self, key: list[Any]) -> str | None:
-        """The row the API named by its primary key (JSON values, as Postgres renders them)."""
+    def ctid_of(self, key: tuple[str, ...]) -> str | None:
+        """The row the API named by its primary key, each column as Postgres' text."""
         if not self._ctids:
-            query = sql.SQL("select jsonb_build_array({})::text, ctid::text from {}").format(
-                sql.SQL(", ").join(map(sql.Identifier, self.key)), self.table
-            )
-            self._ctids = {text: ctid for text, ctid in self.conn.execute(query)}
-        return self._ctids.get(json.dumps(key, separators=(", ", ": "), ensure_ascii=False))
+            query = sql.SQL("select array[{}]::text[], ctid::text from {}").format(self._key_as_text(), self.table)
+            self._ctids = {tuple(texts): ctid for texts, ctid in self.conn.execute(query)}
+        return self._ctids.get(key)
+
+    def key_of(self, ctid: str) -> list[str]:
+        query = sql.SQL("select array[{}]::text[] from {} where ctid = %s::tid").format(self._key_as_text(), self.table)
+        found = self.conn.execute(query, (ctid,)).fetchone()
+        assert found is not None
+        return list(found[0])
 
     def row(self, ctid: str) -> dict[str, Any]:
         found = self.conn.execute(
@@ -68,26 +73,27 @@ class ApiProbe(Probe):
         assert found is not None
         return dict(found[0])
 
+    def _key_as_text(self) -> sql.Composable:
+        return sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in self.key)
+
     # What the role does, over HTTP ---------------------------------------------------
 
     def sees(self, user: str | None) -> set[str] | str:
+        as_text = ",".join(f"{c}::text" for c in self.key)
         seen: set[str] = set()
         while True:
-            response = self._send(
-                "GET",
-                user,
-                params={"select": ",".join(self.key), "order": ",".join(self.key), "offset": len(seen), "limit": PAGE},
-                body=None,
-                prefer="count=exact",
-            )
+            params = {"select": as_text, "order": ",".join(self.key), "offset": len(seen), "limit": PAGE}
+            response = self._send("GET", user, params, None, f"{ROLLBACK}, count=exact")
             if response.status_code >= 300:
                 return _failure(response)
+            total = response.headers.get("content-range", "").rpartition("/")[2]
+            if not total.isdigit():
+                return f"gave no row count (Content-Range: {response.headers.get('content-range')!r})"
             page = response.json()
             for item in page:
-                ctid = self.ctid_of([item[column] for column in self.key])
-                seen.add(ctid or f"unknown row {item}")
-            total = int(response.headers.get("content-range", "*/0").rsplit("/", 1)[1] or 0)
-            if not page or len(seen) >= total:
+                key = tuple(str(item[c]) for c in self.key)
+                seen.add(self.ctid_of(key) or f"unknown row {key}")
+            if not page or len(seen) >= int(total):
                 return seen
 
     def updates(self, user: str | None, ctid: str | None) -> int | str:
@@ -95,17 +101,15 @@ class ApiProbe(Probe):
         columns = self.columns("UPDATE")
         if not columns:
             return REFUSED
-        row = self.row(ctid)
-        body = {columns[0]: row[columns[0]]}  # its own value: guards on changed values stay out of it
-        return self._count(self._send("PATCH", user, self._filter(row), body, f"{ROLLBACK}, return=representation"))
+        body = {columns[0]: self.row(ctid)[columns[0]]}  # its own value: guards on changed values stay out of it
+        return self._count(self._send("PATCH", user, self._one_row(ctid), body, f"{ROLLBACK}, return=representation"))
 
     def deletes(self, user: str | None, ctid: str | None) -> int | str:
         assert ctid is not None, "through the API a delete acts on one row at a time"
-        filters = self._filter(self.row(ctid))
-        return self._count(self._send("DELETE", user, filters, None, f"{ROLLBACK}, return=representation"))
+        return self._count(self._send("DELETE", user, self._one_row(ctid), None, f"{ROLLBACK}, return=representation"))
 
     def inserts(self, user: str | None, ctid: str) -> int | str:
-        """The row inserted again, as the role: a unique key stopping it means row-level security let it in."""
+        """The row sent again, as the role: a unique key stopping it means row-level security let it in."""
         columns = [c for c in self.columns("INSERT") if c not in self.access.insert_defaults]
         if not columns:
             return REFUSED
@@ -113,8 +117,10 @@ class ApiProbe(Probe):
         response = self._send("POST", user, None, {c: row[c] for c in columns}, f"{ROLLBACK}, return=minimal")
         return 1 if response.status_code < 300 else self._count(response)
 
-    def _filter(self, row: dict[str, Any]) -> dict[str, str]:
-        return {column: f"eq.{_text(row[column])}" for column in self.key}
+    def _one_row(self, ctid: str) -> dict[str, str]:
+        """One row by its key; what comes back is only the key (other columns may be beyond the role's grants)."""
+        filters = {column: f"eq.{text}" for column, text in zip(self.key, self.key_of(ctid), strict=True)}
+        return {**filters, "select": ",".join(self.key)}
 
     def _count(self, response: httpx.Response) -> int | str:
         if response.status_code < 300:
@@ -125,26 +131,48 @@ class ApiProbe(Probe):
     def _send(
         self, method: str, user: str | None, params: dict[str, Any] | None, body: Any, prefer: str
     ) -> httpx.Response:
+        if method != "GET":
+            require_rollback(self.http, self.stack, self.schema, self.name)
         headers = self.stack.headers(self.role.api_role, user)
         headers["Accept-Profile" if method == "GET" else "Content-Profile"] = self.schema
         headers["Prefer"] = prefer
-        response = self.http.request(
+        return self.http.request(
             method, f"{self.stack.rest_url}/{self.name}", params=params, json=body, headers=headers
         )
-        confirm_rolled_back(response, self.stack)
-        return response
 
 
-def confirm_rolled_back(response: httpx.Response, stack: ApiStack) -> None:
-    """A write that went through must say PostgREST rolled it back; anything else stops the run."""
-    request = response.request
-    if request.method == "GET" or response.status_code >= 300:
-        return
-    if "tx=rollback" not in response.headers.get("preference-applied", ""):
-        raise RuntimeError(
-            f"{stack.url} ran a {request.method} without confirming it rolled it back (Preference-Applied): "
-            "stop, and check the stack's data; PostgREST needs db-tx-end = commit-allow-override"
-        )
+@functools.cache
+def _rollback_applied(http: httpx.Client, stack: ApiStack, schema: str, table: str) -> str | None:
+    response = http.get(
+        f"{stack.rest_url}/{table}",
+        params={"limit": 0},
+        headers={**stack.headers("service_role"), "Accept-Profile": schema, "Prefer": ROLLBACK},
+    )
+    if ROLLBACK in response.headers.get("preference-applied", ""):
+        return None
+    return (
+        f"{stack.url} does not apply `Prefer: {ROLLBACK}` (status {response.status_code}, Preference-Applied: "
+        f"{response.headers.get('preference-applied')!r}): writes would be committed, so none is sent. "
+        "Set PostgREST's db-tx-end to commit-allow-override (docker-compose.yml does)"
+    )
+
+
+def require_rollback(http: httpx.Client, stack: ApiStack, schema: str, table: str) -> None:
+    """Before any write: the stack must show, on a read, that it rolls requests back when asked."""
+    problem = _rollback_applied(http, stack, schema, table)
+    if problem:
+        raise RollbackNotApplied(problem)
+
+
+def primary_key(conn: psycopg.Connection, table: str) -> list[str]:
+    """The table's primary key columns, in key order (empty without one)."""
+    rows = conn.execute(
+        """select a.attname from pg_index i join pg_attribute a on a.attrelid = i.indrelid
+               and a.attnum = any (i.indkey)
+            where i.indrelid = %s::regclass and i.indisprimary order by array_position(i.indkey, a.attnum)""",
+        (table,),
+    ).fetchall()
+    return [name for (name,) in rows]
 
 
 def check(
@@ -152,7 +180,7 @@ def check(
 ) -> Verdict | str:
     """Test one cell through the API; a reason instead when the API cannot express it."""
     if cell.operation == EXECUTE:
-        return _check_call(conn, http, stack, matrix.functions[cell.table], matrix.roles[cell.role], cell.expected)
+        return _check_call(conn, http, stack, matrix, cell, exposed)
     access = matrix.tables[cell.table]
     reason = _not_through_the_api(conn, access, exposed)
     if reason:
@@ -165,6 +193,8 @@ def check(
     if probe.role.api_role == "authenticated" and not candidates:
         return Verdict([f"role {cell.role}: its `users` query finds nobody in the stack's database"], [])
     user, own = owner_of(probe, candidates, cell.operation) if cell.operation in access.own else (None, set())
+    if own == set(every):
+        return Verdict([f"every row of {cell.table} on the stack is the acting {cell.role} user's: seed others'"], [])
     user = user or (candidates[0] if candidates else None)
     if cell.operation == "select":
         return Verdict(check_select(probe.sees(user), set(every), own, cell.expected), [])
@@ -173,12 +203,11 @@ def check(
         "update": probe.updates,
         "delete": probe.deletes,
     }[cell.operation]
-    others = [c for c in every if c not in own][:1]
     problems: list[str] = []
     if own:  # the user's own row: reachable for allow and own, not for deny
         problems += expect(attempt(user, sorted(own)[0]), cell.expected != "deny", "the user's own row")
-    for other in others:  # someone else's: reachable only for allow
-        problems += expect(attempt(user, other), cell.expected == "allow", "someone else's row")
+    other = next(c for c in every if c not in own)  # someone else's: reachable only for allow
+    problems += expect(attempt(user, other), cell.expected == "allow", "someone else's row")
     unchecked = []
     if cell.expected == "own" and not own:
         unchecked.append(f"{cell.role} {cell.operation} on {cell.table} through the API: no seeded row is own")
@@ -191,29 +220,35 @@ def _not_through_the_api(conn: psycopg.Connection, access: TableAccess, exposed:
         return f"{access.table}: the API does not serve schema {schema} (exposed: {', '.join(exposed)})"
     if access.rows:
         return f"{access.table}: the matrix scopes its rows in SQL ({access.rows}), which a request cannot say"
-    found = conn.execute(
-        "select 1 from pg_index where indrelid = %s::regclass and indisprimary", (access.table,)
-    ).fetchone()
-    return None if found else f"{access.table}: no primary key to name its rows by over HTTP"
+    if not primary_key(conn, access.table):
+        return f"{access.table}: no primary key to name its rows by over HTTP"
+    return None
 
 
 def _check_call(
-    conn: psycopg.Connection, http: httpx.Client, stack: ApiStack, function: FunctionAccess, role: Role, expected: str
+    conn: psycopg.Connection, http: httpx.Client, stack: ApiStack, matrix: Matrix, cell: Cell, exposed: list[str]
 ) -> Verdict | str:
     """An RPC without arguments, as the role's first user: it must run, or be refused."""
+    function, role = matrix.functions[cell.table], matrix.roles[cell.role]
     schema, _, rest = function.signature.partition(".")
     name, _, arguments = rest.partition("(")
+    if schema not in exposed:
+        return f"{function.signature}: the API does not serve schema {schema} (exposed: {', '.join(exposed)})"
     if arguments.rstrip(")"):
         return f"{function.signature}: its arguments come from SQL in the matrix; through the API only calls without"
-    users = [str(user) for (user, *_) in conn.execute(role.users)] if role.users else []
+    users = role_users(conn, role)
     if role.api_role == "authenticated" and not users:
         return Verdict([f"role {role.name}: its `users` query finds nobody in the stack's database"], [])
+    # A function may write: the stack must roll back, shown on a read of a table it serves (not of the function).
+    served = [table.partition(".") for table in matrix.tables if table.partition(".")[0] in exposed]
+    if not served:
+        return f"{function.signature}: no table the API serves to confirm on that it rolls calls back"
+    require_rollback(http, stack, served[0][0], served[0][2])
     headers = stack.headers(role.api_role, users[0] if users else None)
     headers |= {"Content-Profile": schema, "Prefer": ROLLBACK}
     response = http.post(f"{stack.rest_url}/rpc/{name}", json={}, headers=headers)
-    confirm_rolled_back(response, stack)
     outcome: int | str = 1 if response.status_code < 300 else _failure(response)
-    return Verdict(expect(outcome, expected != "deny", "the call"), [])
+    return Verdict(expect(outcome, cell.expected != "deny", "the call"), [])
 
 
 def _failure(response: httpx.Response) -> str:
@@ -222,12 +257,8 @@ def _failure(response: httpx.Response) -> str:
         body = response.json()
     except ValueError:
         body = {}
-    code = str(body.get("code") or "")
+    code = str(body.get("code") or "") if isinstance(body, dict) else ""
     if code in REFUSED_CODES:
         return REFUSED
-    return f"{code or response.status_code}: {body.get('message') or response.text[:200]}"
-
-
-def _text(value: Any) -> str:
-    """A JSON value as a PostgREST filter operand."""
-    return value if isinstance(value, str) else json.dumps(value)
+    message = body.get("message") if isinstance(body, dict) else None
+    return f"{code or response.status_code}: {message or response.text[:200]}"

@@ -307,10 +307,11 @@ def supabase_client(supabase_api: ApiStack) -> Callable[..., Any]:
 
 @pytest.fixture(scope="session")
 def api_database(supabase_api: ApiStack, supabase_project: SupabaseProject) -> Iterator[psycopg.Connection]:
-    """The stack's database, read as its superuser; it must hold every migration of the project."""
+    """The stack's database, read (the session is read-only) as its superuser; it must hold every migration
+    of the project."""
     if not supabase_api.db_url:
         pytest.fail("checks through the API need the stack's database: pass --pg-api-db-url", pytrace=False)
-    with psycopg.connect(supabase_api.db_url, autocommit=True) as conn:
+    with psycopg.connect(supabase_api.db_url, autocommit=True, options="-c default_transaction_read_only=on") as conn:
         try:
             applied = {v for (v,) in conn.execute("select version from supabase_migrations.schema_migrations")}
         except psycopg.errors.UndefinedTable:

@@ -63,9 +63,7 @@ class Probe:
             return {ctid for (ctid,) in self.conn.execute(query)}
 
     def users(self) -> list[str]:
-        if self.role.users is None:
-            return []
-        return [str(user) for (user, *_) in self.conn.execute(self.role.users)]
+        return role_users(self.conn, self.role)
 
     def columns(self, privilege: str) -> list[str]:
         """Columns the role's API role holds `privilege` on, leaving out those it could not set anyway."""
@@ -127,6 +125,11 @@ class Probe:
                 self.table, names, names, self.table
             )
             return acting(self.conn, self.role, user, lambda: self.conn.execute(query, (Jsonb(deleted[0]),)).rowcount)
+
+
+def role_users(conn: psycopg.Connection, role: Role) -> list[str]:
+    """The users who hold the role, in the matrix's order of preference (none for an API role alone)."""
+    return [str(user) for (user, *_) in conn.execute(role.users)] if role.users else []
 
 
 def acting(conn: psycopg.Connection, role: Role, user: str | None, action: Callable[[], T]) -> T | str:
@@ -232,7 +235,7 @@ def _attempt(probe: Probe, cell: Cell) -> Callable[[str | None, str], int | str]
 
 def _check_call(conn: psycopg.Connection, function: FunctionAccess, role: Role, expected: str) -> list[str]:
     """Call the function as the role (its first user when signed in): it must run, or be refused."""
-    users = [str(user) for (user, *_) in conn.execute(role.users)] if role.users else []
+    users = role_users(conn, role)
     if role.api_role == "authenticated" and not users:
         return [f"role {role.name}: its `users` query found nobody in the seed data"]
     query = sql.SQL("select count(*) from (select {}) call").format(sql.SQL(function.call))

@@ -50,8 +50,15 @@ def test_the_client_sends_the_users_token_and_the_anon_key() -> None:
     assert str(client.rest_url) == "http://127.0.0.1:54321/rest/v1"
 
 
+@pytest.fixture
+def no_stack_in_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pytest runs below see only the options they are given, not a stack this machine may configure."""
+    for name in STACK:
+        monkeypatch.delenv(name, raising=False)
+
+
 def test_without_a_stack_the_matrix_through_the_api_is_one_skipped_test_saying_how(
-    project: Path, pytester: pytest.Pytester, home: Path
+    project: Path, pytester: pytest.Pytester, home: Path, no_stack_in_env: None
 ) -> None:
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-rs", f"--rootdir={project}", "-c", str(project / "pytest.ini"),
@@ -63,7 +70,7 @@ def test_without_a_stack_the_matrix_through_the_api_is_one_skipped_test_saying_h
 
 
 def test_a_stack_that_does_not_answer_fails_the_api_checks_and_names_it(
-    project: Path, pytester: pytest.Pytester, home: Path
+    project: Path, pytester: pytest.Pytester, home: Path, no_stack_in_env: None
 ) -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
     result = pytester.runpytest_subprocess(
@@ -75,7 +82,9 @@ def test_a_stack_that_does_not_answer_fails_the_api_checks_and_names_it(
     assert f"the API at {url} does not answer" in output and SECRET not in output
 
 
-def test_an_api_url_without_the_secret_is_a_usage_error(project: Path, pytester: pytest.Pytester) -> None:
+def test_an_api_url_without_the_secret_is_a_usage_error(
+    project: Path, pytester: pytest.Pytester, no_stack_in_env: None
+) -> None:
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", f"--rootdir={project}", "-c", str(project / "pytest.ini"),
         "--pg-api-url=http://127.0.0.1:54321", "--pyargs", "phase3test.suites.test_api_access",

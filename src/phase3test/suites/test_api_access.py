@@ -5,8 +5,9 @@ this proves it through PostgREST itself (its schema cache, exposed schemas,
 JWT handling, the grants it runs with), with a token minted for each role and
 user. It runs when a stack is configured (`--pg-api-url`,
 `--pg-api-jwt-secret`, `--pg-api-db-url`; see docs/backends.md) and is one
-skipped test otherwise. Nothing written through the API stays: every write
-asks PostgREST to roll it back, and a stack that does not confirm stops it.
+skipped test otherwise. Nothing written through the API stays: every request
+asks PostgREST to roll back, and a stack that does not show, on a read, that
+it does gets no write at all.
 """
 
 from __future__ import annotations
