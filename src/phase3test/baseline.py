@@ -9,6 +9,7 @@ whose refresh got notably slower.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,22 +80,43 @@ def _slower(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any
     return slower
 
 
+@dataclass(frozen=True)
+class ChangeItem:
+    """One line of the comparison: `{lead}{code}{tail}`, where `code` is a name to set in code type."""
+
+    kind: str  # widened, narrowed, failing, fixed, schema, slower: what the line is, for styling
+    lead: str
+    code: str
+    tail: str = ""
+
+
+def items(changes: dict[str, Any]) -> list[ChangeItem]:
+    """The comparison, widenings first: what the Markdown and the HTML report both list."""
+    listed = [
+        ChangeItem(
+            "widened" if cell["widened"] else "narrowed",
+            f"{'WIDENED' if cell['widened'] else 'narrowed'} access: {cell['role']} {cell['operation']} on ",
+            cell["table"],
+            f": {cell['before']} -> {cell['after']}",
+        )
+        for cell in changes["access"]
+    ]
+    listed += [ChangeItem("failing", "newly failing: ", test) for test in changes["newly_failing"]]
+    listed += [ChangeItem("fixed", "fixed: ", test) for test in changes["fixed"]]
+    listed += [ChangeItem("schema", "schema: ", line) for line in changes["schema"]]
+    listed += [
+        ChangeItem("slower", "slower refresh: ", s["view"], f" {s['before_ms']:.1f} -> {s['after_ms']:.1f} ms")
+        for s in changes["slower_refreshes"]
+    ]
+    return listed
+
+
 def markdown(changes: dict[str, Any]) -> list[str]:
     """The comparison as Markdown lines; widenings first and in capitals."""
     lines = ["", f"## Since the baseline ({changes['baseline']['finished_at']})", ""]
-    for cell in changes["access"]:
-        mark = "**WIDENED**" if cell["widened"] else "narrowed"
-        lines.append(
-            f"- {mark} access: {cell['role']} {cell['operation']} on `{cell['table']}`: "
-            f"{cell['before']} -> {cell['after']}"
-        )
-    lines += [f"- newly failing: `{test}`" for test in changes["newly_failing"]]
-    lines += [f"- fixed: `{test}`" for test in changes["fixed"]]
-    lines += [f"- schema: `{line}`" for line in changes["schema"]]
-    lines += [
-        f"- slower refresh: `{s['view']}` {s['before_ms']:.1f} -> {s['after_ms']:.1f} ms"
-        for s in changes["slower_refreshes"]
-    ]
+    for item in items(changes):
+        lead = item.lead.replace("WIDENED", "**WIDENED**", 1) if item.kind == "widened" else item.lead
+        lines.append(f"- {lead}`{item.code}`{item.tail}")
     if len(lines) == 3:
         lines.append("- nothing changed")
     return lines

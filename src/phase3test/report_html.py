@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from phase3test import baseline
 from phase3test.access import EXECUTE, OPERATIONS
 from phase3test.access_report import CODES, FAILED
 
@@ -68,21 +69,13 @@ def _counts(data: dict[str, Any]) -> str:
 def _changes(changes: dict[str, Any] | None) -> list[str]:
     if not changes:
         return []
-    items = [
-        f"<li class={'widened' if c['widened'] else 'narrowed'}>{'WIDENED' if c['widened'] else 'narrowed'} access: "
-        f"{escape(c['role'])} {escape(c['operation'])} on <code>{escape(c['table'])}</code>: "
-        f"{escape(c['before'])} &rarr; {escape(c['after'])}</li>"
-        for c in changes["access"]
-    ]
-    items += [f"<li class=failed>newly failing: <code>{escape(t)}</code></li>" for t in changes["newly_failing"]]
-    items += [f"<li>fixed: <code>{escape(t)}</code></li>" for t in changes["fixed"]]
-    items += [f"<li>schema: <code>{escape(line)}</code></li>" for line in changes["schema"]]
-    items += [
-        f"<li>slower refresh: <code>{escape(s['view'])}</code> {s['before_ms']:.1f} &rarr; {s['after_ms']:.1f} ms</li>"
-        for s in changes["slower_refreshes"]
+    css = {"widened": " class=widened", "narrowed": " class=narrowed", "failing": " class=failed"}
+    listed = [
+        f"<li{css.get(item.kind, '')}>{escape(item.lead)}<code>{escape(item.code)}</code>{escape(item.tail)}</li>"
+        for item in baseline.items(changes)
     ]
     since = escape(str(changes["baseline"]["finished_at"]))
-    return [f"<h2>Since the baseline ({since})</h2>", "<ul>", *(items or ["<li>nothing changed</li>"]), "</ul>"]
+    return [f"<h2>Since the baseline ({since})</h2>", "<ul>", *(listed or ["<li>nothing changed</li>"]), "</ul>"]
 
 
 def _access_grid(cells: list[dict[str, Any]], order: list[str]) -> list[str]:

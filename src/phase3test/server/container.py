@@ -56,6 +56,7 @@ def start(image: str = IMAGE) -> StartedContainer:
     container.start()
     try:
         host, port = container.get_container_host_ip(), container.get_exposed_port(5432)
+        host = "127.0.0.1" if host == "localhost" else host  # bound to IPv4 loopback; localhost may mean ::1
         url = f"postgresql://{SUPERUSER}:{password}@{host}:{port}/template1"
         _wait_ready(f"postgresql://{SUPERUSER}:{password}@{host}:{port}/{PLATFORM_DATABASE}")
     except BaseException:
