@@ -65,12 +65,6 @@ class Settings:
                 f"a database URL was given but the backend is {self.backend}",
                 hint="add --pg-backend external to run on that server (the embedded backend starts its own)",
             )
-        if self.backend == "docker" and self.keep:
-            raise SetupError(
-                "--pg-keep is not available with the docker backend",
-                hint="testcontainers' reaper removes the container when the run ends; "
-                "for a stack that stays, use docker-compose.yml",
-            )
 
     @property
     def project(self) -> SupabaseProject:

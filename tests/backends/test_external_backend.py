@@ -200,9 +200,8 @@ def test_a_seeder_that_fails_leaves_the_migrated_template_and_says_why(
     [
         ({"backend": "external"}, "the external backend needs the server's URL"),
         ({"db_url": "postgresql://127.0.0.1/postgres"}, "a database URL was given but the backend is embedded"),
-        ({"backend": "docker", "keep": True}, "--pg-keep is not available with the docker backend"),
     ],
 )
-def test_backend_url_and_keep_must_agree(options: dict[str, object], message: str) -> None:
+def test_backend_and_url_must_agree(options: dict[str, object], message: str) -> None:
     with pytest.raises(SetupError, match=message):
         Settings(supabase_dir=Path("supabase"), **options)  # type: ignore[arg-type]

@@ -3,8 +3,11 @@
 The image brings the real `auth` and `storage` schemas, roles, extensions and
 pgTAP, so nothing is bootstrapped: the run's empty template is a copy of the
 image's own `postgres` database. The container listens on a random loopback
-port and is removed when the run ends; testcontainers' reaper removes it if
-the process that started it dies first.
+port. The run's owner removes it when the run ends, like a server of its own
+(the next run or `phase3test down` if the owner was killed), not
+testcontainers' reaper: under `-n auto` the process that starts it may be a
+worker, and xdist lets a worker that runs out of tests exit while others
+still use the server.
 """
 
 from __future__ import annotations
@@ -48,12 +51,18 @@ def start(image: str = IMAGE) -> StartedContainer:
     problem = engine_problem()
     if problem is not None:
         raise SetupError(f"the docker backend cannot start {image}: {problem}", hint="use the embedded backend")
+    from testcontainers.core.config import testcontainers_config
     from testcontainers.core.container import DockerContainer
 
     password = secrets.token_urlsafe(18)  # the image's superusers log in with it
     container = DockerContainer(image).with_env("POSTGRES_PASSWORD", password)
     container.ports["5432/tcp"] = ("127.0.0.1",)  # type: ignore[assignment]  # docker-py: loopback, any free port
-    container.start()
+    reaper = testcontainers_config.ryuk_disabled
+    testcontainers_config.ryuk_disabled = True  # for this container only: the run's owner removes it
+    try:
+        container.start()
+    finally:
+        testcontainers_config.ryuk_disabled = reaper
     try:
         host, port = container.get_container_host_ip(), container.get_exposed_port(5432)
         host = "127.0.0.1" if host == "localhost" else host  # bound to IPv4 loopback; localhost may mean ::1
@@ -66,7 +75,7 @@ def start(image: str = IMAGE) -> StartedContainer:
 
 
 def remove(container_id: str) -> None:
-    """Remove the container (gone already is fine: the reaper may have been first)."""
+    """Remove the container (gone already is fine: removed by hand or by an earlier clean-up)."""
     from testcontainers.core.docker_client import DockerClient
 
     try:

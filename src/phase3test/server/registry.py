@@ -102,7 +102,7 @@ class RunDir:
         if record.get("server"):
             stop(RunningServer.from_json(record["server"]))
         started_container = (record.get("provisioned") or {}).get("container")
-        if started_container:  # the docker backend's; also when testcontainers' reaper is disabled
+        if started_container:  # the docker backend's
             container.remove(started_container)
         for path in self.paths:
             remove(path)
