@@ -115,14 +115,37 @@ class Twins(Seeder):
         yield Batch("public.children", ("id", "parent_id", "age"), [(ctx.uuid(), parent, 7), (ctx.uuid(), parent, 7)])
 
 
-def test_a_deferred_check_failing_after_loading_keeps_nothing_and_says_so(family, monkeypatch):
-    monkeypatch.setattr(foreign_keys, "WORTH_IT_FROM_ROWS", 0)
+class Grandchildren(Seeder):
+    """A seeder after the twins: their checks run in the background while it is generated."""
+
+    name = "grandchildren"
+    tables = ("public.parents",)
+    depends_on = ("twins",)
+
+    def generate(self, ctx: SeedContext) -> Iterator[Batch]:
+        yield Batch("public.parents", ("id", "name", "born"), [(ctx.uuid(), ctx.faker.name(), ctx.now)])
+
+
+@pytest.mark.parametrize("last", [True, False], ids=["checked-at-the-end", "checked-while-the-next-generates"])
+def test_a_deferred_check_failing_is_charged_to_its_seeder_and_keeps_nothing(family, last):
     family.execute("alter table public.children add unique (age) deferrable initially deferred")
+    seeders = [Parents(), Twins()] if last else [Parents(), Twins(), Grandchildren()]
     with pytest.raises(
-        SeedError, match=r"the checks after loading \(deferred constraints\) failed, nothing was kept: .*duplicate key"
+        SeedError, match=r"seeder 'twins' \(its deferred constraints\) failed, nothing was kept: .*duplicate key"
     ):
-        seed(family, plan([Parents(), Twins()]), seed=1, scale=1)
+        seed(family, plan(seeders), seed=1, scale=1)
     assert family.execute("select count(*) from public.parents").fetchone() == (0,)
+
+
+def test_deferred_constraints_stay_deferred_for_the_callers_transaction(family):
+    """Checked per seeder in the background, then deferred again: the caller's later writes are not hurried."""
+    family.execute("alter table public.parents add unique (name) deferrable initially deferred")
+    with family.transaction(force_rollback=True):
+        seed(family, plan([Parents()]), seed=1, scale=1)
+        for _ in range(2):  # the same name twice: allowed until the check runs
+            family.execute("insert into public.parents values (gen_random_uuid(), 'Same Name', now())")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            family.execute("set constraints all immediate")
 
 
 def test_foreign_keys_checked_after_loading_are_on_again_and_hold_afterwards(family, monkeypatch):

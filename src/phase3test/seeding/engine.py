@@ -17,6 +17,7 @@ import psycopg
 from psycopg import sql
 
 from phase3test.errors import Phase3TestError, SetupError
+from phase3test.seeding.background import BackgroundChecks
 from phase3test.seeding.foreign_keys import DeferredForeignKeys, ForeignKeyViolation
 from phase3test.seeding.model import LOADED, Batch, SeedContext, Seeder, Step, Update
 
@@ -119,42 +120,83 @@ def seed(
 ) -> SeedReport:
     """Load every seeder's rows with COPY, all in one transaction."""
     report = SeedReport(seed, scale)
-    stage = ""
+    loader = _Loader(conn, report, progress)
     try:
         with conn.transaction():
-            foreign_keys = DeferredForeignKeys(conn)
-            for seeder, steps in generate(seeders, seed, scale):
-                stage = f"seeder {seeder.name!r}"
-                result, started = SeederResult(seeder.name), time.perf_counter()
-                for step in steps:
-                    if isinstance(step, Update):
-                        foreign_keys.before_writing(step.table, seeder.name, rows=0)
-                        conn.execute(step.sql)
-                        continue
-                    rows = step.rows if isinstance(step.rows, list) else list(step.rows)
-                    foreign_keys.before_writing(step.table, seeder.name, rows=len(rows))
-                    loaded = _copy(conn, step.table, step.columns, rows)
-                    result.tables[step.table] = result.tables.get(step.table, 0) + loaded
-                result.rows = sum(result.tables.values())
-                result.seconds = time.perf_counter() - started
-                report.results.append(result)
-                if progress:
-                    progress(result)
-            stage, checking = "the checks after loading (deferred constraints)", time.perf_counter()
-            foreign_keys.check()
-            stage = "advancing the loaded tables' sequences"
+            generated = generate(seeders, seed, scale)
+            for seeder, steps in generated:
+                if loader.checks.running:
+                    # The server is checking the seeder before's deferred constraints: meanwhile, generate every
+                    # seeder left (generation never touches the database), then load them in order.
+                    ahead = [_generated(seeder, steps), *(_generated(s, more) for s, more in generated)]
+                    for later, later_steps, seconds in ahead:
+                        loader.load(later, later_steps, seconds)
+                    break
+                loader.load(seeder, steps)
+            checking = time.perf_counter()
+            loader.settle()
+            loader.stage = "the checks after loading (deferred constraints)"
+            loader.foreign_keys.check()
+            loader.stage = "advancing the loaded tables' sequences"
             conn.execute(advance_sequences([t for r in report.results for t in r.tables]))
-            stage = "the commit (deferred constraint checks)"
-        report.checks_seconds = time.perf_counter() - checking
+            loader.stage = "the commit (deferred constraint checks)"
+        report.checks_seconds += time.perf_counter() - checking
     except ForeignKeyViolation as exc:
         who = " or ".join(repr(name) for name in exc.writers) or "?"
         raise SeedError(f"seeder {who} failed, nothing was kept: {exc} ({exc.table})") from exc
     except psycopg.Error as exc:
         raise SeedError(
-            f"{stage} failed, nothing was kept: {exc.diag.message_primary or exc}"
+            f"{loader.stage} failed, nothing was kept: {exc.diag.message_primary or exc}"
             + (f" ({exc.diag.table_name})" if exc.diag.table_name else "")
         ) from exc
     return report
+
+
+def _generated(seeder: Seeder, steps: Iterator[Step]) -> tuple[Seeder, list[Step], float]:
+    started = time.perf_counter()
+    done = list(steps)
+    return seeder, done, time.perf_counter() - started
+
+
+class _Loader:
+    """Loads seeders one by one and keeps their figures; what it waits for in checks counts as checks."""
+
+    def __init__(self, conn: psycopg.Connection, report: SeedReport, progress: Progress | None) -> None:
+        self.conn, self.report, self.progress = conn, report, progress
+        self.foreign_keys, self.checks = DeferredForeignKeys(conn), BackgroundChecks(conn)
+        self.stage = ""
+
+    def load(self, seeder: Seeder, steps: Iterable[Step], generated_in: float = 0.0) -> None:
+        """COPY the seeder's batches (run its updates), then start its deferred checks in the background."""
+        result, started, waited = SeederResult(seeder.name), time.perf_counter(), 0.0
+        for step in steps:  # generating a step overlaps the seeder before's checks
+            waited += self.settle()
+            self.stage = f"seeder {seeder.name!r}"
+            if isinstance(step, Update):
+                self.foreign_keys.before_writing(step.table, seeder.name, rows=0)
+                self.conn.execute(step.sql)
+                continue
+            rows = step.rows if isinstance(step.rows, list) else list(step.rows)
+            self.foreign_keys.before_writing(step.table, seeder.name, rows=len(rows))
+            loaded = _copy(self.conn, step.table, step.columns, rows)
+            result.tables[step.table] = result.tables.get(step.table, 0) + loaded
+        result.rows = sum(result.tables.values())
+        result.seconds = time.perf_counter() - started - waited + generated_in
+        self.report.results.append(result)
+        if self.progress:
+            self.progress(result)
+        self.checks.start(seeder.name, list(result.tables))
+
+    def settle(self) -> float:
+        """Wait for the checks running in the background, if any; how long that took."""
+        if not self.checks.running:
+            return 0.0
+        self.stage = f"seeder {self.checks.seeder!r} (its deferred constraints)"
+        started = time.perf_counter()
+        self.checks.settle()
+        waited = time.perf_counter() - started
+        self.report.checks_seconds += waited
+        return waited
 
 
 def _copy(conn: psycopg.Connection, table: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> int:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
+from phase3test.seeding.background import deferred_constraints
+
 # The referencing side's RI trigger functions: the ones checking each inserted or updated row.
 CHECK_FUNCTIONS = ("RI_FKey_check_ins", "RI_FKey_check_upd")
 # Below this many rows in a table's first batch, switching its triggers off and on (catalog lookups, an
@@ -80,14 +82,7 @@ class DeferredForeignKeys:
         if not self._switched_off:
             return
         tables = sorted({table for table, _ in self._switched_off})
-        deferred = [
-            sql.Identifier(schema, name)
-            for schema, name in self.conn.execute(
-                """select n.nspname, c.conname from pg_constraint c join pg_namespace n on n.oid = c.connamespace
-                    where c.conrelid = any (%s::regclass[]) and c.condeferrable and c.condeferred""",
-                (tables,),
-            )
-        ]
+        deferred = deferred_constraints(self.conn, tables)
         names = sql.SQL(", ").join(deferred)
         if deferred:
             self.conn.execute(sql.SQL("set constraints {} immediate").format(names))
