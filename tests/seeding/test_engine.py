@@ -221,3 +221,24 @@ def test_emitted_sql_loads_the_same_rows_as_copy(family):
     with family.transaction(force_rollback=True):
         family.execute(emit_sql(seeders, seed=3, scale=1))
         assert contents(family) == copied
+
+
+class Exploding(Seeder):
+    """A seeder with a bug: it fails while generating, after a seeder whose checks run in the background."""
+
+    name = "exploding"
+    tables = ("public.children",)
+    depends_on = ("parents",)
+
+    def generate(self, ctx: SeedContext) -> Iterator[Batch]:
+        raise RuntimeError("a bug in the seeder")
+        yield  # a generator
+
+
+def test_a_seeder_that_raises_leaves_the_connection_usable(family):
+    family.execute("alter table public.parents add unique (name) deferrable initially deferred")
+    with pytest.raises(RuntimeError, match="a bug in the seeder"):
+        seed(family, plan([Parents(), Exploding()]), seed=1, scale=1)
+    assert family.execute("select count(*) from public.parents").fetchone() == (0,)
+    seed(family, plan([Parents()]), seed=1, scale=1)  # COPY again: the connection left pipeline mode
+    assert family.execute("select count(*) from public.parents").fetchone() == (3,)

@@ -48,6 +48,11 @@ class BackgroundChecks:
         self.conn.execute(sql.SQL("set constraints {} immediate").format(listed))
         self.conn.execute(sql.SQL("set constraints {} deferred").format(listed))
 
+    def abandon(self) -> None:
+        """Leave pipeline mode after a failure elsewhere, whose error is the one to report."""
+        with contextlib.suppress(psycopg.Error):
+            self.settle()
+
     def settle(self) -> None:
         """Wait for the checks sent last, if any; their error, if one failed, is raised here."""
         try:

@@ -123,16 +123,11 @@ def seed(
     loader = _Loader(conn, report, progress)
     try:
         with conn.transaction():
-            generated = generate(seeders, seed, scale)
-            for seeder, steps in generated:
-                if loader.checks.running:
-                    # The server is checking the seeder before's deferred constraints: meanwhile, generate every
-                    # seeder left (generation never touches the database), then load them in order.
-                    ahead = [_generated(seeder, steps), *(_generated(s, more) for s, more in generated)]
-                    for later, later_steps, seconds in ahead:
-                        loader.load(later, later_steps, seconds)
-                    break
-                loader.load(seeder, steps)
+            try:
+                _load_all(loader, generate(seeders, seed, scale))
+            except BaseException:
+                loader.checks.abandon()  # the connection leaves pipeline mode before the rollback
+                raise
             checking = time.perf_counter()
             loader.settle()
             loader.stage = "the checks after loading (deferred constraints)"
@@ -150,6 +145,18 @@ def seed(
             + (f" ({exc.diag.table_name})" if exc.diag.table_name else "")
         ) from exc
     return report
+
+
+def _load_all(loader: _Loader, generated: Iterator[tuple[Seeder, Iterator[Step]]]) -> None:
+    for seeder, steps in generated:
+        if loader.checks.running:
+            # The server is checking the seeder before's deferred constraints: meanwhile, generate every
+            # seeder left (generation never touches the database), then load them in order.
+            ahead = [_generated(seeder, steps), *(_generated(s, more) for s, more in generated)]
+            for later, later_steps, seconds in ahead:
+                loader.load(later, later_steps, seconds)
+            return
+        loader.load(seeder, steps)
 
 
 def _generated(seeder: Seeder, steps: Iterator[Step]) -> tuple[Seeder, list[Step], float]:
@@ -185,6 +192,7 @@ class _Loader:
         self.report.results.append(result)
         if self.progress:
             self.progress(result)
+        self.stage = f"seeder {seeder.name!r} (its deferred constraints)"  # pipeline mode may report them early
         self.checks.start(seeder.name, list(result.tables))
 
     def settle(self) -> float:
