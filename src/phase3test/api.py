@@ -16,8 +16,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from phase3test.errors import SetupError
 
 TOKEN_TTL = 3600
@@ -59,6 +57,8 @@ class ApiStack:
 
     def problem(self) -> str | None:
         """Why the API cannot be used (not answering, or refusing the secret's tokens), or None."""
+        import httpx  # here, not at the plugin's import: most runs never talk to a stack
+
         try:
             response = httpx.get(self.rest_url + "/", headers=self.headers("anon"), timeout=5)
         except httpx.HTTPError as exc:

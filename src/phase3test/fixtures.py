@@ -28,9 +28,8 @@ import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
@@ -46,6 +45,9 @@ from phase3test.project import SupabaseProject
 from phase3test.provision import EMPTY, MIGRATED, SEEDED, Provisioned
 from phase3test.server.target import Target
 from phase3test.session import RunServer
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -330,5 +332,7 @@ def api_database(supabase_api: ApiStack, supabase_project: SupabaseProject) -> I
 
 @pytest.fixture(scope="session")
 def api_http() -> Iterator[httpx.Client]:
+    import httpx  # here, not at the plugin's import: most runs never talk to a stack
+
     with httpx.Client(timeout=30) as client:
         yield client
