@@ -8,27 +8,28 @@ write the stack must show, on a read, that it applies it (PostgREST's
 db-tx-end = commit-allow-override); PostgREST silently commits when it does
 not, so a stack that does not say so gets no write at all.
 
-Where SQL and HTTP differ: an update or delete acts on the acting user's own
-row and on someone else's, one request each, rather than on every row at
-once; and PostgREST runs deferred constraints before it rolls back, where
-`probes` rolls back a savepoint first, so a write a deferred check would
-refuse at commit shows here as that check's error.
+Cells are decided by `probes.check`, with this probe acting. Where SQL and
+HTTP differ: an update or delete acts on one row per request (one of the
+user's and someone else's) rather than on every row at once; and PostgREST
+runs deferred constraints before it rolls back, where `probes` rolls back a
+savepoint first, so a write a deferred check would refuse at commit shows
+here as that check's error.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import psycopg
 from psycopg import sql
 
+from phase3test import probes
 from phase3test.access import EXECUTE, Cell, Matrix, TableAccess
 from phase3test.api import ApiStack
-from phase3test.probes import REFUSED, Probe, Verdict, check_select, expect, owner_of, role_users
+from phase3test.probes import REFUSED, Probe, Verdict, expect, role_users
 
 ROLLBACK = "tx=rollback"
 REFUSED_CODES = ("42501",)  # a missing grant, a policy's WITH CHECK, a guard
@@ -43,6 +44,8 @@ class RollbackNotApplied(RuntimeError):
 @dataclass
 class ApiProbe(Probe):
     """`Probe`'s view of the rows, with the role acting over HTTP."""
+
+    acts_on_whole_tables: ClassVar[bool] = False
 
     stack: ApiStack = field(kw_only=True)
     http: httpx.Client = field(kw_only=True)
@@ -178,40 +181,14 @@ def primary_key(conn: psycopg.Connection, table: str) -> list[str]:
 def check(
     conn: psycopg.Connection, http: httpx.Client, stack: ApiStack, matrix: Matrix, cell: Cell, exposed: list[str]
 ) -> Verdict | str:
-    """Test one cell through the API; a reason instead when the API cannot express it."""
+    """Test one cell through the API, deciding as `probes.check` does; a reason instead when the API cannot
+    express it."""
     if cell.operation == EXECUTE:
         return _check_call(conn, http, stack, matrix, cell, exposed)
-    access = matrix.tables[cell.table]
-    reason = _not_through_the_api(conn, access, exposed)
+    reason = _not_through_the_api(conn, matrix.tables[cell.table], exposed)
     if reason:
         return reason
-    probe = ApiProbe(conn, access, matrix.roles[cell.role], stack=stack, http=http)
-    every = probe.all_rows()
-    if not every:
-        return Verdict([f"no rows in {cell.table} on the stack: seed it (phase3test seed --db-url …)"], [])
-    candidates = probe.users()
-    if probe.role.api_role == "authenticated" and not candidates:
-        return Verdict([f"role {cell.role}: its `users` query finds nobody in the stack's database"], [])
-    user, own = owner_of(probe, candidates, cell.operation) if cell.operation in access.own else (None, set())
-    if own == set(every):
-        return Verdict([f"every row of {cell.table} on the stack is the acting {cell.role} user's: seed others'"], [])
-    user = user or (candidates[0] if candidates else None)
-    if cell.operation == "select":
-        return Verdict(check_select(probe.sees(user), set(every), own, cell.expected), [])
-    attempt: Callable[[str | None, str], int | str] = {
-        "insert": probe.inserts,
-        "update": probe.updates,
-        "delete": probe.deletes,
-    }[cell.operation]
-    problems: list[str] = []
-    if own:  # the user's own row: reachable for allow and own, not for deny
-        problems += expect(attempt(user, sorted(own)[0]), cell.expected != "deny", "the user's own row")
-    other = next(c for c in every if c not in own)  # someone else's: reachable only for allow
-    problems += expect(attempt(user, other), cell.expected == "allow", "someone else's row")
-    unchecked = []
-    if cell.expected == "own" and not own:
-        unchecked.append(f"{cell.role} {cell.operation} on {cell.table} through the API: no seeded row is own")
-    return Verdict(problems, unchecked)
+    return probes.check(conn, matrix, cell, lambda access, role: ApiProbe(conn, access, role, stack=stack, http=http))
 
 
 def _not_through_the_api(conn: psycopg.Connection, access: TableAccess, exposed: list[str]) -> str | None:

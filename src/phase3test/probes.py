@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -38,6 +38,9 @@ class Probe:
     conn: psycopg.Connection
     access: TableAccess
     role: Role
+
+    # One statement can update or delete every row of the entry at once (through the API: one row per request).
+    acts_on_whole_tables: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         schema, _, name = self.access.table.partition(".")
@@ -160,11 +163,17 @@ class Verdict:
     unchecked: list[str]
 
 
-def check(conn: psycopg.Connection, matrix: Matrix, cell: Cell) -> Verdict:
-    """Test one cell on this database."""
+def check(
+    conn: psycopg.Connection,
+    matrix: Matrix,
+    cell: Cell,
+    probe_for: Callable[[TableAccess, Role], Probe] | None = None,
+) -> Verdict:
+    """Test one cell on this database; `probe_for` makes the probe that acts (by default in SQL, as PostgREST)."""
     if cell.operation == EXECUTE:
         return Verdict(_check_call(conn, matrix.functions[cell.table], matrix.roles[cell.role], cell.expected), [])
-    probe = Probe(conn, matrix.tables[cell.table], matrix.roles[cell.role])
+    access, role = matrix.tables[cell.table], matrix.roles[cell.role]
+    probe = probe_for(access, role) if probe_for else Probe(conn, access, role)
     every = probe.all_rows()
     if not every:
         return Verdict([f"no seeded rows in {cell.table}{_scope(probe)}: nothing to check this cell on; seed some"], [])
@@ -173,7 +182,7 @@ def check(conn: psycopg.Connection, matrix: Matrix, cell: Cell) -> Verdict:
         return Verdict([f"role {cell.role}: its `users` query found nobody in the seed data"], [])
     if cell.expected != "own":
         return Verdict(_check_all_or_nothing(probe, cell, every, candidates), [])
-    owner, own = owner_of(probe, candidates, cell.operation)
+    owner, own = _owner(probe, candidates, cell.operation)
     if own == set(every):
         return Verdict([f"every seeded row of {cell.table} is the acting {cell.role} user's: seed someone else's"], [])
     unchecked = []
@@ -186,8 +195,8 @@ def check(conn: psycopg.Connection, matrix: Matrix, cell: Cell) -> Verdict:
     if cell.operation == "select":
         seen = probe.sees(owner)
         if not own and isinstance(seen, set):
-            return Verdict(check_select(seen, set(every), set(), "deny", "own (no own rows seeded)"), unchecked)
-        return Verdict(check_select(seen, set(every), own, "own"), unchecked)
+            return Verdict(_check_select(seen, set(every), set(), "deny", "own (no own rows seeded)"), unchecked)
+        return Verdict(_check_select(seen, set(every), own, "own"), unchecked)
     attempt = _attempt(probe, cell)
     problems = expect(attempt(owner, sorted(own)[0]), True, "the user's own row") if own else []
     other = next(c for c in every if c not in own)
@@ -195,16 +204,17 @@ def check(conn: psycopg.Connection, matrix: Matrix, cell: Cell) -> Verdict:
 
 
 def _check_all_or_nothing(probe: Probe, cell: Cell, every: list[str], candidates: list[str]) -> list[str]:
-    """`allow` or `deny`, checked on every row where one statement can, else on the user's own row and another's.
+    """`allow` or `deny`, checked on every row where one statement can, else on a row of the user's and another's.
 
     Where the table says what owning a row means, the acting user is one who owns some: a deny must hold on
     their own rows too, and an allow must reach rows that are not theirs.
     """
-    user, own = owner_of(probe, candidates, cell.operation) if cell.operation in probe.access.own else (None, set())
+    user, own = _owner(probe, candidates, cell.operation) if cell.operation in probe.access.own else (None, set())
     user = user or (candidates[0] if candidates else None)
     if cell.operation == "select":
-        return check_select(probe.sees(user), set(every), own, cell.expected)
-    if cell.operation == "update" or (cell.operation == "delete" and cell.expected == "deny"):
+        return _check_select(probe.sees(user), set(every), own, cell.expected)
+    whole_table = cell.operation == "update" or (cell.operation == "delete" and cell.expected == "deny")
+    if whole_table and probe.acts_on_whole_tables:
         reached = (probe.updates if cell.operation == "update" else probe.deletes)(user, None)
         return _expect_rows(reached, len(every), cell.expected, cell.operation)
     attempt, allowed = _attempt(probe, cell), cell.expected == "allow"
@@ -247,7 +257,7 @@ def _check_call(conn: psycopg.Connection, function: FunctionAccess, role: Role, 
     return [f"expected {expected}, but the call was " + ("refused" if outcome == REFUSED else "allowed")]
 
 
-def owner_of(probe: Probe, candidates: list[str], operation: str) -> tuple[str | None, set[str]]:
+def _owner(probe: Probe, candidates: list[str], operation: str) -> tuple[str | None, set[str]]:
     """The first user of the role who owns some rows, with those rows."""
     for user in candidates:
         own = probe.own_rows(user, operation)
@@ -256,7 +266,7 @@ def owner_of(probe: Probe, candidates: list[str], operation: str) -> tuple[str |
     return None, set()
 
 
-def check_select(
+def _check_select(
     seen: set[str] | str, every: set[str], own: set[str], expected: str, label: str | None = None
 ) -> list[str]:
     """What the role sees against what it should: every row, its own (`own`), or none."""
