@@ -27,6 +27,19 @@ def deferred_constraints(conn: psycopg.Connection, tables: list[str]) -> list[sq
     return [sql.Identifier(schema, name) for schema, name in rows]
 
 
+def check_deferred_now(conn: psycopg.Connection, tables: list[str]) -> bool:
+    """Fire what the tables' deferred constraints have queued, then defer them again; False if they have none.
+
+    In pipeline mode the statements are only sent; otherwise this waits and raises a failed check's error.
+    """
+    names = deferred_constraints(conn, tables)
+    if names:
+        listed = sql.SQL(", ").join(names)
+        conn.execute(sql.SQL("set constraints {} immediate").format(listed))
+        conn.execute(sql.SQL("set constraints {} deferred").format(listed))
+    return bool(names)
+
+
 class BackgroundChecks:
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
@@ -39,14 +52,11 @@ class BackgroundChecks:
 
     def start(self, seeder: str, tables: list[str]) -> None:
         """Send the checks of `seeder`'s tables without waiting for them."""
-        names = deferred_constraints(self.conn, tables)
-        if not names:
+        if not deferred_constraints(self.conn, tables):
             return
         self.seeder = seeder
         self._open.enter_context(self.conn.pipeline())
-        listed = sql.SQL(", ").join(names)
-        self.conn.execute(sql.SQL("set constraints {} immediate").format(listed))
-        self.conn.execute(sql.SQL("set constraints {} deferred").format(listed))
+        check_deferred_now(self.conn, tables)
 
     def abandon(self) -> None:
         """Leave pipeline mode after a failure elsewhere, whose error is the one to report."""

@@ -176,9 +176,11 @@ class _Loader:
     def load(self, seeder: Seeder, steps: Iterable[Step], generated_in: float = 0.0) -> None:
         """COPY the seeder's batches (run its updates), then start its deferred checks in the background."""
         result, started, waited = SeederResult(seeder.name), time.perf_counter(), 0.0
+        written: dict[str, None] = {}  # in order; updates included
         for step in steps:  # generating a step overlaps the seeder before's checks
             waited += self.settle()
             self.stage = f"seeder {seeder.name!r}"
+            written[step.table] = None
             if isinstance(step, Update):
                 self.foreign_keys.before_writing(step.table, seeder.name, rows=0)
                 self.conn.execute(step.sql)
@@ -193,7 +195,7 @@ class _Loader:
         if self.progress:
             self.progress(result)
         self.stage = f"seeder {seeder.name!r} (its deferred constraints)"  # pipeline mode may report them early
-        self.checks.start(seeder.name, list(result.tables))
+        self.checks.start(seeder.name, list(written))
 
     def settle(self) -> float:
         """Wait for the checks running in the background, if any; how long that took."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from phase3test.seeding.background import deferred_constraints
+from phase3test.seeding.background import check_deferred_now
 
 # The referencing side's RI trigger functions: the ones checking each inserted or updated row.
 CHECK_FUNCTIONS = ("RI_FKey_check_ins", "RI_FKey_check_upd")
@@ -76,20 +76,15 @@ class DeferredForeignKeys:
     def check(self) -> None:
         """Switch the triggers back on and check every foreign key of the tables written to, set-based.
 
-        A table with pending trigger events cannot be altered: the deferred constraints of those tables
-        are checked now, then deferred again for whatever the caller's transaction does next.
+        A table with pending trigger events cannot be altered: whatever those tables' deferred constraints
+        still have queued is checked first (the engine checks most of it per seeder, in the background).
         """
         if not self._switched_off:
             return
         tables = sorted({table for table, _ in self._switched_off})
-        deferred = deferred_constraints(self.conn, tables)
-        names = sql.SQL(", ").join(deferred)
-        if deferred:
-            self.conn.execute(sql.SQL("set constraints {} immediate").format(names))
+        check_deferred_now(self.conn, tables)
         for table, trigger in self._switched_off:
             self._alter(table, trigger, "enable")
-        if deferred:
-            self.conn.execute(sql.SQL("set constraints {} deferred").format(names))
         keys = self.conn.execute(
             """select c.conname, c.conrelid::regclass::text, c.confrelid::regclass::text,
                       array(select a.attname from unnest(c.conkey) with ordinality k(n, i)
