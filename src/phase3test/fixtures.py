@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,16 +52,30 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ServerInfo:
-    """What a test may want to know about the server."""
+    """What a test may want to know about the server; all but the backend's name and binaries come from
+    the target."""
 
-    dsn: str = field(repr=False)  # may carry a password (external backend)
-    version: str
-    major: int
+    target: Target
     backend: str
     source: str
-    port: int
-    bindir: Path | None  # None on the external backend: its binaries are not ours
-    target: Target
+    bindir: Path | None  # None on a server we did not start: its binaries are not ours
+
+    @property
+    def dsn(self) -> str:
+        """The admin URL (on the external backend it may carry a password: it is not in the repr)."""
+        return self.target.conninfo()
+
+    @property
+    def version(self) -> str:
+        return self.target.version
+
+    @property
+    def major(self) -> int:
+        return self.target.major
+
+    @property
+    def port(self) -> int:
+        return int(str(conninfo_to_dict(self.target.url).get("port") or 5432).split(",")[0])
 
     @property
     def prefix(self) -> str:
@@ -158,16 +172,11 @@ def pg_provisioned(request: pytest.FixtureRequest) -> Provisioned:
 
 @pytest.fixture(scope="session")
 def pg_server(pg_provisioned: Provisioned, request: pytest.FixtureRequest) -> ServerInfo:
-    target = pg_provisioned.target
     return ServerInfo(
-        dsn=target.conninfo(),
-        version=target.version,
-        major=target.major,
+        target=pg_provisioned.target,
         backend=_run_server(request).settings.backend,
         source=pg_provisioned.binaries_source,
-        port=int(str(conninfo_to_dict(target.url).get("port") or 5432).split(",")[0]),
         bindir=Path(pg_provisioned.bindir) if pg_provisioned.bindir else None,
-        target=target,
     )
 
 
