@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from faker import Faker
-
 from phase3test.errors import SetupError
 
 # Wall-clock time never enters seeded data: "now" is this fixed instant.
@@ -82,6 +80,8 @@ class SeedContext:
     def __post_init__(self) -> None:
         digest = hashlib.sha256(f"{self.seed}:{self.seeder}".encode()).digest()
         self.random = random.Random(int.from_bytes(digest[:8], "big"))
+        from faker import Faker  # here: the plugin loads this module in every process, most never seed
+
         self.faker = Faker()
         self.faker.seed_instance(int.from_bytes(digest[8:16], "big"))
         self.now = REFERENCE_TIME
