@@ -73,6 +73,21 @@ def test_plan_names_unknown_domains_and_missing_dependencies():
         plan([Children()])
 
 
+def test_seeded_uuids_are_the_version_4_uuids_of_the_seeders_draws():
+    """ctx.uuid builds its UUID by hand: the value, version and variant are those uuid.UUID would make."""
+    ctx = SeedContext(7, "parents", 1)
+    draws = SeedContext(7, "parents", 1).random
+    for _ in range(2000):
+        made, expected = ctx.uuid(), uuid.UUID(int=draws.getrandbits(128), version=4)
+        assert (made, str(made), hash(made), made.version, made.variant) == (
+            expected,
+            str(expected),
+            hash(expected),
+            4,
+            uuid.RFC_4122,
+        )
+
+
 def test_same_seed_same_rows_other_seed_other_rows(family):
     seeders = plan([Parents(), Children()])
     with family.transaction(force_rollback=True):
