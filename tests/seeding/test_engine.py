@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import uuid
 from collections.abc import Iterator
 
@@ -239,7 +241,7 @@ def test_emitted_sql_loads_the_same_rows_as_copy(family):
 
 
 class Exploding(Seeder):
-    """A seeder with a bug: it fails while generating, after a seeder whose checks run in the background."""
+    """A seeder with a bug: it fails while generating, after a seeder whose rows are loaded already."""
 
     name = "exploding"
     tables = ("public.children",)
@@ -250,10 +252,41 @@ class Exploding(Seeder):
         yield  # a generator
 
 
-def test_a_seeder_that_raises_leaves_the_connection_usable(family):
+def test_a_seeder_that_raises_is_named_keeps_nothing_and_leaves_the_connection_usable(family):
     family.execute("alter table public.parents add unique (name) deferrable initially deferred")
-    with pytest.raises(RuntimeError, match="a bug in the seeder"):
+    with pytest.raises(SeedError, match=r"seeder 'exploding' failed while generating rows.*a bug in the seeder") as e:
         seed(family, plan([Parents(), Exploding()]), seed=1, scale=1)
+    assert 'raise RuntimeError("a bug in the seeder")' in e.value.detail  # where, in the seeder's own code
     assert family.execute("select count(*) from public.parents").fetchone() == (0,)
-    seed(family, plan([Parents()]), seed=1, scale=1)  # COPY again: the connection left pipeline mode
+    seed(family, plan([Parents()]), seed=1, scale=1)
     assert family.execute("select count(*) from public.parents").fetchone() == (3,)
+
+
+class Vanishing(Seeder):
+    """The process generating rows dies on the spot, as from the OOM killer: no exception, no last words."""
+
+    name = "vanishing"
+    tables = ("public.children",)
+    depends_on = ("parents",)
+
+    def generate(self, ctx: SeedContext) -> Iterator[Batch]:
+        os._exit(3)
+        yield  # a generator
+
+
+def test_the_generating_process_dying_fails_the_seeding_and_keeps_nothing(family):
+    with pytest.raises(SeedError, match=r"seeder 'vanishing' .*the process generating rows ended \(exit code 3\)"):
+        seed(family, plan([Parents(), Vanishing()]), seed=1, scale=1)
+    assert family.execute("select count(*) from public.parents").fetchone() == (0,)
+    assert multiprocessing.active_children() == []
+
+
+def test_a_failure_while_loading_stops_the_generating_process(family):
+    """Loading fails on the first batch; the producer, still generating thousands of rows, is stopped."""
+    many = type("ManyChildren", (Children,), {"name": "many", "depends_on": ("broken",)})
+    many.generate = lambda self, ctx: iter([Batch("public.children", ("id", "parent_id", "age"), [
+        (ctx.uuid(), ctx.shared["parents"][0], n % 18) for n in range(200_000)
+    ])])  # fmt: skip
+    with pytest.raises(SeedError, match="seeder 'broken' failed"):
+        seed(family, plan([Parents(), Broken(), many()]), seed=1, scale=1)
+    assert multiprocessing.active_children() == []

@@ -9,21 +9,26 @@ figures of `make bench` and the CLI's progress line.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from phase3test.errors import Phase3TestError, SetupError
-from phase3test.seeding.background import BackgroundChecks
+from phase3test.seeding.copy_format import table_types
+from phase3test.seeding.deferred import check_deferred_now
 from phase3test.seeding.foreign_keys import DeferredForeignKeys, ForeignKeyViolation
-from phase3test.seeding.model import LOADED, Batch, SeedContext, Seeder, Step, Update
+from phase3test.seeding.model import Seeder, Update, generate
+from phase3test.seeding.producer import CopyRows, GenerationFailed, Instruction, Producer, RunSql, SeederGenerated
 
 
 class SeedError(Phase3TestError):
-    """A seeder failed; nothing of the run was kept."""
+    """A seeder failed; nothing of the run was kept. `detail`: the seeder's traceback, if it raised."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 @dataclass
@@ -94,42 +99,19 @@ def plan(seeders: Iterable[Seeder], only: Iterable[str] | None = None) -> list[S
     return ordered
 
 
-def generate(seeders: list[Seeder], seed: int, scale: int) -> Iterator[tuple[Seeder, Iterator[Step]]]:
-    """Each seeder with its batches, in order; later seeders see what earlier ones shared.
-
-    Consume each seeder's batches before moving on: that is when it shares.
-    """
-    shared: dict[str, Any] = {LOADED: {}}
-    for seeder in seeders:
-        yield seeder, _recorded(seeder.generate(SeedContext(seed, seeder.name, scale, shared)), shared[LOADED])
-
-
-def _recorded(steps: Iterator[Step], loaded: dict[str, list[Any]]) -> Iterator[Step]:
-    """Keep each batch's rows so later seeders can read them (`SeedContext.rows`)."""
-    for batch in steps:
-        if isinstance(batch, Update):
-            yield batch
-            continue
-        rows = list(batch.rows)
-        loaded.setdefault(batch.table, []).append((tuple(batch.columns), rows))
-        yield Batch(batch.table, batch.columns, rows)
-
-
 def seed(
     conn: psycopg.Connection, seeders: list[Seeder], seed: int, scale: int, progress: Progress | None = None
 ) -> SeedReport:
-    """Load every seeder's rows with COPY, all in one transaction."""
+    """Load every seeder's rows with COPY, all in one transaction, while a second process generates them."""
     report = SeedReport(seed, scale)
     loader = _Loader(conn, report, progress)
     try:
         with conn.transaction():
-            try:
-                _load_all(loader, generate(seeders, seed, scale))
-            except BaseException:
-                loader.checks.abandon()  # the connection leaves pipeline mode before the rollback
-                raise
+            types = table_types(conn, sorted({table for seeder in seeders for table in seeder.tables}))
+            with Producer(conn, seeders, seed, scale, types) as produced:
+                for instruction in produced:
+                    loader.apply(instruction)
             checking = time.perf_counter()
-            loader.settle()
             loader.stage = "the checks after loading (deferred constraints)"
             loader.foreign_keys.check()
             loader.stage = "advancing the loaded tables' sequences"
@@ -147,77 +129,62 @@ def seed(
     return report
 
 
-def _load_all(loader: _Loader, generated: Iterator[tuple[Seeder, Iterator[Step]]]) -> None:
-    for seeder, steps in generated:
-        if loader.checks.running:
-            # The server is checking the seeder before's deferred constraints: meanwhile, generate every
-            # seeder left (generation never touches the database), then load them in order.
-            ahead = [_generated(seeder, steps), *(_generated(s, more) for s, more in generated)]
-            for later, later_steps, seconds in ahead:
-                loader.load(later, later_steps, seconds)
-            return
-        loader.load(seeder, steps)
-
-
-def _generated(seeder: Seeder, steps: Iterator[Step]) -> tuple[Seeder, list[Step], float]:
-    started = time.perf_counter()
-    done = list(steps)
-    return seeder, done, time.perf_counter() - started
-
-
 class _Loader:
-    """Loads seeders one by one and keeps their figures; what it waits for in checks counts as checks."""
+    """Carries out the producer's instructions and keeps each seeder's figures."""
 
     def __init__(self, conn: psycopg.Connection, report: SeedReport, progress: Progress | None) -> None:
         self.conn, self.report, self.progress = conn, report, progress
-        self.foreign_keys, self.checks = DeferredForeignKeys(conn), BackgroundChecks(conn)
+        self.foreign_keys = DeferredForeignKeys(conn)
         self.stage = ""
+        self._result: SeederResult | None = None
+        self._written: dict[str, None] = {}  # the current seeder's tables, in order; updates included
+        self._since = time.perf_counter()  # when the seeder before was done
 
-    def load(self, seeder: Seeder, steps: Iterable[Step], generated_in: float = 0.0) -> None:
-        """COPY the seeder's batches (run its updates), then start its deferred checks in the background."""
-        result, started, waited = SeederResult(seeder.name), time.perf_counter(), 0.0
-        written: dict[str, None] = {}  # in order; updates included
-        for step in steps:  # generating a step overlaps the seeder before's checks
-            waited += self.settle()
-            self.stage = f"seeder {seeder.name!r}"
-            written[step.table] = None
-            if isinstance(step, Update):
-                self.foreign_keys.before_writing(step.table, seeder.name, rows=0)
-                self.conn.execute(step.sql)
-                continue
-            rows = step.rows if isinstance(step.rows, list) else list(step.rows)
-            self.foreign_keys.before_writing(step.table, seeder.name, rows=len(rows))
-            loaded = _copy(self.conn, step.table, step.columns, rows)
-            result.tables[step.table] = result.tables.get(step.table, 0) + loaded
+    def apply(self, instruction: Instruction) -> None:
+        if isinstance(instruction, GenerationFailed):
+            raise SeedError(
+                f"seeder {instruction.seeder!r} failed while generating rows, nothing was kept: {instruction.error}",
+                instruction.traceback,
+            )
+        if isinstance(instruction, SeederGenerated):
+            self._finish(instruction.seeder)
+            return
+        self.stage = f"seeder {instruction.seeder!r}"
+        if self._result is None:
+            self._result = SeederResult(instruction.seeder)
+        self._written[instruction.table] = None
+        if isinstance(instruction, RunSql):
+            self.foreign_keys.before_writing(instruction.table, instruction.seeder, rows=0)
+            self.conn.execute(instruction.sql)
+            return
+        self.foreign_keys.before_writing(instruction.table, instruction.seeder, rows=instruction.rows)
+        _copy(self.conn, instruction)
+        tables = self._result.tables
+        tables[instruction.table] = tables.get(instruction.table, 0) + instruction.rows
+
+    def _finish(self, seeder: str) -> None:
+        """The seeder's deferred constraints checked now, so a failure is charged to it; its figures kept."""
+        self.stage = f"seeder {seeder!r} (its deferred constraints)"
+        check_deferred_now(self.conn, list(self._written))
+        result = self._result or SeederResult(seeder)
         result.rows = sum(result.tables.values())
-        result.seconds = time.perf_counter() - started - waited + generated_in
+        now = time.perf_counter()
+        result.seconds, self._since = now - self._since, now
         self.report.results.append(result)
+        self._result, self._written = None, {}
         if self.progress:
             self.progress(result)
-        self.stage = f"seeder {seeder.name!r} (its deferred constraints)"  # pipeline mode may report them early
-        self.checks.start(seeder.name, list(written))
-
-    def settle(self) -> float:
-        """Wait for the checks running in the background, if any; how long that took."""
-        if not self.checks.running:
-            return 0.0
-        self.stage = f"seeder {self.checks.seeder!r} (its deferred constraints)"
-        started = time.perf_counter()
-        self.checks.settle()
-        waited = time.perf_counter() - started
-        self.report.checks_seconds += waited
-        return waited
 
 
-def _copy(conn: psycopg.Connection, table: str, columns: Sequence[str], rows: list[Sequence[Any]]) -> int:
-    schema, _, name = table.rpartition(".")
-    statement = sql.SQL("copy {} ({}) from stdin").format(
-        sql.Identifier(schema or "public", name), sql.SQL(", ").join(map(sql.Identifier, columns))
+def _copy(conn: psycopg.Connection, rows: CopyRows) -> None:
+    schema, _, name = rows.table.rpartition(".")
+    statement = sql.SQL("copy {} ({}) from stdin{}").format(
+        sql.Identifier(schema or "public", name),
+        sql.SQL(", ").join(map(sql.Identifier, rows.columns)),
+        sql.SQL(" (format binary)" if rows.binary else ""),
     )
     with conn.cursor().copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
-    return len(rows)
+        copy.write(rows.data)
 
 
 def emit_sql(seeders: list[Seeder], seed: int, scale: int) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from phase3test.seeding.background import check_deferred_now
+from phase3test.seeding.deferred import check_deferred_now
 
 # The referencing side's RI trigger functions: the ones checking each inserted or updated row.
 CHECK_FUNCTIONS = ("RI_FKey_check_ins", "RI_FKey_check_upd")
@@ -77,7 +77,7 @@ class DeferredForeignKeys:
         """Switch the triggers back on and check every foreign key of the tables written to, set-based.
 
         A table with pending trigger events cannot be altered: whatever those tables' deferred constraints
-        still have queued is checked first (the engine checks most of it per seeder, in the background).
+        still have queued is checked first (the engine checks most of it after each seeder).
         """
         if not self._switched_off:
             return

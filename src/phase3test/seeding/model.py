@@ -42,6 +42,8 @@ def parse_seed(text: str) -> int:
 # The version nibble and variant bits of a UUID, and their values for an RFC 4122 version 4 UUID.
 _NOT_VERSION_BITS = ~((0xF000 << 64) | (0xC000 << 48))
 _VERSION_4_BITS = (4 << 76) | (0x8000 << 48)
+# Looked up once: a quarter of a million UUIDs at scale 50 (an enum member's lookup alone is a descriptor call).
+_UUID, _UNKNOWN_SAFETY, _new, _set = uuid.UUID, uuid.SafeUUID.unknown, object.__new__, object.__setattr__
 
 # Keys in SeedContext.shared where the engine records every loaded batch.
 LOADED, LOADED_AS_DICTS = "_loaded", "_loaded_as_dicts"
@@ -96,9 +98,9 @@ class SeedContext:
         The same value as `uuid.UUID(int=bits, version=4)`, built without the
         constructor's argument checks: they were a third of all generation time.
         """
-        value = object.__new__(uuid.UUID)
-        object.__setattr__(value, "int", (self.random.getrandbits(128) & _NOT_VERSION_BITS) | _VERSION_4_BITS)
-        object.__setattr__(value, "is_safe", uuid.SafeUUID.unknown)
+        value = _new(_UUID)
+        _set(value, "int", (self.random.getrandbits(128) & _NOT_VERSION_BITS) | _VERSION_4_BITS)
+        _set(value, "is_safe", _UNKNOWN_SAFETY)
         return value
 
     def rows(self, table: str) -> list[dict[str, Any]]:
@@ -127,3 +129,24 @@ class Seeder(abc.ABC):
     def generate(self, ctx: SeedContext) -> Iterator[Step]:
         """Yield the rows, parents before children (and any `Update` after them); share ids later
         seeders need in `ctx.shared`."""
+
+
+def generate(seeders: list[Seeder], seed: int, scale: int) -> Iterator[tuple[Seeder, Iterator[Step]]]:
+    """Each seeder with its batches, in order; later seeders see what earlier ones shared.
+
+    Consume each seeder's batches before moving on: that is when it shares.
+    """
+    shared: dict[str, Any] = {LOADED: {}}
+    for seeder in seeders:
+        yield seeder, _recorded(seeder.generate(SeedContext(seed, seeder.name, scale, shared)), shared[LOADED])
+
+
+def _recorded(steps: Iterator[Step], loaded: dict[str, list[Any]]) -> Iterator[Step]:
+    """Keep each batch's rows so later seeders can read them (`SeedContext.rows`)."""
+    for batch in steps:
+        if isinstance(batch, Update):
+            yield batch
+            continue
+        rows = list(batch.rows)
+        loaded.setdefault(batch.table, []).append((tuple(batch.columns), rows))
+        yield Batch(batch.table, batch.columns, rows)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from ipaddress import IPv4Address
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -145,8 +146,8 @@ class _Run:
         self.admins = [*users["admin"], *users["super_admin"]]
         self.super_admins = list(users["super_admin"])
         self.security = list(users["security"])
-        self.ips = [ctx.faker.ipv4_public() for _ in range(24)]
-        self.hostile_ips = [ctx.faker.ipv4_public() for _ in range(8)]
+        self.ips = [IPv4Address(ctx.faker.ipv4_public()) for _ in range(24)]
+        self.hostile_ips = [IPv4Address(ctx.faker.ipv4_public()) for _ in range(8)]
         self.names = [(_plain(ctx.faker.first_name()), _plain(ctx.faker.last_name())) for _ in range(20)]
         self.ip_of = {uid: self.ips[i % len(self.ips)] for i, uid in enumerate(self.role_of)}
         self.events: list[tuple[Any, ...]] = []
@@ -163,7 +164,7 @@ class _Run:
         metadata: dict[str, Any],
         severity: str = "info",
         actor_role: str | None = None,
-        ip: str | None = None,
+        ip: IPv4Address | None = None,
     ) -> Any:
         event_id = self.ctx.uuid()
         role = self.role_of[actor] if actor is not None else actor_role

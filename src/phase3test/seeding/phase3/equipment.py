@@ -194,29 +194,31 @@ class EquipmentSeeder(Seeder):
                 recorded = first + step * TELEMATICS_EVERY
                 if recorded > ctx.now:
                     break
-                hours = round(base_hours + per_day * (recorded - clock_start).total_seconds() / 86400, 1)
+                hours = base_hours + per_day * (recorded - clock_start).total_seconds() / 86400
                 if rand() < 0.02:  # moved to another site
                     latitude, longitude = ctx.random.choice(SITES)
                 fuel -= burn * rand() * 2
                 if fuel < 12:
                     fuel = uniform(92, 100)
-                codes = "{}"  # text[] and jsonb as their text forms: cheaper to load than adapted lists and dicts
+                codes: list[str] = []
                 if step == fault_at:
                     code = ctx.random.choice(FAULT_CODES)
-                    codes, faults[machine] = f"{{{code}}}", (recorded, code)
+                    codes, faults[machine] = [code], (recorded, code)
                 if rand() < 0.6:
                     rpm, coolant, ignition = int(uniform(900, 2200)), int(uniform(70, 98)), "true"
                 else:
                     rpm, coolant, ignition = 0, int(uniform(8, 30)), "false"
-                payload = (
+                payload = Jsonb(  # written out here: cheaper than json.dumps on a dict, 48,000 times at scale 50
                     f'{{"rpm": {rpm}, "ignition": {ignition}, "battery_v": {uniform(12.2, 14.4):.2f},'
-                    f' "coolant_c": {coolant}}}'
+                    f' "coolant_c": {coolant}}}',
+                    dumps=str,
                 )
                 rows.append(
                     (
                         uuid(), machine, recorded,
-                        round(latitude + uniform(-0.0005, 0.0005), 6), round(longitude + uniform(-0.0005, 0.0005), 6),
-                        hours, round(fuel, 2), codes, payload,
+                        Decimal(f"{latitude + uniform(-0.0005, 0.0005):.6f}"),
+                        Decimal(f"{longitude + uniform(-0.0005, 0.0005):.6f}"),
+                        Decimal(f"{hours:.1f}"), Decimal(f"{fuel:.2f}"), codes, payload,
                         recorded + timedelta(seconds=int(uniform(1, 90))),
                     )
                 )  # fmt: skip
