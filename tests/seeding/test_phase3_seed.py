@@ -45,6 +45,18 @@ def test_same_seed_gives_identical_tables_and_another_seed_does_not(fresh_db, se
     assert unchanged == ["system_settings"], "every domain's rows depend on the seed (settings are fixed values)"
 
 
+def test_the_rows_do_not_depend_on_the_order_the_seeders_run_in(fresh_db, seeders, checksums):
+    """The project lists payments early for speed; any order the dependencies allow gives the same rows."""
+    backwards = plan(list(reversed(load(SEEDERS))))
+    assert [s.name for s in backwards] != [s.name for s in seeders]
+    runs = []
+    for order in (seeders, backwards):
+        with fresh_db.transaction(force_rollback=True):
+            seed(fresh_db, order, seed=11, scale=2)
+            runs.append(checksums(fresh_db))
+    assert runs[0] == runs[1]
+
+
 def test_every_app_role_has_two_users_with_ids_that_do_not_depend_on_the_seed(fresh_db, seeders):
     with fresh_db.transaction(force_rollback=True):
         seed(fresh_db, seeders, seed=5, scale=1)

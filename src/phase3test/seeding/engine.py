@@ -24,11 +24,7 @@ from phase3test.seeding.producer import CopyRows, GenerationFailed, Instruction,
 
 
 class SeedError(Phase3TestError):
-    """A seeder failed; nothing of the run was kept. `detail`: the seeder's traceback, if it raised."""
-
-    def __init__(self, message: str, detail: str = "") -> None:
-        super().__init__(message)
-        self.detail = detail
+    """A seeder failed; nothing of the run was kept."""
 
 
 @dataclass
@@ -142,9 +138,9 @@ class _Loader:
 
     def apply(self, instruction: Instruction) -> None:
         if isinstance(instruction, GenerationFailed):
-            raise SeedError(
-                f"seeder {instruction.seeder!r} failed while generating rows, nothing was kept: {instruction.error}",
-                instruction.traceback,
+            raise SeedError(  # with the seeder's traceback: where in its own code
+                f"seeder {instruction.seeder!r} failed while generating rows, nothing was kept: {instruction.error}"
+                + (f"\n{instruction.traceback.rstrip()}" if instruction.traceback else "")
             )
         if isinstance(instruction, SeederGenerated):
             self._finish(instruction.seeder)

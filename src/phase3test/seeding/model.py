@@ -147,6 +147,7 @@ def _recorded(steps: Iterator[Step], loaded: dict[str, list[Any]]) -> Iterator[S
         if isinstance(batch, Update):
             yield batch
             continue
-        rows = list(batch.rows)
-        loaded.setdefault(batch.table, []).append((tuple(batch.columns), rows))
-        yield Batch(batch.table, batch.columns, rows)
+        if not isinstance(batch.rows, list):  # a generator of rows: read once, kept for the loader too
+            batch = Batch(batch.table, batch.columns, list(batch.rows))
+        loaded.setdefault(batch.table, []).append((tuple(batch.columns), batch.rows))
+        yield batch
