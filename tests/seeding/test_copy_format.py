@@ -112,6 +112,7 @@ def test_values_of_the_columns_types_go_binary_and_load_as_text_would(twins):
         ("day", datetime(2025, 1, 1, 23, 0)),  # a datetime is a date, but not to date's binary input
         ("tags", "{a,b}"),  # text form of an array
         ("counts", [[1, 2], [3, 4]]),  # a two-dimensional array
+        ("amount", Decimal("NaN")),  # text input refuses some of NaN's spellings ('-NaN', 'sNaN')
     ],
 )
 def test_a_value_binary_would_misread_sends_the_batch_as_text(twins, column, value):
@@ -128,6 +129,14 @@ def test_an_integer_out_of_its_columns_range_goes_as_text_and_the_server_names_i
         load_as_chosen(twins, "as_chosen", [column], [(1,), (value,)])
 
 
-def test_a_column_the_table_lacks_goes_as_text_and_the_server_names_it(twins):
+@pytest.mark.parametrize("value", ["x", None], ids=["a-value", "only-null"])
+def test_a_column_the_table_lacks_goes_as_text_and_the_server_names_it(twins, value):
     with pytest.raises(psycopg.errors.UndefinedColumn, match="nope"):
-        load_as_chosen(twins, "as_chosen", ["nope"], [("x",)])
+        load_as_chosen(twins, "as_chosen", ["nope"], [(value,)])
+
+
+def test_a_column_of_a_type_without_a_binary_dumper_goes_as_text_even_if_all_null(twins):
+    """psycopg has no binary dumper for char(n): a NULL-only batch must not try one."""
+    twins.execute("alter table public.as_chosen add column initials char(3)")
+    assert not load_as_chosen(twins, "as_chosen", ["initials"], [(None,), (None,)])
+    assert twins.execute("select count(*) from public.as_chosen where initials is null").fetchone() == (2,)

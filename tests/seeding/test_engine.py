@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -12,6 +15,7 @@ import pytest
 
 from phase3test.errors import SetupError
 from phase3test.seeding import Batch, SeedContext, Seeder, SeedError, Step, Update, emit_sql, foreign_keys, plan, seed
+from phase3test.server.process import ProcessId, wait_gone
 
 
 class Parents(Seeder):
@@ -290,3 +294,63 @@ def test_a_failure_while_loading_stops_the_generating_process(family):
     with pytest.raises(SeedError, match="seeder 'broken' failed"):
         seed(family, plan([Parents(), Broken(), many()]), seed=1, scale=1)
     assert multiprocessing.active_children() == []
+
+
+class Misspelt(Seeder):
+    """Text where the column wants a number: COPY's input error names no table, only its context does."""
+
+    name = "misspelt"
+    tables = ("public.children",)
+    depends_on = ("parents",)
+
+    def generate(self, ctx: SeedContext) -> Iterator[Batch]:
+        yield Batch("public.children", ("id", "parent_id", "age"), [(ctx.uuid(), ctx.shared["parents"][0], "ten")])
+
+
+def test_a_value_the_column_refuses_names_the_seeder_the_table_and_the_column(family):
+    with pytest.raises(
+        SeedError, match=r"seeder 'misspelt' failed, .*integer: \"ten\" \(COPY children, line 1, column age"
+    ):
+        seed(family, plan([Parents(), Misspelt()]), seed=1, scale=1)
+
+
+ORPHANING_LOADER = """
+import os, sys, threading, time
+from pathlib import Path
+import psycopg
+from phase3test.seeding import Batch, Seeder, plan, seed
+
+class Endless(Seeder):
+    name = "endless"
+    tables = ("public.parents",)
+
+    def generate(self, ctx):
+        Path(sys.argv[2]).write_text(str(os.getpid()))
+        while True:  # far more than the pipe holds, while nobody reads
+            rows = [(ctx.uuid(), "x" * 200, ctx.now) for _ in range(5000)]
+            yield Batch("public.parents", ("id", "name", "born"), rows)
+
+def die_once_generating():
+    while not Path(sys.argv[2]).exists():
+        time.sleep(0.01)
+    time.sleep(0.5)
+    os._exit(9)  # the loader dies on the spot, as from kill -9
+
+threading.Thread(target=die_once_generating, daemon=True).start()
+with psycopg.connect(sys.argv[1]) as conn:
+    seed(conn, plan([Endless()]), seed=1, scale=1)
+"""
+
+
+def test_the_producer_ends_when_the_loading_process_dies(family, tmp_path):
+    """Killed loader: the producer's next send fails and it ends, instead of waiting on a full pipe forever."""
+    script, pid_file = tmp_path / "loader.py", tmp_path / "producer.pid"
+    script.write_text(ORPHANING_LOADER)
+    loader = subprocess.run([sys.executable, str(script), family.info.dsn, str(pid_file)], timeout=60, check=False)
+    assert loader.returncode == 9
+    producer = ProcessId.of(int(pid_file.read_text()))
+    try:
+        assert wait_gone(producer, 10), f"the producer (pid {producer.pid}) outlived its loader by 10 s"
+    finally:
+        if producer.alive():  # never leave one behind, even when this fails
+            os.kill(producer.pid, signal.SIGKILL)

@@ -59,6 +59,11 @@ _INTEGER_RANGES = {
     builtin_types[f"int{size}"].oid: (-(2 ** (8 * size - 1)), 2 ** (8 * size - 1) - 1) for size in (2, 4, 8)
 }
 _NONE = type(None)
+_NUMERIC = builtin_types["numeric"].oid
+
+
+def _not_none(value: Any) -> bool:
+    return value is not None
 
 
 def table_types(conn: psycopg.Connection, tables: list[str]) -> dict[str, dict[str, int]]:
@@ -85,6 +90,8 @@ def binary_safe(rows: Sequence[Sequence[Any]], oids: Sequence[int]) -> bool:
 
 
 def _column_safe(values: list[Any], oid: int) -> bool:
+    if oid not in _SAFE and oid not in _ARRAYS:  # even if every value is NULL: psycopg has no dumper for it
+        return False
     kinds = set(map(type, values))
     kinds.discard(_NONE)
     if oid in _ARRAYS:
@@ -93,9 +100,11 @@ def _column_safe(values: list[Any], oid: int) -> bool:
     if not kinds <= _SAFE.get(oid, frozenset()):
         return False
     if oid in _INTEGER_RANGES:
-        numbers = [v for v in values if v is not None]
+        numbers = list(filter(_not_none, values))
         low, high = _INTEGER_RANGES[oid]
         return not numbers or (low <= min(numbers) and max(numbers) <= high)
+    if oid == _NUMERIC:  # NaN and infinities: text input refuses some of them ('-NaN', 'sNaN')
+        return all(map(Decimal.is_finite, filter(_not_none, values)))
     if oid == _AWARE:
         return None not in map(operator.attrgetter("tzinfo"), filter(None, values))
     if oid == _NAIVE:
@@ -114,7 +123,7 @@ def copy_data(conn: psycopg.Connection, rows: Sequence[Sequence[Any]], oids: Seq
     if binary_safe(rows, oids):
         try:
             return _formatted(conn, rows, oids), True
-        except (psycopg.DataError, ValueError, TypeError, OverflowError):
+        except (psycopg.DataError, psycopg.ProgrammingError, ValueError, TypeError, OverflowError):
             pass
     return _formatted(conn, rows, None), False
 

@@ -118,9 +118,11 @@ def seed(
         who = " or ".join(repr(name) for name in exc.writers) or "?"
         raise SeedError(f"seeder {who} failed, nothing was kept: {exc} ({exc.table})") from exc
     except psycopg.Error as exc:
+        # COPY's input errors name no table: their context does ("COPY children, line 2, column age: ...").
+        where = exc.diag.table_name or next(iter((exc.diag.context or "").splitlines()), "")
         raise SeedError(
             f"{loader.stage} failed, nothing was kept: {exc.diag.message_primary or exc}"
-            + (f" ({exc.diag.table_name})" if exc.diag.table_name else "")
+            + (f" ({where})" if where else "")
         ) from exc
     return report
 

@@ -147,7 +147,6 @@ def _recorded(steps: Iterator[Step], loaded: dict[str, list[Any]]) -> Iterator[S
         if isinstance(batch, Update):
             yield batch
             continue
-        if not isinstance(batch.rows, list):  # a generator of rows: read once, kept for the loader too
-            batch = Batch(batch.table, batch.columns, list(batch.rows))
-        loaded.setdefault(batch.table, []).append((tuple(batch.columns), batch.rows))
-        yield batch
+        rows = list(batch.rows)  # a copy: a seeder may reuse its list once the batch is yielded
+        loaded.setdefault(batch.table, []).append((tuple(batch.columns), rows))
+        yield Batch(batch.table, batch.columns, rows)

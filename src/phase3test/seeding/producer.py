@@ -80,6 +80,10 @@ class GenerationFailed:
 Instruction = CopyRows | RunSql | SeederGenerated | GenerationFailed
 
 
+class _Ended:
+    """The receiver's word for a producer gone without its last words; the loading thread reaps it."""
+
+
 class Producer:
     """The forked producer of one seeding; iterate for its instructions, in order. Use as a context manager:
     leaving stops the producer, finished or not.
@@ -87,6 +91,7 @@ class Producer:
     The producer sends from its main thread (multiprocessing's Queue would send from a second thread, which
     waits for the generating thread to yield the GIL after every pipe-full: 72,000 against 78,000 rows/s), and
     a thread here receives into a bounded queue, so neither side waits on the pipe while the other works.
+    Only the loading thread reaps the producer.
     """
 
     def __init__(
@@ -99,11 +104,11 @@ class Producer:
         self._sending = sending
         self._process = context.Process(
             target=_produce,
-            args=(sending, conn, seeders, seed, scale, types),
+            args=(self._pipe, sending, conn, seeders, seed, scale, types),
             name="phase3test-seed-producer",
             daemon=True,
         )
-        self._received: queue.Queue[Instruction | None] = queue.Queue(AHEAD)
+        self._received: queue.Queue[Instruction | _Ended | None] = queue.Queue(AHEAD)
         self._receiver = threading.Thread(target=self._receive, name="phase3test-seed-receiver", daemon=True)
         self._stopping = threading.Event()
         self._pending = [seeder.name for seeder in seeders]  # not generated yet, as the receiver has seen
@@ -128,22 +133,23 @@ class Producer:
 
     def __iter__(self) -> Iterator[Instruction]:
         while (instruction := self._received.get()) is not None:
+            if isinstance(instruction, _Ended):
+                self._process.join()
+                yield GenerationFailed(
+                    self._pending[0] if self._pending else "?",  # the receiver has finished with it
+                    f"the process generating rows ended (exit code {self._process.exitcode})",
+                    "",
+                )
+                return
             yield instruction
 
     def _receive(self) -> None:
         """Move instructions from the pipe to the queue until the last one, or until the loader stops."""
         while not self._stopping.is_set():
             try:
-                instruction: Instruction | None = self._pipe.recv()
+                instruction: Instruction | _Ended | None = self._pipe.recv()
             except (EOFError, OSError):  # gone without its last words: killed, or os._exit in a seeder
-                if self._stopping.is_set():
-                    return
-                self._process.join()
-                instruction = GenerationFailed(
-                    self._pending[0] if self._pending else "?",
-                    f"the process generating rows ended (exit code {self._process.exitcode})",
-                    "",
-                )
+                instruction = _Ended()
             if isinstance(instruction, SeederGenerated):
                 self._pending.remove(instruction.seeder)
             while not self._stopping.is_set():
@@ -152,11 +158,12 @@ class Producer:
                     break
                 except queue.Full:
                     continue
-            if instruction is None or isinstance(instruction, GenerationFailed):
+            if instruction is None or isinstance(instruction, _Ended | GenerationFailed):
                 return
 
 
 def _produce(
+    receiving: multiprocessing.connection.Connection,
     out: multiprocessing.connection.Connection,
     conn: psycopg.Connection,
     seeders: list[Seeder],
@@ -165,10 +172,25 @@ def _produce(
     types: dict[str, dict[str, int]],
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the loader's to handle; it stops us
+    # The loader's end, inherited: closed, so that if the loader dies (kill -9, a crashed worker) the next
+    # send fails and this process ends, instead of waiting forever on a full pipe.
+    receiving.close()
     # Generation allocates millions of objects that all stay alive (later seeders read them), so every
     # collection of the cyclic garbage collector walks them all, finding nothing: it was 1.0 of the 2.35 s
     # at scale 50. This process ends with the seeding and frees its memory then.
     gc.disable()
+    with contextlib.suppress(BrokenPipeError):  # the loader is gone: nobody to tell
+        _send_all(out, conn, seeders, seed, scale, types)
+
+
+def _send_all(
+    out: multiprocessing.connection.Connection,
+    conn: psycopg.Connection,
+    seeders: list[Seeder],
+    seed: int,
+    scale: int,
+    types: dict[str, dict[str, int]],
+) -> None:
     current = "?"
     try:
         for seeder, steps in generate_steps(seeders, seed, scale):
@@ -184,6 +206,8 @@ def _produce(
                 data, binary = copy_data(conn, rows, oids)
                 out.send(CopyRows(current, step.table, columns, len(rows), binary, data))
             out.send(SeederGenerated(current))
+    except BrokenPipeError:
+        raise
     except Exception as exc:  # reported to the loader, which fails the seeding naming the seeder
         out.send(GenerationFailed(current, f"{type(exc).__name__}: {exc}", traceback.format_exc()))
     out.send(None)
