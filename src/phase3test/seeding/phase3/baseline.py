@@ -30,6 +30,7 @@ WINDOW_BACK, WINDOW_AHEAD = timedelta(days=60), timedelta(days=30)
 # Bookings made before itemised pricing went live have no breakdown: the
 # Phase 3 bookings migration adds the column without backfilling old rows.
 ITEMISED_PRICING_AGE = timedelta(days=30)
+STAFF_WHO_RENT = ("finance", "marketing", "security", "pricing_service")
 CENT = Decimal("0.01")
 
 
@@ -49,7 +50,9 @@ class BaselineSeeder(Seeder):
     depends_on = ("users",)
 
     def generate(self, ctx: SeedContext) -> Iterator[Batch]:
-        customers = ctx.shared["users"]["customer"]
+        # Staff rent too: the first user of each staff role whose policies do not open every customer's rows
+        # books like a customer, so "own rows versus someone else's" can be checked for those roles as well.
+        renters = ctx.shared["users"]["customer"] + [ctx.shared["users"][role][0] for role in STAFF_WHO_RENT]
         admins = ctx.shared["users"]["admin"]
         equipment = list(self._equipment(ctx))
         yield Batch(
@@ -57,7 +60,7 @@ class BaselineSeeder(Seeder):
             ("id", "name", "category", "serial_number", "status", "daily_rate", "location", "created_at", "updated_at"),
             equipment,
         )
-        bookings = [b for machine in equipment for b in self._bookings(ctx, machine, customers)]
+        bookings = [b for machine in equipment for b in self._bookings(ctx, machine, renters)]
         payments = [p for booking in bookings for p in self._payments(ctx, booking)]
         paid: dict[Any, Decimal] = {}
         for payment in payments:
@@ -121,7 +124,7 @@ class BaselineSeeder(Seeder):
                 rate, ctx.random.choice(cities), created, created,
             )  # fmt: skip
 
-    def _bookings(self, ctx: SeedContext, machine: tuple[Any, ...], customers: list[Any]) -> Iterator[tuple[Any, ...]]:
+    def _bookings(self, ctx: SeedContext, machine: tuple[Any, ...], renters: list[Any]) -> Iterator[tuple[Any, ...]]:
         """Back to back with gaps, so one machine's bookings never overlap."""
         cursor = (ctx.now - WINDOW_BACK).replace(hour=8, minute=0)
         end_of_window = ctx.now + WINDOW_AHEAD
@@ -139,7 +142,7 @@ class BaselineSeeder(Seeder):
                 status = "pending" if ctx.random.random() < 0.25 else "confirmed"
             created = starts - timedelta(days=ctx.random.randint(2, 20), hours=ctx.random.randint(0, 23))
             total = machine[5] * (ends - starts).days
-            yield (ctx.uuid(), ctx.random.choice(customers), machine[0], starts, ends, status, total, created, created)
+            yield (ctx.uuid(), ctx.random.choice(renters), machine[0], starts, ends, status, total, created, created)
 
     def _payments(self, ctx: SeedContext, booking: tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
         booking_id, customer, _machine, starts, _ends, status, total, created = booking[:8]
