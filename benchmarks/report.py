@@ -107,7 +107,7 @@ def _seeding(results: dict) -> list[str]:  # type: ignore[type-arg]
 
 
 def _seeding_cells(part: dict[str, float]) -> str:
-    """A part without rows of its own (the commit) shows only its time."""
+    """A part without rows of its own (the checks after loading) shows only its time."""
     if not part["rows"]:
         return f"{'':>17}{part['seconds']:>9.2f}{'':>9}"
     return f"{part['rows']:>17,.0f}{part['seconds']:>9.2f}{part['rate']:>9,.0f}"

@@ -23,7 +23,11 @@ CHECKS = "checks after loading"  # foreign keys, deferred constraints, sequences
 
 
 def measure_seeding(scratch: Scratch, scales: tuple[int, ...]) -> dict[str, dict[str, dict[str, float]]]:
-    """{scale: {domain, commit or "total": {rows, seconds, rate}}}."""
+    """{scale: {domain, CHECKS or "total": {rows, seconds, rate}}}.
+
+    A domain's seconds are the wall time from the domain before being loaded and checked to this one
+    being so (the first also waits for the producer to fork); they add up, with CHECKS, to the total.
+    """
     seeders = phase3.seeders()
     results: dict[str, dict[str, dict[str, float]]] = {}
     with phase3.server(scratch, "p3t-bench-seed-") as (admin, running):

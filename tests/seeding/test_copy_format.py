@@ -14,7 +14,7 @@ import pytest
 from psycopg import sql
 from psycopg.types.json import Json, Jsonb
 
-from phase3test.seeding.copy_format import copy_data, table_types
+from phase3test.seeding.copy_format import copy_data, copy_statement, table_types
 
 COLUMNS = {
     "flag": "bool",
@@ -57,10 +57,7 @@ ROWS: list[tuple[Any, ...]] = [
 
 def load_as_text(conn: psycopg.Connection, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
     """What the engine did before binary COPY: psycopg's text COPY of the same values."""
-    statement = sql.SQL("copy {} ({}) from stdin").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    with conn.cursor().copy(statement) as copy:
+    with conn.cursor().copy(copy_statement(f"public.{table}", columns, binary=False)) as copy:
         for row in rows:
             copy.write_row(row)
 
@@ -69,12 +66,7 @@ def load_as_chosen(conn: psycopg.Connection, table: str, columns: Sequence[str],
     """Load the rows the way the seeding engine does; whether they went binary."""
     types = table_types(conn, [f"public.{table}"])[f"public.{table}"]
     data, binary = copy_data(conn, rows, [types.get(c, 0) for c in columns])
-    statement = sql.SQL("copy {} ({}) from stdin{}").format(
-        sql.Identifier(table),
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(" (format binary)" if binary else ""),
-    )
-    with conn.cursor().copy(statement) as copy:
+    with conn.cursor().copy(copy_statement(f"public.{table}", columns, binary)) as copy:
         copy.write(data)
     return binary
 
@@ -131,6 +123,8 @@ def test_an_integer_out_of_its_columns_range_goes_as_text_and_the_server_names_i
 
 @pytest.mark.parametrize("value", ["x", None], ids=["a-value", "only-null"])
 def test_a_column_the_table_lacks_goes_as_text_and_the_server_names_it(twins, value):
+    _data, binary = copy_data(twins, [(value,)], [0])  # oid 0: a column the catalog did not list
+    assert not binary
     with pytest.raises(psycopg.errors.UndefinedColumn, match="nope"):
         load_as_chosen(twins, "as_chosen", ["nope"], [(value,)])
 

@@ -1,8 +1,7 @@
 """A batch's rows as COPY data: binary where both formats load the same values, text otherwise.
 
-Binary COPY is about three times cheaper to format in Python than text and
-cheaper for the server to read (measured on the Phase 3 seed at scale 50:
-0.32 s against 0.99 s to format, 1.06 s against 1.32 s to load). But binary
+Binary COPY is much cheaper to format in Python than text, and cheaper for
+the server to read (docs/architecture.md, "Seeding", has the figures). But binary
 input takes each value as the column's type: a str for a jsonb column would be
 stored as a JSON string, a naive datetime carries no time zone, a float is no
 numeric. So a batch goes binary only if every value is exactly a Python type
@@ -22,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 from psycopg.copy import FileWriter
 from psycopg.postgres import types as builtin_types
 from psycopg.types.json import Json, Jsonb
@@ -112,13 +112,23 @@ def _column_safe(values: list[Any], oid: int) -> bool:
     return True
 
 
+def copy_statement(table: str, columns: Sequence[str], binary: bool) -> sql.Composed:
+    """`COPY table (columns) FROM STDIN` for data `copy_data` formatted, binary or not."""
+    schema, _, name = table.rpartition(".")
+    return sql.SQL("copy {} ({}) from stdin{}").format(
+        sql.Identifier(schema or "public", name),
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(" (format binary)" if binary else ""),
+    )
+
+
 def copy_data(conn: psycopg.Connection, rows: Sequence[Sequence[Any]], oids: Sequence[int]) -> tuple[bytes, bool]:
     """The rows formatted for `COPY … FROM STDIN`, and whether in binary.
 
     Only the connection's adapters are used, never its socket: this runs where
     the rows are generated, apart from where they are loaded. A value binary
-    cannot take after all (an int too big for an int2) is formatted as text,
-    so the server reports it as it would have.
+    cannot take after all (a Decimal whose exponent the binary format cannot
+    carry) is formatted as text, so the server reports it as it would have.
     """
     if binary_safe(rows, oids):
         try:

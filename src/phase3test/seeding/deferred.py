@@ -13,7 +13,7 @@ import psycopg
 from psycopg import sql
 
 
-def deferred_constraints(conn: psycopg.Connection, tables: list[str]) -> list[sql.Composable]:
+def _deferred_constraints(conn: psycopg.Connection, tables: list[str]) -> list[sql.Composable]:
     """The initially deferred constraints on `tables`, schema-qualified for SET CONSTRAINTS."""
     rows = conn.execute(
         """select n.nspname, c.conname from pg_constraint c join pg_namespace n on n.oid = c.connamespace
@@ -23,14 +23,11 @@ def deferred_constraints(conn: psycopg.Connection, tables: list[str]) -> list[sq
     return [sql.Identifier(schema, name) for schema, name in rows]
 
 
-def check_deferred_now(conn: psycopg.Connection, tables: list[str]) -> bool:
-    """Fire what the tables' deferred constraints have queued, then defer them again; False if they have none.
-
-    In pipeline mode the statements are only sent; otherwise this waits and raises a failed check's error.
-    """
-    names = deferred_constraints(conn, tables)
+def check_deferred_now(conn: psycopg.Connection, tables: list[str]) -> None:
+    """Fire what the tables' deferred constraints have queued (raising a failed check's error), then defer
+    them again."""
+    names = _deferred_constraints(conn, tables)
     if names:
         listed = sql.SQL(", ").join(names)
         conn.execute(sql.SQL("set constraints {} immediate").format(listed))
         conn.execute(sql.SQL("set constraints {} deferred").format(listed))
-    return bool(names)

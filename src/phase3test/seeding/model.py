@@ -45,7 +45,7 @@ _VERSION_4_BITS = (4 << 76) | (0x8000 << 48)
 # Looked up once: a quarter of a million UUIDs at scale 50 (an enum member's lookup alone is a descriptor call).
 _UUID, _UNKNOWN_SAFETY, _new, _set = uuid.UUID, uuid.SafeUUID.unknown, object.__new__, object.__setattr__
 
-# Keys in SeedContext.shared where the engine records every loaded batch.
+# Keys in SeedContext.shared where generate_steps records every batch a seeder yields.
 LOADED, LOADED_AS_DICTS = "_loaded", "_loaded_as_dicts"
 
 
@@ -131,7 +131,7 @@ class Seeder(abc.ABC):
         seeders need in `ctx.shared`."""
 
 
-def generate(seeders: list[Seeder], seed: int, scale: int) -> Iterator[tuple[Seeder, Iterator[Step]]]:
+def generate_steps(seeders: list[Seeder], seed: int, scale: int) -> Iterator[tuple[Seeder, Iterator[Step]]]:
     """Each seeder with its batches, in order; later seeders see what earlier ones shared.
 
     Consume each seeder's batches before moving on: that is when it shares.

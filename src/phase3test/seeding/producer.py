@@ -1,9 +1,8 @@
 """Rows generated and formatted for COPY in a second process, while this one loads the batches before.
 
 Generating rows and formatting them is Python work on one core; loading them
-is the server's work on another. In one process the two take turns (at scale
-50 about 2.7 s of Python and 2.3 s of server time added up to 3.6 s). Here the
-producer runs ahead, a bounded number of formatted batches, and the loader
+is the server's work on another. In one process the two mostly take turns.
+Here the producer runs ahead, a bounded number of formatted batches, and the loader
 only passes bytes on. The producer is forked: it inherits the seeders, whatever
 module defines them, and the connection object, whose adapters format the
 rows. It never uses the connection's socket and, like every multiprocessing
@@ -25,13 +24,11 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 
 import psycopg
 
 from phase3test.seeding.copy_format import copy_data
-from phase3test.seeding.model import Seeder, Update
-from phase3test.seeding.model import generate as generate_steps
+from phase3test.seeding.model import Seeder, Update, generate_steps
 
 # How many formatted batches the producer may be ahead of the loader: enough to keep both busy, while
 # bounding what waits in memory (a batch is one table's rows of one seeder).
@@ -89,7 +86,7 @@ class Producer:
     leaving stops the producer, finished or not.
 
     The producer sends from its main thread (multiprocessing's Queue would send from a second thread, which
-    waits for the generating thread to yield the GIL after every pipe-full: 72,000 against 78,000 rows/s), and
+    waits for the generating thread to yield the GIL after every pipe-full: measurably slower), and
     a thread here receives into a bounded queue, so neither side waits on the pipe while the other works.
     Only the loading thread reaps the producer.
     """
@@ -104,7 +101,7 @@ class Producer:
         self._sending = sending
         self._process = context.Process(
             target=_produce,
-            args=(self._pipe, sending, conn, seeders, seed, scale, types),
+            args=(self._pipe, sending, _Job(conn, seeders, seed, scale, types)),
             name="phase3test-seed-producer",
             daemon=True,
         )
@@ -162,48 +159,47 @@ class Producer:
                 return
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What the producer generates: the seeding's arguments, and column types for choosing COPY formats."""
+
+    conn: psycopg.Connection  # for its adapters only
+    seeders: list[Seeder]
+    seed: int
+    scale: int
+    types: dict[str, dict[str, int]]
+
+
 def _produce(
-    receiving: multiprocessing.connection.Connection,
-    out: multiprocessing.connection.Connection,
-    conn: psycopg.Connection,
-    seeders: list[Seeder],
-    seed: int,
-    scale: int,
-    types: dict[str, dict[str, int]],
+    receiving: multiprocessing.connection.Connection, out: multiprocessing.connection.Connection, job: _Job
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the loader's to handle; it stops us
     # The loader's end, inherited: closed, so that if the loader dies (kill -9, a crashed worker) the next
     # send fails and this process ends, instead of waiting forever on a full pipe.
     receiving.close()
     # Generation allocates millions of objects that all stay alive (later seeders read them), so every
-    # collection of the cyclic garbage collector walks them all, finding nothing: it was 1.0 of the 2.35 s
-    # at scale 50. This process ends with the seeding and frees its memory then.
+    # collection of the cyclic garbage collector walks them all, finding nothing: nearly half of this
+    # process's time. It ends with the seeding and frees its memory then.
     gc.disable()
     with contextlib.suppress(BrokenPipeError):  # the loader is gone: nobody to tell
-        _send_all(out, conn, seeders, seed, scale, types)
+        _send_all(out, job)
 
 
-def _send_all(
-    out: multiprocessing.connection.Connection,
-    conn: psycopg.Connection,
-    seeders: list[Seeder],
-    seed: int,
-    scale: int,
-    types: dict[str, dict[str, int]],
-) -> None:
+def _send_all(out: multiprocessing.connection.Connection, job: _Job) -> None:
     current = "?"
     try:
-        for seeder, steps in generate_steps(seeders, seed, scale):
+        for seeder, steps in generate_steps(job.seeders, job.seed, job.scale):
             current = seeder.name
             for step in steps:
                 if isinstance(step, Update):
                     out.send(RunSql(current, step.table, step.sql))
                     continue
-                rows: Any = step.rows
+                rows = step.rows
+                assert isinstance(rows, list)  # generate_steps made it one
                 columns = tuple(step.columns)
-                known = types.get(step.table, {})
+                known = job.types.get(step.table, {})
                 oids = [known.get(column, 0) for column in columns]
-                data, binary = copy_data(conn, rows, oids)
+                data, binary = copy_data(job.conn, rows, oids)
                 out.send(CopyRows(current, step.table, columns, len(rows), binary, data))
             out.send(SeederGenerated(current))
     except BrokenPipeError:
