@@ -16,6 +16,7 @@ def test_a_passing_gate_exits_0_and_writes_every_report_file(project, run_check)
     assert "phase3test check: 2 migrations in" in result.stdout and "0 pgTAP file(s)" in result.stdout
     assert "migration gate PASSED in" in result.stdout
     assert "access matrix: 24 cells, 0 not as declared" in result.stdout
+    assert "PytestAssertRewriteWarning" not in result.stdout  # check imports phase3test before pytest starts
     reports = project / "reports"
     assert sorted(p.name for p in reports.iterdir()) == [
         "access-matrix.md",
