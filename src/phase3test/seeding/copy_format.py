@@ -97,7 +97,7 @@ def _column_safe(values: list[Any], oid: int) -> bool:
     if oid in _ARRAYS:
         element = _ARRAYS[oid]
         return kinds <= {list} and all(_column_safe(items, element) for items in filter(None, values))
-    if not kinds <= _SAFE.get(oid, frozenset()):
+    if not kinds <= _SAFE[oid]:
         return False
     if oid in _INTEGER_RANGES:
         numbers = list(filter(_not_none, values))
@@ -112,13 +112,18 @@ def _column_safe(values: list[Any], oid: int) -> bool:
     return True
 
 
+def table_with_columns(table: str, columns: Sequence[str]) -> sql.Composed:
+    """`"schema"."table" ("a", "b")` for a batch's table (public unless named) and columns."""
+    schema, _, name = table.rpartition(".")
+    return sql.SQL("{} ({})").format(
+        sql.Identifier(schema or "public", name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+
+
 def copy_statement(table: str, columns: Sequence[str], binary: bool) -> sql.Composed:
     """`COPY table (columns) FROM STDIN` for data `copy_data` formatted, binary or not."""
-    schema, _, name = table.rpartition(".")
-    return sql.SQL("copy {} ({}) from stdin{}").format(
-        sql.Identifier(schema or "public", name),
-        sql.SQL(", ").join(map(sql.Identifier, columns)),
-        sql.SQL(" (format binary)" if binary else ""),
+    return sql.SQL("copy {} from stdin{}").format(
+        table_with_columns(table, columns), sql.SQL(" (format binary)" if binary else "")
     )
 
 

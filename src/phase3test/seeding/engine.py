@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from phase3test.errors import Phase3TestError, SetupError
-from phase3test.seeding.copy_format import copy_statement, table_types
+from phase3test.seeding.copy_format import copy_statement, table_types, table_with_columns
 from phase3test.seeding.deferred import check_deferred_now
 from phase3test.seeding.foreign_keys import DeferredForeignKeys, ForeignKeyViolation
 from phase3test.seeding.model import Seeder, Update, generate_steps
@@ -30,9 +30,12 @@ class SeedError(Phase3TestError):
 @dataclass
 class SeederResult:
     name: str
-    rows: int = 0
     seconds: float = 0.0
-    tables: dict[str, int] = field(default_factory=dict)
+    tables: dict[str, int] = field(default_factory=dict)  # rows loaded per table
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
 
     @property
     def rate(self) -> float:
@@ -165,7 +168,6 @@ class _Loader:
         self.stage = f"seeder {seeder!r} (its deferred constraints)"
         check_deferred_now(self.conn, list(self._written))
         result = self._result or SeederResult(seeder)
-        result.rows = sum(result.tables.values())
         now = time.perf_counter()
         result.seconds, self._since = now - self._since, now
         self.report.results.append(result)
@@ -193,9 +195,8 @@ def emit_sql(seeders: list[Seeder], seed: int, scale: int) -> str:
                 continue
             loaded[batch.table] = None
             rows = [sql.SQL("({})").format(sql.SQL(", ").join(map(sql.Literal, row))) for row in batch.rows]
-            schema, _, table = batch.table.rpartition(".")
-            head = sql.SQL("insert into {} ({}) overriding system value values\n  ").format(
-                sql.Identifier(schema or "public", table), sql.SQL(", ").join(map(sql.Identifier, batch.columns))
+            head = sql.SQL("insert into {} overriding system value values\n  ").format(
+                table_with_columns(batch.table, batch.columns)
             )
             for start in range(0, len(rows), 500):
                 chunk = sql.SQL(",\n  ").join(rows[start : start + 500])
