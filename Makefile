@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUPABASE_CLI := node_modules/.bin/supabase
-# Extra arguments for `phase3test check`, e.g. GATE_ARGS="--pytest-arg=--pg-base-ref=origin/main".
+# Extra arguments for `phase3test check`, e.g. GATE_ARGS="--pg-base-ref=origin/main".
 GATE_ARGS ?=
 
 .PHONY: gate test bench tools pgtap chromium clean
@@ -42,9 +42,9 @@ gate: tools pgtap
 
 ## Everything, including the framework's own tests (and lint, type checks).
 test: tools pgtap chromium
-	$(PY) -m ruff check src tests benchmarks
-	$(PY) -m mypy src
-	$(PY) -m pytest -n auto -p no:cacheprovider -rs --pyargs phase3test.suites tests supabase/tests
+	$(PY) -m ruff check src tests benchmarks fixtures
+	$(PY) -m mypy src fixtures/phase3_seeders --exclude 'fixtures/phase3_seeders/tests/'
+	$(PY) -m pytest -n auto -p no:cacheprovider -rs --pyargs phase3test.suites tests fixtures supabase/tests
 
 ## Figures, not assertions: medians and ratios against baselines measured in the same run.
 bench: tools

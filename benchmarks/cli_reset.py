@@ -20,8 +20,8 @@ import psycopg
 from measure import Stats, stopwatch
 from scratch import Scratch
 
-from phase3test import janitor
-from phase3test.provision import EMPTY_TEMPLATE
+from phase3test.provisioning.templates import EMPTY_TEMPLATE
+from phase3test.server import janitor
 from phase3test.server.target import Target
 from phase3test.supabase.cli import invoke
 

@@ -13,7 +13,7 @@ import phase3
 import psycopg
 from scratch import Scratch
 
-from phase3test import matviews
+from phase3test.inspection import matviews
 from phase3test.seeding import seed
 
 REPEATS = 3

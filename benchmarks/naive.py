@@ -21,13 +21,13 @@ from measure import Stats, per_operation, stopwatch
 from psycopg import sql
 from scratch import Scratch
 
-from phase3test.migrations import discover
+from phase3test.migrations.discovery import discover
 from phase3test.server import watchdog
 from phase3test.server.binaries import PgBinaries
 from phase3test.server.executor import free_port
 from phase3test.server.process import ProcessId
 from phase3test.server.runas import RunAs
-from phase3test.supabase import BOOTSTRAP_SQL
+from phase3test.supabase.bootstrap import BOOTSTRAP_SQL
 
 
 @dataclass

@@ -18,15 +18,18 @@ from measure import Stats, per_operation, stopwatch
 from psycopg.pq import TransactionStatus
 from scratch import Scratch
 
-from phase3test import janitor
-from phase3test.migrations import discover
+from phase3test.migrations.discovery import discover
 from phase3test.project import SupabaseProject
-from phase3test.provision import MIGRATED_TEMPLATE, Provisioned, Provisioner
+from phase3test.provisioning.embedded import Provisioner
+from phase3test.provisioning.provisioned import Provisioned
+from phase3test.provisioning.registry import RunDir, base_dir
+from phase3test.provisioning.run import resolve_binaries
+from phase3test.provisioning.templates import MIGRATED_TEMPLATE
+from phase3test.server import janitor
 from phase3test.server.binaries import PgBinaries
 from phase3test.server.process import ProcessId
-from phase3test.server.registry import RunDir, base_dir
 from phase3test.server.runas import RunAs, reachable_binaries, resolve_user
-from phase3test.session import Settings, resolve_binaries
+from phase3test.settings import load
 
 SHM = "/dev/shm" if os.path.isdir("/dev/shm") else None
 
@@ -48,9 +51,9 @@ class Toolchain:
 
     @classmethod
     def resolve(cls, supabase_dir: Path) -> Toolchain:
-        settings = Settings(supabase_dir=supabase_dir)
+        settings = load([f"--supabase-dir={supabase_dir}"])
         resolution = resolve_binaries(settings)
-        run_as = resolve_user(os.environ.get("PHASE3TEST_PG_USER"))
+        run_as = resolve_user(settings.user)
         settings.project.check_readable()
         migrations = [m.path.name for m in discover(settings.project.migrations_dir).migrations]
         return cls(settings.project, resolution.binaries, run_as, resolution.steps, resolution.warning, migrations)

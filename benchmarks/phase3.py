@@ -10,14 +10,14 @@ import psycopg
 from ours import SHM, Toolchain, start
 from scratch import Scratch
 
-from phase3test import janitor
-from phase3test.provision import MIGRATED_TEMPLATE
+from phase3test.provisioning.registry import base_dir
+from phase3test.provisioning.templates import MIGRATED_TEMPLATE
 from phase3test.seeding import Seeder, load, plan
-from phase3test.server.registry import base_dir
+from phase3test.server import janitor
 from phase3test.server.target import Target
 
 PHASE3 = Path(__file__).resolve().parents[1] / "supabase"
-SEEDERS = "phase3test.seeding.phase3"
+SEEDERS = "phase3_seeders"
 
 
 def seeders() -> list[Seeder]:

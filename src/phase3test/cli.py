@@ -1,5 +1,8 @@
-"""`phase3test up | docs | snapshot | seed | check | down`: the project's database in about a second, without Docker.
+"""`phase3test up | docs | snapshot | seed | check | down | settings`: the project's database in about a second,
+without Docker.
 
+Every command takes the settings it uses with the flags pytest takes (`--supabase-dir`, `--pg-backend`, ...),
+and reads the rest from the environment and the project's pytest configuration exactly as pytest does.
 Exit codes: 0 success, 1 the migrations or the seeding failed, 2 setup or configuration is wrong.
 """
 
@@ -8,29 +11,29 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import signal
 import sys
 import threading
-import tomllib
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 
-from phase3test import catalog, external, seeding
-from phase3test.check import check
+from phase3test import seeding
 from phase3test.docs.pages import generated_pages, stale
 from phase3test.errors import Phase3TestError, SetupError
-from phase3test.migrations import MigrationError
-from phase3test.provision import MIGRATED, SEEDED, Provisioned
+from phase3test.gate import check
+from phase3test.inspection import catalog
+from phase3test.migrations.runner import MigrationError
+from phase3test.provisioning.provisioned import Provisioned
+from phase3test.provisioning.registry import base_dir, new_run_id, reap_orphans
+from phase3test.provisioning.remote import connect_admin
+from phase3test.provisioning.run import RunServer
+from phase3test.provisioning.templates import MIGRATED, SEEDED
 from phase3test.seeding.engine import SeederResult, SeedError
-from phase3test.seeding.model import SCALES, parse_scale, parse_seed
 from phase3test.server.process import ProcessId
-from phase3test.server.registry import base_dir, new_run_id, reap_orphans
 from phase3test.server.target import claimed_databases, drop_abandoned, redacted_url, this_host
-from phase3test.session import BACKENDS, RunServer, Settings
+from phase3test.settings import BY_NAME, COMMAND_SETTINGS, Settings, flags_of, load
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
 
@@ -38,31 +41,17 @@ EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phase3test", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", help="start a migrated (and seeded) database and keep it running until Ctrl-C")
-    up.add_argument("--seeders", help="seeders module [default: phase3test_seeders in pyproject.toml, if set]")
-    up.add_argument("--seed", default="0", help="seed of the data (default 0)")
-    up.add_argument("--scale", default="small", help=f"{', '.join(SCALES)} or a positive integer (default small)")
+    commands.add_parser("up", help="start a migrated (and seeded) database and keep it running until Ctrl-C")
     docs = commands.add_parser("docs", help="regenerate docs/admin/schema-audit.md and docs/migrations/index.md")
     docs.add_argument("--docs-dir", default="docs", type=Path, help="where the docs live (default docs)")
     docs.add_argument("--check", action="store_true", help="only report stale pages; exit 1 if any")
     snap = commands.add_parser("snapshot", help="write the catalog snapshot of the migrated schema (or of --db-url)")
     snap.add_argument("--out", type=Path, default=Path("schema-snapshot.json"), help="where (default %(default)s)")
     snap.add_argument("--db-url", help="snapshot this database instead of migrating a throwaway one")
-    for command in (up, docs, snap):
-        command.add_argument("--supabase-dir", default="supabase", type=Path, help="the project's supabase/ folder")
-        command.add_argument("--pg-backend", default="embedded", choices=BACKENDS)
-        command.add_argument(
-            "--pg-db-url", help="the external backend's server (the command creates its own databases there)"
-        )
-        command.add_argument("--pg-bindir", help="PostgreSQL bin folder (default: found automatically)")
-        command.add_argument("--pg-user", help="as root, the unprivileged user that runs Postgres (default nobody)")
     seed = commands.add_parser("seed", help="load deterministic Faker data into a database, or write it as SQL")
     seed.add_argument("--db-url", help="the database to seed (required unless --emit-sql)")
     seed.add_argument("--emit-sql", type=Path, help="write the rows as INSERTs (e.g. supabase/seed.sql) instead")
-    seed.add_argument("--scale", default="small", help=f"{', '.join(SCALES)} or a positive integer (default small)")
-    seed.add_argument("--seed", default="0", help="any non-negative integer; the same seed gives the same data")
     seed.add_argument("--only", help="comma-separated domains (their dependencies come along)")
-    seed.add_argument("--seeders", help="module with a SEEDERS list [default: phase3test_seeders in pyproject.toml]")
     down = commands.add_parser("down", help="stop servers left by --pg-keep or by runs that died")
     down.add_argument(
         "--db-url", help="also drop the databases such runs from this machine left on this external server"
@@ -71,48 +60,52 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="the migration gate: every suite in parallel, then the regression report (exit 1 if any fails)"
     )
     gate.add_argument("paths", nargs="*", help="more test paths to run with the suites (e.g. tests/)")
-    gate.add_argument("--supabase-dir", default="supabase", type=Path, help="the project's supabase/ folder")
-    gate.add_argument("--report-dir", default="reports", type=Path, help="where the report goes (default reports)")
-    gate.add_argument("--baseline", type=Path, help="an earlier report.json: the report says what changed since")
-    gate.add_argument("--pg-backend", choices=BACKENDS, help="where Postgres comes from (default embedded)")
-    gate.add_argument("--pg-db-url", help="the external backend's server")
     gate.add_argument("--pytest-arg", action="append", default=[], help="pass this on to pytest (repeatable)")
+    shown = commands.add_parser("settings", help="print every setting, its value and where it came from")
+    shown.add_argument("--json", action="store_true", help="as JSON")
+    for name, command in commands.choices.items():
+        _add_settings(command, COMMAND_SETTINGS[name])
     return parser
+
+
+def _add_settings(command: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    """The command's settings flags, spelled as pytest spells them (plus a command's shorter aliases)."""
+    group = command.add_argument_group("settings (also read from the environment and the pytest configuration)")
+    for name in names:
+        setting = BY_NAME[name]
+        kind = {"action": "store_true", "default": None} if setting.kind is bool else {"metavar": name.upper()}
+        group.add_argument(setting.option, *setting.cli_aliases, dest=setting.dest, help=setting.help, **kind)
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The settings a command runs with: its flags, then the environment and the project's pytest
+    configuration, resolved by pytest's own parser."""
+    resolved = load(_flags(args))
+    for notice in resolved.renamed:
+        print(f"warning: {notice}", file=sys.stderr)
+    return resolved
+
+
+def _flags(args: argparse.Namespace) -> list[str]:
+    return flags_of({name: getattr(args, BY_NAME[name].dest) for name in COMMAND_SETTINGS[args.command]})
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "down":
-            return down(args.db_url)
-        if args.command == "seed":
-            return seed_command(args)
         if args.command == "check":
-            return check(
-                args.supabase_dir,
-                args.report_dir,
-                args.paths,
-                [
-                    *args.pytest_arg,
-                    *([f"--pg-baseline={args.baseline}"] if args.baseline else []),
-                    *([f"--pg-backend={args.pg_backend}"] if args.pg_backend else []),
-                    *([f"--pg-db-url={args.pg_db_url}"] if args.pg_db_url else []),
-                ],
-            )
-        settings = Settings(
-            supabase_dir=args.supabase_dir.resolve(),
-            backend=args.pg_backend,
-            bindir=args.pg_bindir,
-            pg_user=args.pg_user,
-            db_url=args.pg_db_url or (os.environ.get("PHASE3TEST_DB_URL") if args.pg_backend == "external" else None),
-        )
+            return check(_flags(args), args.paths, args.pytest_arg)
+        settings = settings_for(args)
+        if args.command == "settings":
+            return show_settings(settings, args.json)
+        if args.command == "down":
+            return down(settings, args.db_url)
+        if args.command == "seed":
+            return seed_command(settings, args)
         if args.command == "snapshot":
             return snapshot_command(settings, args.out, args.db_url)
         if args.command == "up":
-            seeders = args.seeders or configured_seeders()
-            return up(
-                replace(settings, seeders=seeders, seed=parse_seed(args.seed), seed_scale=parse_scale(args.scale))
-            )
+            return up(settings)
         return docs(settings, args.docs_dir, args.check)
     except psycopg.OperationalError as exc:
         print(f"phase3test: cannot connect to the database: {exc}", file=sys.stderr)
@@ -126,6 +119,18 @@ def main(argv: list[str] | None = None) -> int:
     except Phase3TestError as exc:
         print(f"phase3test: {exc}", file=sys.stderr)
         return EXIT_SETUP
+
+
+def show_settings(settings: Settings, as_json: bool) -> int:
+    """Every setting with its value and origin, as `git config --show-origin` would."""
+    if as_json:
+        print(json.dumps(settings.to_json(), indent=1))
+        return EXIT_OK
+    rows = settings.shown()
+    width = max(len(name) for name, _, _ in rows)
+    for name, value, origin in rows:
+        print(f"{name:<{width}}  {value or '-':<40}  {origin}")
+    return EXIT_OK
 
 
 @contextlib.contextmanager
@@ -232,17 +237,16 @@ def snapshot_command(settings: Settings, out: Path, db_url: str | None) -> int:
     return EXIT_OK
 
 
-def seed_command(args: argparse.Namespace) -> int:
+def seed_command(settings: Settings, args: argparse.Namespace) -> int:
     """`phase3test seed`: all or nothing, progress on a terminal only."""
     if not args.db_url and not args.emit_sql:
         raise SetupError("say where the data goes", hint="pass --db-url URL or --emit-sql FILE")
-    module = args.seeders or configured_seeders()
-    if module is None:
+    if settings.seeders is None:
         raise SetupError(
-            "no seeders configured", hint="pass --seeders MODULE or set phase3test_seeders in pyproject.toml"
+            "no seeders configured", hint="pass --pg-seeders MODULE or set phase3test_seeders in pyproject.toml"
         )
-    seeders = seeding.plan(seeding.load(module), _domains(args.only))
-    scale, seed = parse_scale(args.scale), parse_seed(args.seed)
+    seeders = seeding.plan(seeding.load(settings.seeders), _domains(args.only))
+    scale, seed = settings.seed_scale, settings.seed
     if args.emit_sql:
         args.emit_sql.write_text(seeding.emit_sql(seeders, seed, scale), encoding="utf-8")
         print(f"wrote {args.emit_sql} ({', '.join(s.name for s in seeders)}; seed {seed}, scale {scale})")
@@ -263,21 +267,12 @@ def _domains(only: str | None) -> list[str] | None:
     return [name.strip() for name in only.split(",") if name.strip()] if only else None
 
 
-def configured_seeders(pyproject: Path = Path("pyproject.toml")) -> str | None:
-    """`phase3test_seeders` from [tool.pytest.ini_options], where the plugin reads it too."""
-    try:
-        options = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
-    except (OSError, KeyError, tomllib.TOMLDecodeError):
-        return None
-    return str(options["phase3test_seeders"]) if options.get("phase3test_seeders") else None
-
-
-def down(db_url: str | None) -> int:
+def down(settings: Settings, db_url: str | None) -> int:
     """Stop what runs left behind here; with `db_url`, drop what they left on that server too."""
-    removed = reap_orphans(base_dir(), include_kept=True)
+    removed = reap_orphans(base_dir(settings.home), include_kept=True)
     print(f"stopped and removed {len(removed)} server(s)" if removed else "no server to stop")
     if db_url:
-        with external.connect_admin(db_url) as admin:
+        with connect_admin(db_url) as admin:
             dropped = drop_abandoned(admin, include_kept=True)
             others = claimed_databases(admin)
         print(f"dropped {len(dropped)} database(s): {', '.join(dropped)}" if dropped else "no database to drop")

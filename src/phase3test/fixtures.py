@@ -12,7 +12,8 @@
 - `fresh_db`: a new clone per test, for tests that commit or run DDL.
 - `empty_db`: a new bootstrapped but unmigrated database per test.
 - `as_role`: `as_role(conn, role, user=..., claims=...)`, PostgREST's prelude.
-- `supabase_project`: the project under test (its supabase/ folder).
+- `supabase_project`: the project under test (its supabase/ folder);
+  `pg_settings`: every setting as resolved for the run.
 - `migration_chain`: its migrations, oldest first; a test asking for
   `migration` runs once per file (the plugin parametrizes it).
 - `access_matrix`: the project's declared access per table and role; a
@@ -35,16 +36,18 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
-from phase3test import rls
-from phase3test.access import Matrix
-from phase3test.access import load as load_matrix
-from phase3test.api import NOT_CONFIGURED, ApiStack
+from phase3test.access.matrix import Matrix
+from phase3test.access.matrix import load as load_matrix
 from phase3test.errors import Phase3TestError
-from phase3test.migrations import Migration, discover
+from phase3test.migrations.discovery import Migration, discover
 from phase3test.project import SupabaseProject
-from phase3test.provision import EMPTY, MIGRATED, SEEDED, Provisioned
+from phase3test.provisioning.provisioned import Provisioned
+from phase3test.provisioning.run import RunServer
+from phase3test.provisioning.templates import EMPTY, MIGRATED, SEEDED
 from phase3test.server.target import Target
-from phase3test.session import RunServer
+from phase3test.settings import Settings
+from phase3test.supabase import prelude
+from phase3test.supabase.api import NOT_CONFIGURED, ApiStack
 
 if TYPE_CHECKING:
     import httpx
@@ -131,6 +134,12 @@ def _worker_id(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
+def pg_settings(request: pytest.FixtureRequest) -> Settings:
+    """The run's resolved settings (`phase3test settings` prints the same, with where each came from)."""
+    return _run_server(request).settings
+
+
+@pytest.fixture(scope="session")
 def supabase_project(request: pytest.FixtureRequest) -> SupabaseProject:
     """The project under test (its supabase/ folder), as configured."""
     return _run_server(request).settings.project
@@ -143,8 +152,10 @@ def migration_chain(supabase_project: SupabaseProject) -> list[Migration]:
 
 
 def matrix_path(config: pytest.Config) -> Path:
-    """The access matrix file: `phase3test_rls_matrix`, relative to the rootdir."""
-    return config.rootpath / config.getini("phase3test_rls_matrix")
+    """The access matrix file (the `rls_matrix` setting)."""
+    path = config.stash[RUN_SERVER].settings.rls_matrix
+    assert path is not None  # it has a default
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -154,7 +165,7 @@ def access_matrix(request: pytest.FixtureRequest) -> Matrix:
     if not path.is_file():
         pytest.fail(
             f"no access matrix at {path}: every table in an exposed schema needs its access decisions "
-            "(see docs/testing.md, 'The access matrix'; set phase3test_rls_matrix to its path)",
+            "(see docs/testing.md, 'The access matrix'; set phase3test_rls_matrix or --pg-rls-matrix to its path)",
             pytrace=False,
         )
     return load_matrix(path)
@@ -293,8 +304,8 @@ def _own_database(factory: DatabaseFactory, template: str, purpose: str) -> Iter
 
 @pytest.fixture
 def as_role() -> object:
-    """`as_role(conn, role, user=None, claims=None)`: see `phase3test.rls.as_role`."""
-    return rls.as_role
+    """`as_role(conn, role, user=None, claims=None)`: see `phase3test.supabase.prelude.as_role`."""
+    return prelude.as_role
 
 
 @pytest.fixture(scope="session")

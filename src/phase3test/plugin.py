@@ -1,169 +1,41 @@
-"""pytest wiring: options, the run's lifecycle, and the fixtures (from `fixtures`)."""
+"""pytest wiring: options (from `settings`), the run's lifecycle, and the fixtures (from `fixtures`)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from phase3test import access, api, baseline, pgtap
-from phase3test.access_report import AccessReport
+from phase3test import settings as phase3test_settings
+from phase3test.access import matrix
 from phase3test.errors import Phase3TestError
-from phase3test.fixtures import (  # noqa: F401  (pytest finds fixtures by module attribute)
-    API_STACK,
-    RUN_SERVER,
-    access_matrix,
-    api_database,
-    api_http,
-    as_role,
-    data_template,
-    db,
-    empty_db,
-    fresh_db,
-    matrix_path,
-    migrated_template,
-    migration_chain,
-    pg_databases,
-    pg_provisioned,
-    pg_server,
-    pg_worker_databases,
-    seeded_template,
-    supabase_api,
-    supabase_client,
-    supabase_project,
-)
-from phase3test.migrations import discover
-from phase3test.run_report import RunReport
-from phase3test.seeding.model import parse_scale, parse_seed
+from phase3test.fixtures import API_STACK, RUN_SERVER, matrix_path
+from phase3test.migrations.discovery import discover
+from phase3test.provisioning.registry import base_dir, new_run_id, reap_orphans
+from phase3test.provisioning.run import RunServer
+from phase3test.report import baseline
+from phase3test.report.access_grid import AccessReport
+from phase3test.report.regression import RunReport
 from phase3test.server import container
 from phase3test.server.process import ProcessId
-from phase3test.server.registry import base_dir, new_run_id, reap_orphans
 from phase3test.server.target import redacted
-from phase3test.session import BACKENDS, RunServer, Settings
+from phase3test.settings import DEFAULT
+from phase3test.suites import pgtap
+from phase3test.supabase import api
 
+pytest_plugins = ["phase3test.fixtures"]
 _WORKER_KEY = "phase3test_run"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("phase3test", "Supabase migrations on a throwaway Postgres (phase3test)")
-    group.addoption("--supabase-dir", help="the project's supabase/ folder [ini: phase3test_supabase_dir]")
-    group.addoption(
-        "--pg-backend",
-        choices=BACKENDS,
-        help="where Postgres comes from: embedded (a server of the run's own, the default), external "
-        "(--pg-db-url) or docker (Supabase's image, via testcontainers) [ini: phase3test_backend]",
-    )
-    group.addoption(
-        "--pg-db-url",
-        help="the external backend's server: the run creates its own databases there and drops only those "
-        "[env: PHASE3TEST_DB_URL]",
-    )
-    group.addoption(
-        "--pg-bindir", help="PostgreSQL bin folder to use [env: PHASE3TEST_PG_BINDIR, ini: phase3test_pg_bindir]"
-    )
-    group.addoption(
-        "--pg-user",
-        help="as root, the existing unprivileged user that runs Postgres (default nobody) "
-        "[env: PHASE3TEST_PG_USER, ini: phase3test_pg_user]",
-    )
-    group.addoption(
-        "--pg-keep",
-        action="store_true",
-        default=None,
-        help="leave the server running after the run, for debugging; `phase3test down` stops it",
-    )
-    group.addoption(
-        "--pg-base-ref",
-        help="git ref whose migrations are applied in production (e.g. origin/main): files on it must stay "
-        "as they are, new ones come after them [ini: phase3test_base_ref]",
-    )
-    group.addoption(
-        "--pg-access-report",
-        help="write the access matrix with its results (table x role grid, Markdown) to this file "
-        "[ini: phase3test_access_report]",
-    )
-    parser.addini("phase3test_access_report", "where to write the access matrix results", default="")
-    group.addoption(
-        "--pg-report-dir",
-        help="write the regression report (report.json, report.md, access-matrix.md) into this folder "
-        "[ini: phase3test_report_dir]",
-    )
-    parser.addini("phase3test_report_dir", "where to write the regression report", default="")
-    group.addoption(
-        "--pg-baseline",
-        help="an earlier run's report.json: the report then says what changed since (with --pg-report-dir)",
-    )
-    group.addoption(
-        "--pg-api-url",
-        help="a running Supabase stack's project URL (e.g. http://127.0.0.1:54321): the access matrix is "
-        "also checked through its API [env: PHASE3TEST_API_URL]",
-    )
-    group.addoption(
-        "--pg-api-jwt-secret",
-        help="the stack's JWT secret, to sign in as any role or user [env: PHASE3TEST_JWT_SECRET]",
-    )
-    group.addoption(
-        "--pg-api-db-url",
-        help="the stack's database (read only: seeded users, expected rows) [env: PHASE3TEST_API_DB_URL]",
-    )
-    parser.addini("phase3test_supabase_dir", "the project's supabase/ folder", default="supabase")
-    parser.addini("phase3test_base_ref", "git ref whose migrations are applied in production", default="")
-    parser.addini(
-        "phase3test_rls_matrix", "the access matrix (who may do what per table)", default="fixtures/rls_matrix.yaml"
-    )
-    parser.addini("phase3test_backend", "where Postgres comes from", default="embedded")
-    parser.addini("phase3test_pg_bindir", "PostgreSQL bin folder", default="")
-    parser.addini("phase3test_pg_user", "user that runs Postgres when pytest runs as root", default="")
-    parser.addini(
-        "phase3test_seeders", "module whose SEEDERS list seeds the template and `phase3test seed`", default=""
-    )
-    parser.addini("phase3test_seed", "seed of the seeded template (a non-negative integer)", default="0")
-    parser.addini(
-        "phase3test_seed_scale", "scale of the seeded template: small, medium, large or a number", default="small"
-    )
-    parser.addini("phase3test_keep_server", "leave the server running after the run", type="bool", default=False)
-
-
-def settings_from(config: pytest.Config) -> Settings:
-    """Command line first, then environment, then ini; ini paths are relative to the rootdir."""
-    option_dir = config.getoption("supabase_dir")
-    supabase_dir = (
-        config.invocation_params.dir / option_dir
-        if option_dir
-        else config.rootpath / config.getini("phase3test_supabase_dir")
-    )
-    keep = config.getoption("pg_keep")
-    backend = config.getoption("pg_backend") or config.getini("phase3test_backend")
-    return Settings(
-        supabase_dir=Path(os.path.normpath(supabase_dir)),
-        backend=backend,
-        bindir=config.getoption("pg_bindir")
-        or os.environ.get("PHASE3TEST_PG_BINDIR")
-        or config.getini("phase3test_pg_bindir")
-        or None,
-        pg_user=config.getoption("pg_user")
-        or os.environ.get("PHASE3TEST_PG_USER")
-        or config.getini("phase3test_pg_user")
-        or None,
-        keep=bool(keep if keep is not None else config.getini("phase3test_keep_server")),
-        db_url=config.getoption("pg_db_url")
-        or (os.environ.get("PHASE3TEST_DB_URL") if backend == "external" else None),
-        seeders=config.getini("phase3test_seeders") or None,
-        seed=parse_seed(config.getini("phase3test_seed")),
-        seed_scale=parse_scale(config.getini("phase3test_seed_scale")),
-    )
+    phase3test_settings.add_to_pytest(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "unseeded: db and fresh_db clone the migrated template without seed data")
     try:
-        settings = settings_from(config)
-        config.stash[API_STACK] = api.stack_from(
-            config.getoption("pg_api_url") or os.environ.get("PHASE3TEST_API_URL"),
-            config.getoption("pg_api_jwt_secret") or os.environ.get("PHASE3TEST_JWT_SECRET"),
-            config.getoption("pg_api_db_url") or os.environ.get("PHASE3TEST_API_DB_URL"),
-        )
+        settings = phase3test_settings.resolve(config)
+        config.stash[API_STACK] = api.stack_from(settings.api_url, settings.api_jwt_secret, settings.api_db_url)
     except Phase3TestError as exc:
         raise pytest.UsageError(str(exc)) from None
     workerinput = getattr(config, "workerinput", None)
@@ -172,23 +44,27 @@ def pytest_configure(config: pytest.Config) -> None:
         run_id, owner = shared["run_id"], ProcessId.from_json(shared["owner"])
     else:
         run_id, owner = new_run_id(), ProcessId.of_self()
-        reap_orphans(base_dir())  # servers of runs that died without their watchdog
-        report = _path_option(config, "pg_access_report", "phase3test_access_report")
-        if report:
-            config.pluginmanager.register(AccessReport(report), "phase3test-access")
-        folder = _path_option(config, "pg_report_dir", "phase3test_report_dir")
-        if folder:
-            previous = config.getoption("pg_baseline")
-            try:
-                earlier = baseline.load(config.invocation_params.dir / previous) if previous else None
-            except Phase3TestError as exc:
-                raise pytest.UsageError(str(exc)) from None
-            config.pluginmanager.register(
-                RunReport(folder, settings.project, settings.backend, earlier), "phase3test-report"
-            )
+        try:
+            _start_the_run(config, settings)
+        except Phase3TestError as exc:
+            raise pytest.UsageError(str(exc)) from None
     config.stash[RUN_SERVER] = RunServer(settings, run_id, owner)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(config), "phase3test-xdist")
+
+
+def _start_the_run(config: pytest.Config, settings: phase3test_settings.Settings) -> None:
+    """The controller's part: warnings about renamed settings, reaping dead runs, the report plugins."""
+    for notice in settings.renamed:
+        config.issue_config_time_warning(pytest.PytestDeprecationWarning(notice), stacklevel=2)
+    reap_orphans(base_dir(settings.home))  # servers of runs that died without their watchdog
+    if settings.access_report:
+        config.pluginmanager.register(AccessReport(settings.access_report), "phase3test-access")
+    if settings.report_dir:
+        earlier = baseline.load(settings.baseline) if settings.baseline else None
+        config.pluginmanager.register(
+            RunReport(settings.report_dir, settings.project, settings.backend, earlier), "phase3test-report"
+        )
 
 
 class _XdistHooks:
@@ -233,21 +109,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("api_cell", cells, ids=[cell.id for cell in cells])
 
 
-def _matrix_cells(config: pytest.Config) -> list[access.Cell]:
+def _matrix_cells(config: pytest.Config) -> list[matrix.Cell]:
     path = matrix_path(config)
     try:
-        return access.load(path).cells() if path.is_file() else []
+        return matrix.load(path).cells() if path.is_file() else []
     except Phase3TestError as exc:
         raise pytest.UsageError(str(exc)) from None
-
-
-def _path_option(config: pytest.Config, option: str, ini: str) -> Path | None:
-    """A path from the command line (relative to where pytest runs) or the ini file (relative to the rootdir)."""
-    given = config.getoption(option)
-    if given:
-        return config.invocation_params.dir / given
-    configured = config.getini(ini)
-    return config.rootpath / configured if configured else None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -258,6 +125,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash[RUN_SERVER]
+    lines = _server_header(config, run)
+    if config.get_verbosity() > 0:  # what `phase3test settings` shows, less the defaults
+        shown = run.settings.shown()
+        lines += [f"phase3test:   {name} = {value} ({origin})" for name, value, origin in shown if origin != DEFAULT]
+    return lines
+
+
+def _server_header(config: pytest.Config, run: RunServer) -> list[str]:
     if not run.settings.supabase_dir.is_dir():
         return [f"phase3test: no supabase folder at {run.settings.supabase_dir}"]
     if run.settings.db_url:

@@ -1,5 +1,5 @@
 -- Who reads secrets and who may rewrite the ledger, acting as the seeded users
--- (phase3test.seeding.phase3.user_id(role, 0)) the way PostgREST would.
+-- (phase3_seeders.user_id(role, 0)) the way PostgREST would.
 begin;
 select plan(4);
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from phase3test.migrations import discover
+from phase3test.migrations.discovery import discover
 from phase3test.supabase.cli import find_cli, migration_list
 
 

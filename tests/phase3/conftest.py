@@ -17,7 +17,8 @@ from types import SimpleNamespace
 import psycopg
 import pytest
 
-from phase3test.migrations import Migration, discover, migrate
+from phase3test.migrations.discovery import Migration, discover
+from phase3test.migrations.runner import migrate
 from phase3test.project import SupabaseProject
 
 ROWS = Path(__file__).parent / "rows"

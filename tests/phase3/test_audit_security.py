@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from phase3test.migrations import apply
+from phase3test.migrations.runner import apply
 
 VERSION = "20251111000800"
 STAFF_AND_CUSTOMERS = ["customer", "admin", "super_admin", "finance", "marketing", "security", "pricing_service"]

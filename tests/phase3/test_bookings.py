@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from phase3test.migrations import apply
+from phase3test.migrations.runner import apply
 
 CORA_SESSION = "00000000-0000-4000-8000-00000002a001"
 CARL_SESSION = "00000000-0000-4000-8000-00000002a002"

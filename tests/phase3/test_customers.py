@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from phase3test.migrations import apply
+from phase3test.migrations.runner import apply
 
 TAG = "00000000-0000-4000-8000-0000000c7a01"
 CORA_CONSENT = "00000000-0000-4000-8000-0000000c7e01"

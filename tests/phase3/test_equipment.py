@@ -8,7 +8,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from phase3test.migrations import MigrationError, apply, revert, rollback_for
+from phase3test.migrations.discovery import rollback_for
+from phase3test.migrations.runner import MigrationError, apply, revert
 
 VERSION = "20251111000300"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from phase3test.migrations import apply
+from phase3test.migrations.runner import apply
 
 RULE = "00000000-0000-4000-8000-00000009a001"
 CORA_REDEMPTION = "00000000-0000-4000-8000-00000009a401"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from phase3test.migrations import apply
+from phase3test.migrations.runner import apply
 
 VERSION = "20251111000600"
 

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from phase3test.static import find_squawk
+from phase3test.migrations.static import find_squawk
 
 pytestmark = pytest.mark.slow
 

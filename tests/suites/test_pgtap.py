@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from phase3test.pgtap import parse
 from phase3test.server.binaries import embedded_bindir
+from phase3test.suites.pgtap import parse
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from phase3test.migrations import Migration, discover, rollback_for
+from phase3test.migrations.discovery import Migration, discover, rollback_for
 from phase3test.project import SupabaseProject
 
 _DEPENDS = re.compile(r"^depends on:\s*(?P<what>.+)$", re.IGNORECASE)

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 
 import psycopg
 
-API_ROLES = ("anon", "authenticated", "service_role")
+from phase3test.supabase.roles import API_ROLES
+
 PRIVILEGES = (("SELECT", "r"), ("INSERT", "a"), ("UPDATE", "w"), ("DELETE", "d"))
 KINDS = {"r": "table", "p": "partitioned table", "v": "view", "m": "materialized view"}
 

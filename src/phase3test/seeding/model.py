@@ -53,7 +53,7 @@ LOADED, LOADED_AS_DICTS = "_loaded", "_loaded_as_dicts"
 class Batch:
     """Rows for one table, in the order of `columns`."""
 
-    table: str  # schema-qualified, e.g. "public.bookings"
+    table: str  # schema-qualified, e.g. "public.orders"
     columns: Sequence[str]
     rows: Iterable[Sequence[Any]]
 

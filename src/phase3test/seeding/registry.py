@@ -1,8 +1,9 @@
 """Which seeders a project uses: a module named in its configuration.
 
-The engine knows no table. A project points `phase3test_seeders` (ini) or
-`--seeders` (CLI) at a module whose `SEEDERS` list holds its Seeder
-instances; this repository's is `phase3test.seeding.phase3`.
+The engine knows no table. A project points the `seeders` setting
+(`phase3test_seeders`, `--pg-seeders`) at a module whose `SEEDERS` list holds
+its Seeder instances, importable from its `pythonpath`; this repository's is
+`phase3_seeders` in `fixtures/`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ def load(module_name: str) -> list[Seeder]:
     except ImportError as exc:
         raise SetupError(
             f"cannot import seeders module {module_name!r}: {exc}",
-            hint="set phase3test_seeders (ini) or --seeders to an importable module with a SEEDERS list",
+            hint="set phase3test_seeders (or --pg-seeders) to a module with a SEEDERS list, importable from "
+            "the project's pythonpath",
         ) from exc
     seeders = getattr(module, "SEEDERS", None)
     if not isinstance(seeders, list) or not all(isinstance(s, Seeder) for s in seeders):

@@ -108,15 +108,18 @@ def embedded_bindir() -> Path | None:
     return bindir if bindir.is_dir() else None
 
 
-def resolve(explicit: str | os.PathLike[str] | None, wanted_major: int | None) -> Resolution:
-    """Pick server binaries in the documented order or fail listing every place tried."""
+def resolve(
+    explicit: str | os.PathLike[str] | None, wanted_major: int | None, explicit_from: str = "the bindir setting"
+) -> Resolution:
+    """Pick server binaries in the documented order or fail listing every place tried; `explicit_from` says
+    where an explicit bindir was given."""
     steps: list[str] = []
     if explicit:
         bindir = Path(explicit)
         probed = probe(bindir)
         if probed is None:
             raise SetupError(
-                f"--pg-bindir/PHASE3TEST_PG_BINDIR points at {bindir}, which has no runnable postgres and initdb",
+                f"{explicit_from} points at {bindir}, which has no runnable postgres and initdb",
                 hint="point it at the folder that contains the `postgres` and `initdb` executables",
             )
         steps.append(f"explicit bindir {bindir}: PostgreSQL {probed[0]}")

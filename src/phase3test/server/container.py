@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import psycopg
 
-from phase3test import janitor
 from phase3test.errors import SetupError
+from phase3test.server import janitor
 
 IMAGE = "supabase/postgres:15.14.1.167"  # what docker-compose.yml and Supabase CLI 2.117.0 use
 SUPERUSER = "supabase_admin"  # on the image `postgres` is not a superuser; cloning `postgres` needs one

@@ -22,8 +22,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from phase3test import janitor
 from phase3test.errors import SetupError
+from phase3test.server import janitor
 from phase3test.server.process import ProcessId
 
 CLAIM_PREFIX = "phase3test run "

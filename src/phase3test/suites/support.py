@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import psycopg
 
-from phase3test.migrations import Migration, MigrationError, Rollback, applied_checksums, revert, rollback_for
+from phase3test.migrations.discovery import Migration, Rollback, rollback_for
+from phase3test.migrations.history import applied_checksums
+from phase3test.migrations.runner import MigrationError, revert
 from phase3test.project import SupabaseProject
 
 

@@ -15,11 +15,11 @@ from dataclasses import asdict
 
 import psycopg
 
-from phase3test import probes
-from phase3test.access import Cell, Matrix
-from phase3test.access_report import PROPERTY
-from phase3test.catalog import not_extension_member
+from phase3test.access import probes
+from phase3test.access.matrix import Cell, Matrix
+from phase3test.inspection.catalog import not_extension_member
 from phase3test.project import SupabaseProject
+from phase3test.report.access_grid import PROPERTY
 
 
 def test_every_table_and_function_in_an_exposed_schema_has_access_decisions(

@@ -18,10 +18,10 @@ import httpx
 import psycopg
 import pytest
 
-from phase3test import api_probes, probes
-from phase3test.access import Cell, Matrix
-from phase3test.api import ApiStack
+from phase3test.access import api_probes, probes
+from phase3test.access.matrix import Cell, Matrix
 from phase3test.project import SupabaseProject
+from phase3test.supabase.api import ApiStack
 
 
 def test_access_through_the_api_matches_the_matrix(

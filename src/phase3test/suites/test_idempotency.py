@@ -10,9 +10,10 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from phase3test import contents
-from phase3test.catalog import assert_same, snapshot
-from phase3test.migrations import Migration, migrate, reapply
+from phase3test.inspection import contents
+from phase3test.inspection.catalog import assert_same, snapshot
+from phase3test.migrations.discovery import Migration
+from phase3test.migrations.runner import migrate, reapply
 from phase3test.project import SupabaseProject
 from phase3test.suites.support import roll_back_seeded
 

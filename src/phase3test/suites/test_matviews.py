@@ -18,10 +18,10 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from phase3test import matviews
 from phase3test.fixtures import ServerInfo
-from phase3test.matviews import MatView
-from phase3test.run_report import MATVIEWS
+from phase3test.inspection import matviews
+from phase3test.inspection.matviews import MatView
+from phase3test.report.regression import MATVIEWS
 
 HOLD = 0.3  # seconds the refreshing transaction stays open while readers read
 

@@ -15,12 +15,15 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
-from phase3test import contents
-from phase3test.catalog import Snapshot, assert_same, snapshot
-from phase3test.gitref import checksums_on_ref
-from phase3test.migrations import Migration, MigrationDriftError, migrate, verify
+from phase3test.inspection import contents
+from phase3test.inspection.catalog import Snapshot, assert_same, snapshot
+from phase3test.migrations.discovery import Migration
+from phase3test.migrations.gitref import checksums_on_ref
+from phase3test.migrations.history import MigrationDriftError, verify
+from phase3test.migrations.runner import migrate
 from phase3test.project import SupabaseProject
-from phase3test.run_report import SCHEMA
+from phase3test.report.regression import SCHEMA
+from phase3test.settings import Settings
 from phase3test.suites.support import roll_back_seeded
 
 
@@ -49,9 +52,9 @@ def _schema_record(conn: psycopg.Connection, schema: Snapshot) -> dict[str, obje
 
 
 def test_the_migrations_on_the_base_ref_are_untouched_and_new_ones_come_after(
-    migration_chain: list[Migration], supabase_project: SupabaseProject, pytestconfig: pytest.Config
+    migration_chain: list[Migration], supabase_project: SupabaseProject, pg_settings: Settings
 ) -> None:
-    ref = pytestconfig.getoption("pg_base_ref") or pytestconfig.getini("phase3test_base_ref")
+    ref = pg_settings.base_ref
     if not ref:
         pytest.skip("no base ref to compare with (in a pull request's CI: --pg-base-ref origin/main)")
     problem = ""

@@ -11,9 +11,11 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from phase3test import contents
-from phase3test.catalog import Properties, Snapshot, assert_same, snapshot
-from phase3test.migrations import Migration, apply, ensure_history, migrate, revert, rollback_for
+from phase3test.inspection import contents
+from phase3test.inspection.catalog import Properties, Snapshot, assert_same, snapshot
+from phase3test.migrations.discovery import Migration, rollback_for
+from phase3test.migrations.history import ensure_history
+from phase3test.migrations.runner import apply, migrate, revert
 from phase3test.project import SupabaseProject
 from phase3test.suites.support import clear_the_way, roll_back_seeded
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import psycopg
 
-from phase3test.access import Matrix
-from phase3test.catalog import not_extension_member
+from phase3test.access.matrix import Matrix
+from phase3test.inspection.catalog import not_extension_member
 from phase3test.project import SupabaseProject
 
 _COMMANDS = {"a": ("insert",), "w": ("update",), "d": ("delete",), "*": ("insert", "update", "delete")}

@@ -11,10 +11,11 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from phase3test.catalog import snapshot
-from phase3test.migrations import Migration, apply, discover, migrate, rollback_for
+from phase3test.inspection.catalog import snapshot
+from phase3test.migrations.discovery import Migration, discover, rollback_for
+from phase3test.migrations.runner import apply, migrate
+from phase3test.migrations.static import find_squawk, naming_problems, squawk
 from phase3test.project import SupabaseProject
-from phase3test.static import find_squawk, naming_problems, squawk
 
 
 def test_file_names_follow_the_supabase_cli_rule(supabase_project: SupabaseProject) -> None:

@@ -1,5 +1,2 @@
-"""The Supabase environment a plain Postgres lacks: roles, grants, auth, storage."""
-
-from phase3test.supabase.bootstrap import BOOTSTRAP_SQL, bootstrap, is_supabase_database
-
-__all__ = ["BOOTSTRAP_SQL", "bootstrap", "is_supabase_database"]
+"""Supabase fidelity: the environment a plain Postgres lacks (roles, grants, auth, storage), PostgREST's
+per-request prelude, the real Supabase CLI, and a running stack's API."""

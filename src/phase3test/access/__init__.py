@@ -1,0 +1,9 @@
+"""The access matrix (who may do what, per table, function and role) and checking one cell of it on a real
+database, in SQL as PostgREST runs a request (`probes`) or through a running stack's API (`api_probes`).
+
+The matrix's own names are importable from here.
+"""
+
+from phase3test.access.matrix import EXECUTE, OPERATIONS, Cell, FunctionAccess, Matrix, Role, TableAccess, load
+
+__all__ = ["EXECUTE", "OPERATIONS", "Cell", "FunctionAccess", "Matrix", "Role", "TableAccess", "load"]

@@ -1,0 +1,113 @@
+"""`phase3test check`: the migration gate in one command, with a report and exit codes that mean something.
+
+One pytest session (`-n auto`) runs every suite of `phase3test.suites` (the
+static checks and squawk, idempotency, rollbacks, re-runs, access matrix,
+security, materialized views), the project's pgTAP files (supabase/tests/)
+and any test paths given, then writes the
+regression report (JSON, Markdown, JUnit XML) and prints a one-screen
+summary. Exit codes: 0 every check passed, 1 a check failed, 2 the setup or
+configuration is wrong, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phase3test.errors import Phase3TestError
+from phase3test.migrations.discovery import discover
+from phase3test.settings import load
+
+EXIT_OK, EXIT_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
+_EXIT_CODES = {
+    pytest.ExitCode.OK: EXIT_OK,
+    pytest.ExitCode.TESTS_FAILED: EXIT_FAILED,
+    pytest.ExitCode.INTERRUPTED: EXIT_INTERRUPTED,
+}
+SHOWN_FAILURES = 10
+DEFAULT_REPORT_DIR = "reports"
+
+
+def check(flags: list[str], paths: list[str], pytest_args: list[str]) -> int:
+    """Run the gate with these settings flags (as `phase3test` and pytest spell them), extra test paths and
+    pytest arguments; the report goes to the `report_dir` setting, `reports/` by default."""
+    started = time.monotonic()
+    try:
+        settings = load(flags, paths)
+        report_dir = settings.report_dir or Path.cwd() / DEFAULT_REPORT_DIR
+        project = settings.project
+        project.check_readable()
+        migrations = discover(project.migrations_dir).migrations
+        pgtap_dir = project.root / "tests"
+        pgtap_files = sorted(pgtap_dir.rglob("*.sql")) if pgtap_dir.is_dir() else []
+        if pgtap_files:  # the project's pgTAP files, as `supabase test db` would run them
+            paths = [*paths, str(pgtap_dir)]
+    except Phase3TestError as exc:
+        print(f"phase3test check: {exc}", file=sys.stderr)
+        return EXIT_SETUP
+    print(
+        f"phase3test check: {len(migrations)} migrations in {project.migrations_dir}, {len(pgtap_files)} pgTAP "
+        f"file(s); every suite{' and ' + ', '.join(paths) if paths else ''} with pytest -n auto; "
+        f"the report goes to {_shown(report_dir)}/",
+        flush=True,
+    )
+    args = [
+        "-n", "auto", "-p", "no:cacheprovider", "-q", "-rs",
+        *flags, f"--pg-report-dir={report_dir}", f"--junitxml={report_dir / 'junit.xml'}",
+        "-o", "junit_family=xunit1",  # keeps the suites' recorded properties (xunit2 warns about each one)
+        *pytest_args, "--pyargs", "phase3test.suites", *paths,
+    ]  # fmt: skip
+    (report_dir / "report.json").unlink(missing_ok=True)  # a run that does not start leaves no stale summary
+    status = pytest.main(args)
+    code = _EXIT_CODES.get(status, EXIT_SETUP)  # type: ignore[call-overload]
+    report = report_dir / "report.json"
+    data = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else None
+    if code == EXIT_INTERRUPTED and data and data["failures"]:
+        code = EXIT_FAILED  # -x / --maxfail stop a run the way Ctrl-C does; a failure is what stopped it
+    summary(report_dir, data, time.monotonic() - started, code)
+    return code
+
+
+def summary(report_dir: Path, data: dict[str, Any] | None, elapsed: float, code: int) -> None:
+    """One screen: the verdict, each suite's counts, the first failures, where the report is."""
+    print()
+    if data is None:
+        print(f"phase3test check: no report was written ({elapsed:.0f} s); see the errors above", file=sys.stderr)
+        return
+    verdict = {EXIT_OK: "PASSED", EXIT_FAILED: "FAILED"}.get(code, "DID NOT RUN")
+    totals = data["totals"]
+    print(f"migration gate {verdict} in {elapsed:.0f} s: " + ", ".join(f"{n:,} {k}" for k, n in totals.items()))
+    if data["access"]:
+        differing = sum(1 for cell in data["access"] if not cell["as_declared"])
+        print(f"  access matrix: {len(data['access']):,} cells, {differing} not as declared")
+    if data["matviews"]:
+        print(f"  materialized views: {len(data['matviews'])} refreshed concurrently under load")
+    if data.get("pgtap"):
+        assertions = sum(len(found) for found in data["pgtap"].values())
+        print(f"  pgTAP: {len(data['pgtap'])} file(s), {assertions} assertion(s)")
+    for suite, counts in data["suites"].items():
+        marks = ", ".join(f"{n} {k}" for k, n in counts.items())
+        print(f"  {'FAIL' if counts.get('failed') else 'ok  '}  {suite}: {marks}")
+    for failure in data["failures"][:SHOWN_FAILURES]:
+        print(f"  - {failure['test']}: {failure['message']}")
+    if len(data["failures"]) > SHOWN_FAILURES:
+        print(f"  - ... {len(data['failures']) - SHOWN_FAILURES} more in {_shown(report_dir) / 'report.json'}")
+    changes = data.get("changes")
+    if changes:
+        widened = [c for c in changes["access"] if c["widened"]]
+        print(
+            f"  since the baseline: {len(widened)} access cell(s) WIDENED, {len(changes['newly_failing'])} newly "
+            f"failing, {len(changes['schema'])} schema change(s), {len(changes['slower_refreshes'])} slower refresh(es)"
+        )
+    files = "report.md, report.html, report.json, junit.xml" + (", access-matrix.md" if data["access"] else "")
+    print(f"report: {_shown(report_dir)}/ ({files})")
+
+
+def _shown(path: Path) -> Path:
+    """A path as the user would write it: relative to where the command runs when it is below."""
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path

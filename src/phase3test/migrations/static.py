@@ -1,0 +1,61 @@
+"""Checks that read a project's migration files without a database.
+
+They run in milliseconds and catch what review misses: a file the Supabase
+CLI would silently skip, a version that is not a timestamp, a lock-heavy
+statement squawk knows about.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from phase3test.migrations.discovery import Discovery, Migration
+
+TIMESTAMP_DIGITS = 14  # `supabase migration new` names files YYYYMMDDHHMMSS_name.sql
+
+
+def naming_problems(discovery: Discovery) -> list[str]:
+    """SQL files the CLI would skip, and versions that are not the CLI's UTC timestamps."""
+    problems = [
+        f"{path.name}: the Supabase CLI skips it (file names must match <timestamp>_name.sql)"
+        for path in discovery.skipped
+        if path.suffix == ".sql"
+    ]
+    problems += [
+        f"{m.path.name}: version {m.version} is not a {TIMESTAMP_DIGITS}-digit UTC timestamp (YYYYMMDDHHMMSS)"
+        for m in discovery.migrations
+        if not _is_timestamp(m.version)
+    ]
+    return problems
+
+
+def _is_timestamp(version: str) -> bool:
+    try:
+        datetime.strptime(version, "%Y%m%d%H%M%S")
+    except ValueError:
+        return False
+    return len(version) == TIMESTAMP_DIGITS
+
+
+@dataclass(frozen=True)
+class SquawkResult:
+    clean: bool
+    report: str
+
+
+def find_squawk() -> str | None:
+    """squawk beside this Python (the squawk-cli wheel installs it there), else on PATH."""
+    return shutil.which("squawk", path=str(Path(sys.executable).parent)) or shutil.which("squawk")
+
+
+def squawk(squawk_bin: str, migration: Migration, project_root: Path) -> SquawkResult:
+    """Lint one file with the project's `.squawk.toml` (next to supabase/) when it has one."""
+    config = project_root / ".squawk.toml"
+    command = [squawk_bin, *(["--config", str(config)] if config.is_file() else []), "--reporter", "gcc"]
+    result = subprocess.run([*command, str(migration.path)], capture_output=True, text=True)
+    return SquawkResult(result.returncode == 0, (result.stdout + result.stderr).strip())

@@ -1,0 +1,118 @@
+"""One server per run, shared by every process of the run (xdist workers included).
+
+The process that owns the run (pytest's controller, or `phase3test up`) picks
+a run id; whichever process first needs the server starts it under a file
+lock and records it in run.json, the others read it from there. The owner
+stops it at the end; a watchdog does so if the owner dies first.
+
+On the external backend the "server" is someone else's: the run builds its
+templates there and the owner drops every database the run created. On the
+docker backend it is a container the owner removes.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import psycopg
+from filelock import FileLock
+
+from phase3test.errors import Phase3TestError
+from phase3test.provisioning import docker, external
+from phase3test.provisioning.embedded import Provisioner
+from phase3test.provisioning.provisioned import Provisioned
+from phase3test.provisioning.registry import RunDir, base_dir
+from phase3test.seeding.template import SeedingPlan
+from phase3test.server import binaries as pg_binaries
+from phase3test.server.process import ProcessId
+from phase3test.server.runas import reachable_binaries, resolve_user
+from phase3test.server.target import Claim, this_host
+from phase3test.settings import Settings
+
+
+def resolve_binaries(settings: Settings) -> pg_binaries.Resolution:
+    origin = settings.origins.get("bindir", "")
+    return pg_binaries.resolve(settings.bindir, settings.project.major_version(), f"bindir from {origin}")
+
+
+class RunServer:
+    """Lazily started, shared server of one run."""
+
+    def __init__(self, settings: Settings, run_id: str, owner: ProcessId) -> None:
+        self.settings = settings
+        self.run_id = run_id
+        self.owner = owner
+        self.base = base_dir(settings.home)
+        self._provisioned: Provisioned | None = None
+
+    @functools.cached_property
+    def resolution(self) -> pg_binaries.Resolution:
+        """Where the server binaries come from; resolved once per process (the report header needs it too)."""
+        return resolve_binaries(self.settings)
+
+    @property
+    def run(self) -> RunDir:
+        return RunDir(self.base / "runs" / self.run_id)
+
+    def get(self) -> Provisioned:
+        """The server, started by this process if no other process of the run has."""
+        if self._provisioned is None:
+            run = RunDir.create(self.base, self.owner, keep=self.settings.keep, run_id=self.run_id)
+            with FileLock(str(run.path / "server.lock")):
+                record = run.read()
+                if record.get("provisioned"):
+                    self._provisioned = Provisioned.from_json(record["provisioned"])
+                else:
+                    self._provisioned = self._start(run)
+                    record = run.read()
+                    record["provisioned"] = self._provisioned.to_json()
+                    run.write(record)
+        return self._provisioned
+
+    def _start(self, run: RunDir) -> Provisioned:
+        settings = self.settings
+        seeding = SeedingPlan(settings.seeders, settings.seed, settings.seed_scale) if settings.seeders else None
+        if settings.backend == "external":
+            assert settings.db_url is not None
+            return external.provision_external(settings.project, settings.db_url, self.claim, seeding)
+        if settings.backend == "docker":
+            return docker.provision_container(settings.project, seeding)
+        resolution = self.resolution
+        run_as = resolve_user(settings.user)
+        binaries = reachable_binaries(resolution.binaries, run_as, self.base / "cache")
+        provisioner = Provisioner(settings.project, binaries, run_as, self.base, seeding)
+        provisioned = provisioner.provision(run, guard_owner=None if self.settings.keep else self.owner)
+        if resolution.warning:
+            provisioned.warnings.append(resolution.warning)
+        return provisioned
+
+    @property
+    def claim(self) -> Claim:
+        """What marks this run's databases on a shared server."""
+        return Claim(self.run_id, this_host(), self.owner, keep=self.settings.keep)
+
+    def started(self) -> Provisioned | None:
+        """What the run started, as recorded by whichever process started it."""
+        try:
+            record = self.run.read()
+        except (OSError, ValueError):
+            return None
+        data = record.get("provisioned")
+        return Provisioned.from_json(data) if data else None
+
+    def shutdown(self) -> None:
+        """Owner only: stop the server (or drop the run's databases on a shared one) and remove the run's
+        files, unless kept."""
+        if self.settings.keep and self.started() is not None:
+            return
+        if self.settings.db_url and self.run.path.exists():  # by the claim: also if its starter died unrecorded
+            try:
+                external.release(self.settings.db_url, self.claim)
+            except (Phase3TestError, psycopg.Error) as exc:
+                print(
+                    f"phase3test: could not drop this run's databases on the external server: {exc}\n"
+                    "  they carry this run's claim; `phase3test down --db-url …` drops them later",
+                    file=sys.stderr,
+                )
+        self.run.destroy()

@@ -1,0 +1,56 @@
+"""The run's templates, built on any `Target` the same way: empty (the Supabase environment only), migrated
+(every migration applied) and seeded (the project's seed data loaded).
+
+Tests clone them (`CREATE DATABASE ... TEMPLATE`) instead of rebuilding, so
+each is built once per run, or once per cache key on a server of our own.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from phase3test.migrations.discovery import Discovery
+from phase3test.migrations.runner import MigrationError, migrate
+from phase3test.seeding.engine import SeedError
+from phase3test.seeding.template import SeedingPlan
+from phase3test.server.target import OWN_PREFIX, Target
+from phase3test.supabase.bootstrap import bootstrap
+
+EMPTY, MIGRATED, SEEDED = "empty", "migrated", "seeded"
+EMPTY_TEMPLATE, MIGRATED_TEMPLATE, SEEDED_TEMPLATE = (f"{OWN_PREFIX}_{k}" for k in (EMPTY, MIGRATED, SEEDED))
+
+
+def build_empty(target: Target, admin: psycopg.Connection, label: str) -> None:
+    """The empty template: a new database made to look like Supabase's."""
+    name = target.template(EMPTY)
+    target.create(admin, name, "template0")
+    with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
+        bootstrap(conn)
+    target.seal(admin, name, label)
+
+
+def build_migrated(target: Target, admin: psycopg.Connection, discovery: Discovery, label: str) -> None:
+    """The migrated template, cloned from the empty one; a failing migration leaves none and raises."""
+    name = target.template(MIGRATED)
+    target.create(admin, name, target.template(EMPTY))
+    try:
+        with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
+            migrate(conn, discovery.migrations)
+    except MigrationError:
+        target.drop(admin, name)
+        raise
+    target.seal(admin, name, label)
+
+
+def build_seeded(target: Target, admin: psycopg.Connection, seeding: SeedingPlan, label: str) -> str | None:
+    """The seeded template, cloned from the migrated one; a failing seeder leaves none and its error is returned."""
+    name = target.template(SEEDED)
+    target.create(admin, name, target.template(MIGRATED))
+    try:
+        with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
+            seeding.apply(conn)
+    except SeedError as exc:
+        target.drop(admin, name)
+        return str(exc)
+    target.seal(admin, name, label)
+    return None

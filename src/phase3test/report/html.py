@@ -1,0 +1,174 @@
+"""The release report as one self-contained HTML file: no script, no font, nothing fetched.
+
+Sections: the verdict and counts, what changed since the baseline (when one
+was given), the access grid in colour, each migration's results per suite,
+refresh timings as an inline SVG bar chart, and the failures.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from phase3test.access.matrix import EXECUTE, OPERATIONS
+from phase3test.report import baseline
+from phase3test.report.access_grid import CODES, FAILED
+
+_STYLE = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em; color: #1d2125; }
+h1 { margin-bottom: 0.2em; } .passed { color: #1a7f37; } .failed { color: #c0392b; }
+table { border-collapse: collapse; margin: 0.8em 0; } th, td { border: 1px solid #d0d7de; padding: 2px 6px; }
+th { background: #f6f8fa; text-align: left; } td.code { font-family: ui-monospace, monospace; text-align: center; }
+.A { background: #ffe2b3; } .O { background: #cfe6ff; } .D { background: #eef0f2; color: #8c959f; }
+.X { background: #c0392b; color: white; font-weight: bold; }
+.pass { background: #dafbe1; } .fail { background: #ffd7d5; } .skip { background: #eef0f2; }
+.widened { color: #c0392b; font-weight: bold; } code { font-size: 90%; }
+"""
+_CSS_CLASS = {"-": "D"}  # a grid code's CSS class where it is not the code itself
+# The per-migration suites: test function -> column heading.
+MIGRATION_CHECKS = {
+    "test_applying_a_second_time_changes_neither_schema_nor_data": "re-apply",
+    "test_rolling_back_restores_the_schema_and_re_applying_rebuilds_it": "round trip",
+    "test_rolling_back_keeps_the_rows_of_every_table_it_does_not_change": "rows kept on rollback",
+    "test_a_database_from_before_this_migration_keeps_its_rows_up_to_the_head": "re-run from before",
+    "test_new_tables_in_exposed_schemas_enable_row_level_security": "RLS on new tables",
+    "test_squawk_is_clean": "squawk",
+}
+
+
+def render(data: dict[str, Any], results: dict[str, str]) -> str:
+    """`data` is report.json; `results` maps every test id to passed, failed or skipped."""
+    verdict = data["outcome"]
+    parts = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        "<title>Migration gate report</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>Migration gate: <span class={verdict}>{verdict.upper()}</span></h1>",
+        f"<p>{escape(_counts(data))}</p>",
+        *_changes(data.get("changes")),
+        *_access_grid(data["access"], data.get("access_roles") or []),
+        *_migrations(data["migrations"], results),
+        *_refresh_chart(data["matviews"]),
+        *_failures(data["failures"]),
+        "</body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _counts(data: dict[str, Any]) -> str:
+    totals, versions = data["totals"], data["versions"]
+    return (
+        f"{sum(totals.values()):,} tests in {data['elapsed_s']} s: "
+        + ", ".join(f"{totals.get(k, 0):,} {k}" for k in ("passed", "failed", "skipped"))
+        + f". {len(data['migrations'])} migrations; PostgreSQL {versions.get('postgres') or '?'} "
+        f"({versions.get('backend', 'embedded')} backend); "
+        f"phase3test {versions['phase3test']}; finished {data['finished_at']}."
+    )
+
+
+def _changes(changes: dict[str, Any] | None) -> list[str]:
+    if not changes:
+        return []
+    css = {"widened": " class=widened", "narrowed": " class=narrowed", "failing": " class=failed"}
+    listed = [
+        f"<li{css.get(item.kind, '')}>{escape(item.lead)}<code>{escape(item.code)}</code>{escape(item.tail)}</li>"
+        for item in baseline.items(changes)
+    ]
+    since = escape(str(changes["baseline"]["finished_at"]))
+    return [f"<h2>Since the baseline ({since})</h2>", "<ul>", *(listed or ["<li>nothing changed</li>"]), "</ul>"]
+
+
+def _access_grid(cells: list[dict[str, Any]], order: list[str]) -> list[str]:
+    if not cells:
+        return []
+    present = set(cell["role"] for cell in cells)
+    roles = [role for role in order if role in present] + sorted(present - set(order))
+    by_key = {(c["table"], c["role"], c["operation"]): c for c in cells}
+    differing = sum(1 for c in cells if not c["as_declared"])
+    out = [
+        f"<h2 id=access>Access matrix: {len(cells):,} cells, {differing} not as declared</h2>",
+        "<p>Per table: select, insert, update, delete; per function: execute. "
+        "<span class=A>A allow</span> <span class=O>O own</span> <span class=D>- deny</span> "
+        "<span class=X>X found otherwise</span></p>",
+        "<table class=grid><tr><th>table / function</th>" + "".join(f"<th>{escape(r)}</th>" for r in roles) + "</tr>",
+    ]
+    names = list(dict.fromkeys(c["table"] for c in cells))
+    for name in names:
+        operations = (EXECUTE,) if (name, roles[0], EXECUTE) in by_key else OPERATIONS
+        row = [f"<tr><th><code>{escape(name)}</code></th>"]
+        for role in roles:
+            codes = []
+            for operation in operations:
+                cell = by_key.get((name, role, operation))
+                if cell is None:
+                    continue
+                label = FAILED if not cell["as_declared"] else CODES[cell["expected"]]
+                kind = _CSS_CLASS.get(label, label)
+                title = escape(
+                    f"{operation}: {cell['expected']}" + (f" - {cell['problem']}" if cell["problem"] else "")
+                )
+                codes.append(f"<span class={kind} title='{title}'>{label}</span>")
+            row.append(f"<td class=code>{''.join(codes)}</td>")
+        out.append("".join(row) + "</tr>")
+    return [*out, "</table>"]
+
+
+def _migrations(migrations: list[dict[str, str]], results: dict[str, str]) -> list[str]:
+    if not migrations:
+        return []
+    out = [
+        "<h2 id=migrations>Migrations: results per suite</h2>",
+        "<table><tr><th>migration</th><th>sha256</th>"
+        + "".join(f"<th>{escape(h)}</th>" for h in MIGRATION_CHECKS.values())
+        + "</tr>",
+    ]
+    for migration in migrations:
+        stem = f"{migration['version']}_{migration['name']}"
+        row = [f"<tr><td><code>{escape(stem)}</code></td><td><code>{migration['sha256'][:12]}</code></td>"]
+        for test in MIGRATION_CHECKS:
+            outcome = next((o for tid, o in results.items() if f"::{test}[{stem}]" in tid), None)
+            css = {"passed": "pass", "failed": "fail", "skipped": "skip"}.get(outcome or "", "")
+            row.append(f"<td class={css or 'skip'}>{escape(outcome or 'not run')}</td>")
+        out.append("".join(row) + "</tr>")
+    return [*out, "</table>"]
+
+
+def _refresh_chart(matviews: dict[str, dict[str, float]]) -> list[str]:
+    if not matviews:
+        return []
+    views = sorted(matviews)
+    longest = max(matviews[v].get("refresh_ms", 0.0) for v in views) or 1.0
+    bar_height, label_width, width = 22, 300, 360
+    svg = [
+        f"<svg width='{label_width + width + 80}' "
+        f"height='{bar_height * len(views) + 10}' role=img aria-label='refresh time per view'>"
+    ]
+    for i, view in enumerate(views):
+        ms = matviews[view].get("refresh_ms", 0.0)
+        y = 5 + i * bar_height
+        length = max(1.0, width * ms / longest)
+        svg += [
+            f"<text x='0' y='{y + 15}' font-size='12'>{escape(view)}</text>",
+            f"<rect x='{label_width}' y='{y + 3}' width='{length:.1f}' height='{bar_height - 8}' fill='#4c8bf5'/>",
+            f"<text x='{label_width + length + 6:.1f}' y='{y + 15}' font-size='12'>{ms:.1f} ms</text>",
+        ]
+    svg.append("</svg>")
+    rows = "".join(
+        f"<tr><td><code>{escape(v)}</code></td><td>{f['concurrent_median_ms']:.2f} / {f['concurrent_p99_ms']:.1f}</td>"
+        f"<td>{f['plain_median_ms']:.2f} / {f['plain_p99_ms']:.1f}</td></tr>"
+        for v, f in sorted(matviews.items())
+    )
+    return [
+        "<h2 id=matviews>Materialized views</h2>",
+        "<p>Concurrent refresh time per view (median of 3):</p>",
+        "".join(svg),
+        "<p>Readers' latency in ms (median / p99) while a refresh holds its transaction open:</p>",
+        f"<table><tr><th>view</th><th>concurrent refresh</th><th>plain refresh</th></tr>{rows}</table>",
+    ]
+
+
+def _failures(failures: list[dict[str, str]]) -> list[str]:
+    if not failures:
+        return []
+    items = "".join(f"<li><code>{escape(f['test'])}</code>: {escape(f['message'])}</li>" for f in failures)
+    return [f"<h2 id=failures>Failures ({len(failures)})</h2>", f"<ul>{items}</ul>"]

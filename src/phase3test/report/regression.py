@@ -1,0 +1,176 @@
+"""The regression report of a gate run: `report.json` for machines, `report.md` for a pull request,
+`report.html` for a release.
+
+A pytest plugin on the controller only: it counts every test's outcome per
+suite, keeps the failures' first lines, and gathers what the suites record
+with `record_property` (access cells, materialized-view figures, the schema
+snapshot's digest and the server version) from every xdist worker's reports.
+At the end of the session it writes the files into the report folder; with a
+baseline (an earlier report.json) they also say what changed since.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phase3test.migrations.discovery import discover
+from phase3test.project import SupabaseProject
+from phase3test.report import baseline, html
+from phase3test.report.access_grid import AccessReport, failure_line
+
+# Names the suites record their findings under (record_property); access cells: access_report.PROPERTY.
+MATVIEWS, SCHEMA, PGTAP = "matviews", "schema", "pgtap"
+FAILURES_SHOWN = 30
+
+
+@dataclass
+class RunReport:
+    folder: Path
+    project: SupabaseProject
+    backend: str
+    baseline: dict[str, Any] | None = None  # an earlier report.json, loaded
+    started: float = field(default_factory=time.monotonic)
+    results: dict[str, str] = field(default_factory=dict)  # test id -> passed | failed | skipped
+    failures: list[dict[str, str]] = field(default_factory=list)
+    access: AccessReport = field(init=False)
+    matviews: dict[str, dict[str, float]] = field(default_factory=dict)
+    schema: dict[str, Any] = field(default_factory=dict)
+    pgtap: dict[str, list[Any]] = field(default_factory=dict)  # file (under tests/) -> [number, ok, name] each
+
+    def __post_init__(self) -> None:
+        self.access = AccessReport(self.folder / "access-matrix.md")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """A test's outcome: its call's, or its setup's when that kept it from running; any failure wins."""
+        decides = report.when == "call" or (report.when == "setup" and not report.passed) or report.failed
+        if decides and self.results.get(report.nodeid) != "failed":
+            self.results[report.nodeid] = report.outcome
+        if report.failed:
+            self.failures.append({"test": report.nodeid, "when": report.when, "message": failure_line(report)})
+        self.access.pytest_runtest_logreport(report)
+        for name, value in report.user_properties:
+            if name == MATVIEWS and isinstance(value, dict):
+                self.matviews.update(value)
+            elif name == SCHEMA and isinstance(value, dict):
+                self.schema = value
+            elif name == PGTAP and isinstance(value, dict):
+                self.pgtap[value["file"]] = value["assertions"]
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        data = self.to_json(int(exitstatus))
+        if self.baseline is not None:
+            data["changes"] = baseline.compare(self.baseline, data)
+        (self.folder / "report.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        (self.folder / "report.md").write_text(render_markdown(data, self.access), encoding="utf-8")
+        (self.folder / "report.html").write_text(html.render(data, self.results), encoding="utf-8")
+        if self.access.cells:
+            self.access.pytest_sessionfinish(session)
+
+    def outcomes(self) -> dict[str, Counter[str]]:
+        """Per suite file, how many of its tests passed, failed or were skipped (each test once)."""
+        counts: dict[str, Counter[str]] = {}
+        for nodeid, outcome in self.results.items():
+            counts.setdefault(nodeid.split("::")[0], Counter())[outcome] += 1
+        return counts
+
+    def to_json(self, exit_status: int) -> dict[str, Any]:
+        outcomes = self.outcomes()
+        totals: Counter[str] = sum(outcomes.values(), Counter())
+        return {
+            "format": 1,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "elapsed_s": round(time.monotonic() - self.started, 1),
+            "outcome": "passed" if exit_status == 0 else "failed",
+            "exit_status": exit_status,
+            "totals": dict(totals),
+            "versions": {
+                "phase3test": version("phase3test"),
+                "python": platform.python_version(),
+                "postgres": self.schema.get("server_version"),
+                "backend": self.backend,
+            },
+            "migrations": self._migrations(),
+            "suites": {suite: dict(counts) for suite, counts in sorted(outcomes.items())},
+            "failures": self.failures,
+            "access_roles": self.access.roles,
+            "access": [
+                {"table": t, "role": r, "operation": o, "expected": e, "as_declared": not p, "problem": p}
+                for (t, r, o), (e, p) in sorted(self.access.cells.items())
+            ],
+            "matviews": self.matviews,
+            "pgtap": self.pgtap,
+            "schema": {key: value for key, value in self.schema.items() if key != "server_version"},
+        }
+
+    def _migrations(self) -> list[dict[str, str]]:
+        try:
+            found = discover(self.project.migrations_dir).migrations
+        except Exception:  # the run itself reports an unreadable folder; the report just has none
+            return []
+        return [{"version": m.version, "name": m.name, "sha256": m.checksum} for m in found]
+
+
+def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
+    """Short enough for a pull-request comment or $GITHUB_STEP_SUMMARY."""
+    totals = data["totals"]
+    verdict = "PASSED" if data["outcome"] == "passed" else "FAILED"
+    lines = [
+        f"# Migration gate: {verdict}",
+        "",
+        f"{sum(totals.values()):,} tests in {data['elapsed_s']} s: "
+        + ", ".join(f"{totals.get(k, 0):,} {k}" for k in ("passed", "failed", "skipped")),
+        f"{len(data['migrations'])} migrations; PostgreSQL {data['versions']['postgres'] or '?'} "
+        f"({data['versions'].get('backend', 'embedded')} backend); "
+        f"phase3test {data['versions']['phase3test']}"
+        + (f"; schema digest `{data['schema']['digest'][:16]}`" if data["schema"].get("digest") else ""),
+        "",
+        "| suite | passed | failed | skipped |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for suite, counts in data["suites"].items():
+        lines.append(
+            f"| `{suite}` | {counts.get('passed', 0)} | {counts.get('failed', 0)} | {counts.get('skipped', 0)} |"
+        )
+    if data.get("changes"):
+        lines += baseline.markdown(data["changes"])
+    if data["failures"]:
+        lines += ["", f"## Failures ({len(data['failures'])})", ""]
+        lines += [f"- `{f['test']}`: {f['message']}" for f in data["failures"][:FAILURES_SHOWN]]
+        if len(data["failures"]) > FAILURES_SHOWN:
+            lines.append(f"- … and {len(data['failures']) - FAILURES_SHOWN} more (report.json has them all)")
+    if access.cells:
+        differing = sum(1 for cell in data["access"] if not cell["as_declared"])
+        lines += [
+            "",
+            f"## Access matrix: {len(data['access']):,} cells, {differing} not as declared",
+            "",
+            "<details><summary>table × role grid</summary>",
+            "",
+            *access.body(),
+            "</details>",
+        ]
+    if data["matviews"]:
+        lines += [
+            "",
+            "## Materialized views: readers' latency during a refresh (median / p99)",
+            "",
+            "| view | concurrent | plain |",
+            "| --- | ---: | ---: |",
+        ]
+        for view, f in sorted(data["matviews"].items()):
+            lines.append(
+                f"| `{view}` | {f['concurrent_median_ms']:.2f} / {f['concurrent_p99_ms']:.1f} ms "
+                f"| {f['plain_median_ms']:.2f} / {f['plain_p99_ms']:.1f} ms |"
+            )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,393 @@
+"""Every setting of phase3test, and the one place where its value is decided.
+
+A value comes from, first to last: the command line (`--pg-<name>`, the same
+flag for pytest and for every `phase3test` command), the environment
+(`PHASE3TEST_<NAME>`), the project's pytest configuration file
+(`phase3test_<name>` in pytest.toml, pytest.ini, pyproject.toml, tox.ini or
+setup.cfg, found as pytest finds it), then the default. Paths given on the
+command line or in the environment are relative to where the command runs;
+paths in the file, and defaults, to the file's folder (where the command runs
+when there is none), so neither pytest's rootdir nor whether an option is
+written `--opt=value` or `--opt value` moves them.
+
+Outside pytest (the `phase3test` commands) pytest's own parser reads the
+configuration (`load`): a command sees exactly what a pytest run in the same
+folder sees, `addopts` and `pythonpath` included.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phase3test.errors import Phase3TestError, SetupError
+from phase3test.project import SupabaseProject
+from phase3test.seeding.model import parse_scale, parse_seed
+
+BACKENDS = ("embedded", "external", "docker")
+FLAG, ENV, FILE = "command line", "environment", "configuration"
+DEFAULT = "default"
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its name and what it means; where it may come from follows from the name."""
+
+    name: str
+    help: str
+    kind: type = str  # str, Path, bool or int: how the text of a value is read
+    default: str | None = None
+    choices: tuple[str, ...] = ()
+    sources: tuple[str, ...] = (FLAG, ENV, FILE)
+    secret: bool = False  # shown redacted; never read from a (committed) file
+    renamed_from: tuple[str, ...] = ()  # earlier ini keys and environment names, still read, with a warning
+    cli_aliases: tuple[str, ...] = ()  # shorter spellings `phase3test` commands accept too
+    parse: Callable[[str], Any] | None = None  # text -> value, raising SetupError
+
+    @property
+    def option(self) -> str:
+        return "--supabase-dir" if self.name == "supabase_dir" else "--pg-" + self.name.replace("_", "-")
+
+    @property
+    def dest(self) -> str:
+        return self.option.lstrip("-").replace("-", "_")
+
+    @property
+    def ini(self) -> str:
+        return f"phase3test_{self.name}"
+
+    @property
+    def env(self) -> str:
+        return f"PHASE3TEST_{self.name.upper()}"
+
+    @property
+    def ini_type(self) -> str:
+        return {bool: "bool", int: "int"}.get(self.kind, "string")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("supabase_dir", "the project's supabase/ folder", Path, default="supabase"),
+    Setting(
+        "backend",
+        "where Postgres comes from: embedded (a server of the run's own), external (--pg-db-url) or docker "
+        "(Supabase's image, via testcontainers)",
+        default="embedded",
+        choices=BACKENDS,
+    ),
+    Setting(
+        "db_url",
+        "the external backend's server: the run creates its own databases there and drops only those",
+        sources=(FLAG, ENV),
+        secret=True,
+    ),
+    Setting(
+        "bindir",
+        "the PostgreSQL bin folder to use (default: found automatically)",
+        Path,
+        renamed_from=("phase3test_pg_bindir", "PHASE3TEST_PG_BINDIR"),
+    ),
+    Setting(
+        "user",
+        "as root, the existing unprivileged user that runs Postgres (default nobody)",
+        renamed_from=("phase3test_pg_user", "PHASE3TEST_PG_USER"),
+    ),
+    Setting(
+        "keep",
+        "leave the server running after the run, for debugging; `phase3test down` stops it",
+        bool,
+        renamed_from=("phase3test_keep_server",),
+    ),
+    Setting("home", "where servers and the cache live (default /dev/shm, else the temp folder)", Path),
+    Setting("seeders", "the module whose SEEDERS list seeds the template", cli_aliases=("--seeders",)),
+    Setting(
+        "seed",
+        "the seed of the seed data: the same seed gives the same rows",
+        int,
+        default="0",
+        cli_aliases=("--seed",),
+        parse=parse_seed,
+    ),
+    Setting(
+        "seed_scale",
+        "how much seed data: small, medium, large or a positive integer",
+        default="small",
+        cli_aliases=("--scale",),
+        parse=parse_scale,
+    ),
+    Setting(
+        "rls_matrix", "the access matrix: who may do what, per table and role", Path, default="fixtures/rls_matrix.yaml"
+    ),
+    Setting(
+        "base_ref",
+        "a git ref whose migrations production has applied (e.g. origin/main): files on it "
+        "must stay as they are, new ones come after them",
+    ),
+    Setting(
+        "report_dir",
+        "write the regression report (report.json, .md, .html, access-matrix.md) here",
+        Path,
+        cli_aliases=("--report-dir",),
+    ),
+    Setting("access_report", "write the access matrix with its results (a Markdown grid) to this file", Path),
+    Setting(
+        "baseline",
+        "an earlier run's report.json: the report then says what changed since",
+        Path,
+        cli_aliases=("--baseline",),
+    ),
+    Setting("api_url", "a running Supabase stack's project URL: the access matrix is also checked through its API"),
+    Setting(
+        "api_jwt_secret",
+        "the stack's JWT secret, to act as any role or user",
+        sources=(FLAG, ENV),
+        secret=True,
+        renamed_from=("PHASE3TEST_JWT_SECRET",),
+    ),
+    Setting(
+        "api_db_url", "the stack's database (read only: seeded users, expected rows)", sources=(FLAG, ENV), secret=True
+    ),
+    Setting(
+        "supabase_cli",
+        "the Supabase CLI the tests run (default: the project's node_modules, then PATH)",
+        Path,
+        sources=(ENV,),
+    ),
+)
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+# Which settings each `phase3test` command takes (`check` hands them all to pytest).
+_SERVER = ("supabase_dir", "backend", "db_url", "bindir", "user", "keep", "home", "seeders", "seed", "seed_scale")
+COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
+    "up": _SERVER,
+    "docs": _SERVER,
+    "snapshot": _SERVER,
+    "seed": ("seeders", "seed", "seed_scale"),
+    "down": ("home",),
+    "check": tuple(s.name for s in SETTINGS if FLAG in s.sources),
+    "settings": tuple(s.name for s in SETTINGS if FLAG in s.sources),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; `origins` says where each value came from."""
+
+    supabase_dir: Path
+    backend: str = "embedded"
+    db_url: str | None = field(default=None, repr=False)
+    bindir: Path | None = None
+    user: str | None = None
+    keep: bool = False
+    home: Path | None = None
+    seeders: str | None = None
+    seed: int = 0
+    seed_scale: int = 1
+    rls_matrix: Path | None = None
+    base_ref: str | None = None
+    report_dir: Path | None = None
+    access_report: Path | None = None
+    baseline: Path | None = None
+    api_url: str | None = None
+    api_jwt_secret: str | None = field(default=None, repr=False)
+    api_db_url: str | None = field(default=None, repr=False)
+    supabase_cli: Path | None = None
+    pythonpath: tuple[Path, ...] = ()  # pytest's own `pythonpath`: where seeders modules are imported from
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    renamed: tuple[str, ...] = field(default=(), compare=False, repr=False)  # deprecated names in use
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise SetupError(f"unknown backend {self.backend!r}", hint=f"choose one of: {', '.join(BACKENDS)}")
+        if self.backend == "external" and not self.db_url:
+            raise SetupError(
+                "the external backend needs the server's URL",
+                hint="pass --pg-db-url postgresql://user:password@host:5432/postgres or set PHASE3TEST_DB_URL",
+            )
+        if self.backend != "external" and self.db_url:
+            raise SetupError(
+                f"a database URL was given but the backend is {self.backend}",
+                hint="add --pg-backend external to run on that server (the embedded backend starts its own)",
+            )
+
+    @property
+    def project(self) -> SupabaseProject:
+        return SupabaseProject(self.supabase_dir)
+
+    def shown(self) -> list[tuple[str, str, str]]:
+        """(name, value, where from) per setting, secrets redacted: what `phase3test settings` prints."""
+        from phase3test.server.target import redacted
+
+        rows = []
+        for setting in SETTINGS:
+            value = getattr(self, setting.name)
+            if value is None or value == "":
+                text = ""
+            elif setting.secret:
+                text = redacted(value) if value.startswith("postgres") else "(set)"
+            else:
+                text = str(value)
+            rows.append((setting.name, text, self.origins.get(setting.name, DEFAULT)))
+        return rows
+
+    def to_json(self) -> dict[str, Any]:
+        """Every value as JSON (paths as text, secrets redacted), with where it came from."""
+        return {name: {"value": value, "from": origin} for name, value, origin in self.shown()}
+
+
+def resolve(config: pytest.Config) -> Settings:
+    """The settings of a pytest run: its command line, the environment, its configuration file, defaults."""
+    here = config.invocation_params.dir
+    file = config.inipath
+    file_dir = file.parent if file else here
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    renamed: list[str] = []
+    for setting in SETTINGS:
+        found = _lookup(setting, config, values.get("backend"), renamed)
+        if found is None:
+            raw, origin, base = setting.default, DEFAULT, file_dir
+        else:
+            raw, origin = found
+            base = file_dir if origin.startswith(FILE) else here
+        if origin.startswith(FILE):  # the file's name, or -o when an override set it without one
+            origin = f"{file.name if file else '-o'} ({origin.removeprefix(FILE).strip()})"
+        values[setting.name] = _convert(setting, raw, base, origin)
+        origins[setting.name] = origin
+    pythonpath = tuple(Path(p) for p in config.getini("pythonpath"))
+    return Settings(**values, pythonpath=pythonpath, origins=origins, renamed=tuple(renamed))
+
+
+def _lookup(setting: Setting, config: pytest.Config, backend: str | None, renamed: list[str]) -> tuple[Any, str] | None:
+    """(raw value, where from) by precedence, or None when nothing sets it."""
+    if FLAG in setting.sources:
+        given = config.getoption(setting.dest, None)
+        if given is not None:
+            return given, f"{FLAG} ({setting.option})"
+    # PHASE3TEST_DB_URL is read for the external backend only: set for another tool, it must not turn
+    # every run into a usage error.
+    if ENV in setting.sources and (setting.name != "db_url" or backend == "external"):
+        for name in (setting.env, *(n for n in setting.renamed_from if n.isupper())):
+            if os.environ.get(name):
+                _note_renamed(name, setting.env, renamed)
+                return os.environ[name], f"{ENV} ({name})"
+    if FILE in setting.sources:
+        for key in (setting.ini, *(n for n in setting.renamed_from if n.islower())):
+            try:
+                value = config.getini(key)
+            except (TypeError, ValueError, pytest.UsageError) as exc:  # a value of the wrong type
+                where = config.inipath.name if config.inipath else "the configuration"
+                raise SetupError(f"{setting.name} from {where} ({key}): {exc}") from None
+            if value is not None and value != "":
+                _note_renamed(key, setting.ini, renamed)
+                return value, f"{FILE} {key}"
+    return None
+
+
+def _note_renamed(used: str, current: str, renamed: list[str]) -> None:
+    if used != current:
+        renamed.append(f"{used} is renamed {current}: the old name still works for now")
+
+
+def _convert(setting: Setting, raw: Any, base: Path, origin: str) -> Any:
+    """A raw value (text, or a typed one from pytest) as the setting's type; errors name where it came from."""
+    if raw is None:
+        return False if setting.kind is bool else None
+    try:
+        if setting.kind is bool:
+            return raw if isinstance(raw, bool) else _boolean(str(raw))
+        text = str(raw)
+        if setting.choices and text not in setting.choices:
+            raise SetupError(f"{text!r} is not one of {', '.join(setting.choices)}")
+        if setting.parse is not None:
+            return setting.parse(text)
+        if setting.kind is Path:
+            return Path(os.path.normpath(base / os.path.expanduser(text)))
+        return text
+    except SetupError as exc:
+        raise SetupError(f"{setting.name} from {origin}: {exc.message}", hint=exc.hint) from None
+
+
+def _boolean(text: str) -> bool:
+    if text.strip().lower() in _TRUE:
+        return True
+    if text.strip().lower() in _FALSE:
+        return False
+    raise SetupError(f"{text!r} is not a yes or no", hint="use 1/0, true/false, yes/no or on/off")
+
+
+def add_to_pytest(parser: pytest.Parser) -> None:
+    """Every setting as a pytest option and ini key (renamed keys too, so pytest does not call them unknown)."""
+    group = parser.getgroup("phase3test", "Supabase migrations on a throwaway Postgres (phase3test)")
+    for setting in SETTINGS:
+        where = [f"env: {setting.env}"] if ENV in setting.sources else []
+        if FILE in setting.sources:
+            where.append(f"ini: {setting.ini}")
+            parser.addini(setting.ini, setting.help, type=setting.ini_type, default=None)  # type: ignore[arg-type]
+            for old in (n for n in setting.renamed_from if n.islower()):
+                parser.addini(old, f"renamed {setting.ini}", type=setting.ini_type, default=None)  # type: ignore[arg-type]
+        if FLAG in setting.sources:
+            extra: dict[str, Any] = {"action": "store_true", "default": None} if setting.kind is bool else {}
+            if setting.choices:
+                extra["choices"] = setting.choices
+            group.addoption(setting.option, dest=setting.dest, help=f"{setting.help} [{', '.join(where)}]", **extra)
+
+
+def flags_of(values: Mapping[str, Any]) -> list[str]:
+    """Command-line flags that set these values (by setting name; None leaves a setting alone)."""
+    flags = []
+    for name, value in values.items():
+        setting = BY_NAME[name]
+        if value is None or value is False:
+            continue
+        flags.append(setting.option if setting.kind is bool else f"{setting.option}={value}")
+    return flags
+
+
+def load(flags: Sequence[str] = (), paths: Sequence[str] = ()) -> Settings:
+    """The settings a pytest run in this folder with these flags (and test paths) would resolve, read by
+    pytest's own parser; the project's `pythonpath` is then importable, as it is under pytest (where its
+    seeders module lives)."""
+    capture = _Capture()
+    plugin = ["-p", "phase3test.plugin"] if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") else []
+    quiet = ["-p", "no:cacheprovider", "--noconftest", "--capture=no"]  # nothing on disk, no tests' code, no fds
+    code = pytest.main([*quiet, *plugin, *flags, *paths], plugins=[capture])
+    if capture.error is not None:
+        raise capture.error
+    if capture.settings is None:
+        raise SetupError(
+            f"pytest could not read this project's configuration (exit code {code}; its message is above)",
+            hint="`pytest --collect-only` here shows the same problem; options in addopts that a conftest.py "
+            "defines are not known to phase3test commands",
+        )
+    sys.path[:0] = [str(path) for path in capture.settings.pythonpath if str(path) not in sys.path]
+    return capture.settings
+
+
+class _Capture:
+    """A pytest plugin that resolves the settings once the configuration is parsed, and ends the run there."""
+
+    def __init__(self) -> None:
+        self.settings: Settings | None = None
+        self.error: Phase3TestError | None = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_cmdline_main(self, config: pytest.Config) -> int:
+        try:
+            self.settings = resolve(config)
+        except Phase3TestError as exc:
+            self.error = exc
+        return 0
+
+
+def from_environment(name: str) -> Any:
+    """An environment-only setting (e.g. `supabase_cli`), for code that runs without a configuration."""
+    setting = BY_NAME[name]
+    raw = os.environ.get(setting.env)
+    return _convert(setting, raw, Path.cwd(), f"{ENV} ({setting.env})") if raw else None

@@ -1,0 +1,79 @@
+"""Packages depend downwards only: what each part of phase3test may import, read from the code's imports.
+
+The rule is the one docs/architecture.md states; a new import that breaks it
+(server/ reaching up into a run, inspection/ into provisioning/) fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "phase3test"
+BASE = {"errors", "project"}
+# Each part and the parts it may import (besides itself).
+MAY_IMPORT: dict[str, set[str]] = {
+    "errors": set(),
+    "project": {"errors"},
+    "server": BASE,
+    "supabase": BASE,
+    "migrations": BASE,
+    "inspection": BASE,
+    "seeding": BASE,
+    "access": BASE | {"supabase", "inspection"},
+    "docs": BASE | {"supabase", "migrations"},
+    "settings": BASE | {"server", "seeding"},
+    "provisioning": BASE | {"server", "supabase", "migrations", "seeding", "settings"},
+    "report": BASE | {"access", "inspection", "migrations"},
+    "fixtures": BASE | {"server", "supabase", "migrations", "access", "provisioning", "settings"},
+    "gate": BASE | {"migrations", "settings"},
+    "suites": BASE | {"server", "supabase", "migrations", "inspection", "access", "report", "settings", "fixtures"},
+    "plugin": BASE
+    | {
+        "server",
+        "supabase",
+        "migrations",
+        "access",
+        "provisioning",
+        "report",
+        "settings",
+        "fixtures",
+        "suites",
+    },
+    "cli": BASE | {"server", "inspection", "migrations", "seeding", "docs", "provisioning", "settings", "gate"},
+    "legacy_imports": set(),  # finds moved modules by name only
+}
+
+
+def part_of(module: str) -> str:
+    """The package or top-level module of `phase3test.<part>...`."""
+    return module.split(".")[1]
+
+
+def imports_of(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("phase3test."):
+            found.add(part_of(node.module))
+        elif isinstance(node, ast.ImportFrom) and node.module == "phase3test":
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(part_of(a.name) for a in node.names if a.name.startswith("phase3test."))
+    return found
+
+
+def test_every_part_is_placed_in_the_layers() -> None:
+    parts = {p.stem for p in PACKAGE.iterdir() if p.name != "__init__.py" and p.name != "__pycache__"}
+    assert parts == set(MAY_IMPORT)
+
+
+def test_each_part_imports_only_what_lies_below_it() -> None:
+    breaches = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        if relative == Path("__init__.py"):
+            continue
+        part = relative.parts[0].removesuffix(".py")
+        for used in imports_of(path) - {part} - MAY_IMPORT[part]:
+            breaches.append(f"{relative} imports phase3test.{used}")
+    assert breaches == []

@@ -1,0 +1,259 @@
+"""The bootstrapped database looks like a Supabase project's to the API roles.
+
+Each test checks something a migration or an RLS policy would run into on a
+real project, so that a test environment missing it fails here first.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import errors
+
+from phase3test.supabase.prelude import as_role
+
+API_ROLES = ("anon", "authenticated", "service_role")
+
+
+def _connect_like(conn: psycopg.Connection) -> psycopg.Connection:
+    """A new session on the same database: database-level settings apply at login."""
+    return psycopg.connect(conn.info.dsn, password=conn.info.password, autocommit=True)
+
+
+def _one(conn: psycopg.Connection, query: str, params: Any = None) -> Any:
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return row[0]
+
+
+# Roles ---------------------------------------------------------------------
+
+
+def test_role_attributes_match_supabase(empty_db: psycopg.Connection) -> None:
+    rows = empty_db.execute(
+        """
+        select rolname, rolcanlogin, rolinherit, rolbypassrls
+        from pg_roles
+        where rolname = any(%s)
+        """,
+        [[*API_ROLES, "authenticator"]],
+    ).fetchall()
+    assert {name: attrs for name, *attrs in rows} == {
+        "anon": [False, False, False],
+        "authenticated": [False, False, False],
+        "service_role": [False, False, True],
+        "authenticator": [True, False, False],
+    }
+
+
+@pytest.mark.parametrize("member", ["authenticator", "postgres"])
+def test_api_roles_are_granted_to(empty_db: psycopg.Connection, member: str) -> None:
+    granted = empty_db.execute(
+        """
+        select roleid::regrole::text
+        from pg_auth_members
+        where member = %s::regrole
+        """,
+        [member],
+    ).fetchall()
+    assert {name for (name,) in granted} >= set(API_ROLES)
+
+
+@pytest.mark.parametrize("role", API_ROLES)
+def test_authenticator_must_switch_role_to_use_privileges(empty_db: psycopg.Connection, role: str) -> None:
+    # NOINHERIT: PostgREST's login role holds no privileges of its own.
+    assert _one(empty_db, "select pg_has_role('authenticator', %s, 'MEMBER')", [role])
+    assert not _one(empty_db, "select pg_has_role('authenticator', %s, 'USAGE')", [role])
+
+
+@pytest.mark.parametrize(("role", "timeout"), [("anon", "3s"), ("authenticated", "8s")])
+def test_statement_timeout_is_configured_per_role(empty_db: psycopg.Connection, role: str, timeout: str) -> None:
+    # A role's settings apply when a session logs in as it, not on SET ROLE,
+    # so the configuration itself is what can be checked here.
+    config = _one(empty_db, "select rolconfig from pg_roles where rolname = %s", [role])
+    assert f"statement_timeout={timeout}" in config
+
+
+# Default privileges ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_new_public_table_is_readable_until_rls_is_enabled(empty_db: psycopg.Connection, role: str) -> None:
+    empty_db.execute("create table public.gadgets (id int primary key)")
+    empty_db.execute("insert into public.gadgets values (1), (2)")
+
+    with empty_db.transaction():
+        as_role(empty_db, role)
+        assert _one(empty_db, "select count(*) from public.gadgets") == 2
+
+    empty_db.execute("alter table public.gadgets enable row level security")
+
+    with empty_db.transaction():
+        as_role(empty_db, role)
+        assert _one(empty_db, "select count(*) from public.gadgets") == 0
+
+
+# auth ----------------------------------------------------------------------
+
+
+def test_auth_functions_read_the_request_claims(empty_db: psycopg.Connection) -> None:
+    uid = uuid.uuid4()
+    with empty_db.transaction():
+        as_role(empty_db, "authenticated", user=str(uid), claims={"email": "ada@example.com"})
+        row = empty_db.execute("select auth.uid(), auth.role(), auth.email(), auth.jwt()").fetchone()
+    assert row is not None
+    got_uid, role, email, jwt = row
+    assert got_uid == uid
+    assert role == "authenticated"
+    assert email == "ada@example.com"
+    assert jwt["sub"] == str(uid)
+    assert jwt["role"] == "authenticated"
+    assert jwt["email"] == "ada@example.com"
+
+
+def test_anon_has_a_role_but_no_uid(empty_db: psycopg.Connection) -> None:
+    with empty_db.transaction():
+        as_role(empty_db, "anon")
+        row = empty_db.execute("select auth.uid(), auth.role()").fetchone()
+    assert row == (None, "anon")
+
+
+def test_legacy_sub_setting_wins_when_not_empty(empty_db: psycopg.Connection) -> None:
+    claimed, legacy = uuid.uuid4(), uuid.uuid4()
+    with empty_db.transaction():
+        as_role(empty_db, "authenticated", user=str(claimed))
+        empty_db.execute("select set_config('request.jwt.claim.sub', %s, true)", [str(legacy)])
+        assert _one(empty_db, "select auth.uid()") == legacy
+
+        empty_db.execute("select set_config('request.jwt.claim.sub', '', true)")
+        assert _one(empty_db, "select auth.uid()") == claimed
+
+
+def test_claims_do_not_outlive_the_request(empty_db: psycopg.Connection) -> None:
+    # A setting once set locally reads as '' afterwards; that must mean
+    # "no user", not an invalid-json or invalid-uuid error.
+    with empty_db.transaction():
+        as_role(empty_db, "authenticated", user=str(uuid.uuid4()))
+    row = empty_db.execute("select auth.uid(), auth.role(), auth.jwt()").fetchone()
+    assert row == (None, None, None)
+
+
+@pytest.mark.parametrize("role", ["anon", "authenticated"])
+def test_api_roles_cannot_read_auth_users(empty_db: psycopg.Connection, role: str) -> None:
+    with pytest.raises(errors.InsufficientPrivilege), empty_db.transaction():
+        as_role(empty_db, role, user=str(uuid.uuid4()))
+        empty_db.execute("select * from auth.users")
+
+
+def test_auth_users_email_is_unique(empty_db: psycopg.Connection) -> None:
+    insert = "insert into auth.users (id, email) values (gen_random_uuid(), %s)"
+    empty_db.execute(insert, ["ada@example.com"])
+    with pytest.raises(errors.UniqueViolation):
+        empty_db.execute(insert, ["ada@example.com"])
+
+
+@pytest.mark.parametrize("table", ["auth.users", "storage.buckets", "storage.objects"])
+def test_row_level_security_is_enabled(empty_db: psycopg.Connection, table: str) -> None:
+    assert _one(empty_db, "select relrowsecurity from pg_class where oid = %s::regclass", [table])
+
+
+# search_path and extensions ------------------------------------------------------
+
+
+def test_new_sessions_get_supabase_search_path(empty_db: psycopg.Connection) -> None:
+    with _connect_like(empty_db) as conn:
+        assert _one(conn, "show search_path") == '"$user", public, extensions'
+
+
+@pytest.mark.parametrize(
+    ("extension", "call"),
+    [("pgcrypto", "gen_random_bytes(4)"), ("uuid-ossp", "uuid_generate_v4()")],
+)
+def test_extension_functions_resolve_unqualified(empty_db: psycopg.Connection, extension: str, call: str) -> None:
+    available = _one(
+        empty_db,
+        "select exists (select from pg_available_extensions where name = %s)",
+        [extension],
+    )
+    if not available:
+        pytest.skip(f"{extension} is not available on this PostgreSQL server")
+    with _connect_like(empty_db) as conn:
+        assert _one(conn, f"select {call}") is not None
+
+
+# storage -------------------------------------------------------------------
+
+
+def test_storage_path_helpers(empty_db: psycopg.Connection) -> None:
+    row = empty_db.execute(
+        """
+        select storage.foldername('a/b/c.png'),
+               storage.filename('a/b/c.png'),
+               storage.extension('a/b/c.png')
+        """
+    ).fetchone()
+    assert row == (["a", "b"], "c.png", "png")
+
+
+@pytest.mark.parametrize(
+    ("name", "extension"),
+    [
+        ("a/archive.tar.gz", "gz"),  # after the last dot
+        ("a.b/c", "c"),  # dots in folders do not count; no dot: the whole filename
+        ("a/b.", ""),
+    ],
+)
+def test_storage_extension_edge_cases(empty_db: psycopg.Connection, name: str, extension: str) -> None:
+    assert _one(empty_db, "select storage.extension(%s)", [name]) == extension
+
+
+def test_top_level_object_has_no_folders(empty_db: psycopg.Connection) -> None:
+    assert _one(empty_db, "select storage.foldername('c.png')") == []
+
+
+def test_object_name_is_unique_within_a_bucket(empty_db: psycopg.Connection) -> None:
+    empty_db.execute("insert into storage.buckets (id, name) values ('media', 'media'), ('docs', 'docs')")
+    insert = "insert into storage.objects (bucket_id, name) values (%s, 'u/1.png')"
+    empty_db.execute(insert, ["media"])
+    empty_db.execute(insert, ["docs"])
+    with pytest.raises(errors.UniqueViolation):
+        empty_db.execute(insert, ["media"])
+
+
+def test_object_path_tokens_are_generated(empty_db: psycopg.Connection) -> None:
+    empty_db.execute("insert into storage.buckets (id, name) values ('media', 'media')")
+    tokens = _one(
+        empty_db,
+        """
+        insert into storage.objects (bucket_id, name) values ('media', 'u/1.png')
+        returning path_tokens
+        """,
+    )
+    assert tokens == ["u", "1.png"]
+
+
+# Re-running ----------------------------------------------------------------------
+
+
+def test_bootstrap_runs_again_on_the_same_database(empty_db: psycopg.Connection) -> None:
+    script = (importlib.resources.files("phase3test.supabase") / "bootstrap.sql").read_text()
+    empty_db.execute(script)
+    assert _one(empty_db, "select current_user") == "postgres"
+    assert _one(empty_db, "select storage.filename('a/b.png')") == "b.png"
+
+
+def test_platform_schemas_belong_to_supabase_admin(empty_db: psycopg.Connection) -> None:
+    """As on Supabase; `supabase db reset --db-url` keeps exactly the schemas supabase_admin owns."""
+    owners = empty_db.execute(
+        "select nspname, nspowner::regrole::text from pg_namespace where nspname in ('auth', 'storage') order by 1"
+    ).fetchall()
+    assert owners == [("auth", "supabase_admin"), ("storage", "supabase_admin")]
+    tables = empty_db.execute(
+        "select relname, relowner::regrole::text from pg_class"
+        " where oid in ('auth.users'::regclass, 'storage.objects'::regclass) order by 1"
+    ).fetchall()
+    assert tables == [("objects", "supabase_storage_admin"), ("users", "supabase_auth_admin")]

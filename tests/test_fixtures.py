@@ -1,0 +1,206 @@
+"""The fixtures as a user's test suite sees them, run in a real pytest subprocess."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+USER_TESTS = """
+import psycopg
+import pytest
+
+
+def test_1_db_sees_the_migrated_schema(db):
+    versions = db.execute("select version from supabase_migrations.schema_migrations order by 1").fetchall()
+    assert versions == [("20240101000000",), ("20240102000000",)]
+    db.execute("create table public.scratch (x int)")
+
+
+def test_2_db_rolled_back_the_previous_test(db):
+    assert db.execute("select to_regclass('public.scratch')").fetchone() == (None,)
+
+
+def test_3_db_forbids_commit(db):
+    with pytest.raises(psycopg.ProgrammingError):
+        db.commit()
+
+
+def test_4_db_survives_a_failed_statement(db):
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        db.execute("select * from public.nowhere")
+
+
+def test_5_db_is_usable_after_a_failed_statement(db):
+    assert db.execute("select 1").fetchone() == (1,)
+
+
+def test_6_fresh_db_commits_for_itself(fresh_db):
+    assert fresh_db.autocommit
+    fresh_db.execute("create table public.kept (x int)")
+    assert fresh_db.execute("select to_regclass('public.kept')").fetchone() != (None,)
+
+
+def test_7_fresh_db_is_new_each_time_and_the_old_one_is_gone(fresh_db, pg_server):
+    assert fresh_db.execute("select to_regclass('public.kept')").fetchone() == (None,)
+    with psycopg.connect(pg_server.dsn) as admin:
+        names = [r[0] for r in admin.execute("select datname from pg_database where datname like 'p3t_fresh%'")]
+    assert names == [fresh_db.info.dbname]
+
+
+def test_8_fresh_db_keeps_supabase_search_path(fresh_db):
+    assert fresh_db.execute("show search_path").fetchone() == ('"$user", public, extensions',)
+
+
+def test_9_empty_db_is_bootstrapped_but_unmigrated(empty_db):
+    assert empty_db.execute("select to_regclass('auth.users') is not null").fetchone() == (True,)
+    assert empty_db.execute("select to_regclass('public.notes')").fetchone() == (None,)
+
+
+def test_10_server_facts(pg_server):
+    assert pg_server.major == 15 and pg_server.backend == "embedded"
+    assert pg_server.dsn.startswith("postgresql://postgres@127.0.0.1:")
+"""
+
+
+@pytest.fixture
+def user_project(pytester: pytest.Pytester, sample_project: Path, isolated_home: Path, monkeypatch) -> Path:
+    """A copy of the sample project inside pytester's folder, using a private PHASE3TEST_HOME."""
+    shutil.copytree(sample_project / "supabase", pytester.path / "supabase")
+    pytester.makeini("[pytest]\nphase3test_supabase_dir = supabase\n")
+    monkeypatch.setenv("PHASE3TEST_HOME", str(isolated_home))
+    return pytester.path
+
+
+def test_fixtures_behave_as_documented(pytester: pytest.Pytester, user_project: Path, leftovers, isolated_home):
+    pytester.makepyfile(test_user=USER_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "-v")
+    result.assert_outcomes(passed=10)
+    result.stdout.fnmatch_lines(["*server ready in *2 migration(s), PostgreSQL 15*"])
+    assert leftovers(isolated_home) == []
+
+
+def test_same_suite_under_xdist(pytester: pytest.Pytester, user_project: Path, leftovers, isolated_home):
+    pytester.makepyfile(
+        test_user="""
+def test_a(db, fresh_db, empty_db):
+    assert db.info.dbname != fresh_db.info.dbname != empty_db.info.dbname
+
+
+def test_b(db, fresh_db, empty_db):
+    assert db.info.dbname != fresh_db.info.dbname != empty_db.info.dbname
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
+    result.assert_outcomes(passed=2)
+    assert leftovers(isolated_home) == []
+
+
+def test_broken_migration_fails_every_test_that_needs_it(
+    pytester: pytest.Pytester, user_project: Path, leftovers, isolated_home
+):
+    (user_project / "supabase" / "migrations" / "20240103000000_broken.sql").write_text(
+        "alter table public.notes\n  add column rating int check (rating between 1 and 5);\nselect 1/0;\n"
+    )
+    pytester.makepyfile(
+        test_user="""
+def test_needs_migrations(db):
+    pass
+
+
+def test_needs_only_bootstrap(empty_db):
+    assert empty_db.execute("select 1").fetchone() == (1,)
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*migrations failed:*",
+            "*20240103000000_broken.sql:3:1: ERROR 22012: division by zero*",
+            "*select 1/0*",
+            "*rolled back; migrations before it stay applied*",
+        ]
+    )
+    assert result.ret == 1
+    assert leftovers(isolated_home) == []
+
+
+def test_verbose_header_reports_each_resolution_step(pytester: pytest.Pytester, user_project: Path):
+    pytester.makepyfile(test_user="def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result.stdout.fnmatch_lines(
+        [
+            "phase3test: PostgreSQL 15.* (system, *), project *supabase",
+            "phase3test:   explicit bindir: not set",
+            "phase3test:   system PostgreSQL 15.* matches wanted major 15",
+        ]
+    )
+    assert "server ready" not in result.stdout.str(), "a run that needs no database starts no server"
+
+
+def test_bad_bindir_is_a_usage_error_naming_the_option(pytester: pytest.Pytester, user_project: Path):
+    pytester.makepyfile(test_user="def test_db(db):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--pg-bindir", "/nonexistent/bin")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*bindir from command line (--pg-bindir) points at /nonexistent/bin*"])
+
+
+NOTES_SEEDERS = """
+import uuid
+
+from phase3test.seeding import Batch, Seeder
+
+WRITER = uuid.UUID("00000000-0000-4000-8000-00000000beef")
+
+
+class NotesSeeder(Seeder):
+    name = "notes"
+    tables = ("auth.users", "public.notes")
+
+    def generate(self, ctx):
+        owner = WRITER if OWNER_EXISTS else ctx.uuid()
+        writer = [(WRITER, "w@example.test", "authenticated", "authenticated")]
+        yield Batch("auth.users", ("id", "email", "aud", "role"), writer)
+        notes = [(owner, f"note {i}", ctx.now) for i in range(3)]
+        yield Batch("public.notes", ("owner_id", "body", "created_at"), notes)
+
+
+SEEDERS = [NotesSeeder()]
+"""
+
+SEEDED_TESTS = """
+import pytest
+
+
+def test_db_starts_seeded(db):
+    assert db.execute("select count(*) from public.notes").fetchone() == (3,)
+
+
+@pytest.mark.unseeded
+def test_unseeded_db(db):
+    assert db.execute("select count(*) from public.notes").fetchone() == (0,)
+"""
+
+
+def test_a_project_seeds_the_template_with_its_own_seeders(pytester: pytest.Pytester, user_project: Path):
+    pytester.makepyfile(notes_seeders=NOTES_SEEDERS.replace("OWNER_EXISTS", "True"), test_user=SEEDED_TESTS)
+    pytester.makeini("[pytest]\nphase3test_supabase_dir = supabase\nphase3test_seeders = notes_seeders\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*template seeded by notes_seeders (seed 0, scale 1)*"])
+
+
+def test_a_failing_seeder_fails_the_tests_that_need_seed_data_and_names_it(
+    pytester: pytest.Pytester, user_project: Path
+):
+    pytester.makepyfile(notes_seeders=NOTES_SEEDERS.replace("OWNER_EXISTS", "False"), test_user=SEEDED_TESTS)
+    pytester.makeini("[pytest]\nphase3test_supabase_dir = supabase\nphase3test_seeders = notes_seeders\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["*seeding the template failed:*", "*seeder 'notes' failed, nothing was kept*foreign key*(notes)*"]
+    )
