@@ -7,7 +7,7 @@ SUPABASE_CLI := node_modules/.bin/supabase
 # Extra arguments for `phase3test check`, e.g. GATE_ARGS="--pg-base-ref=origin/main".
 GATE_ARGS ?=
 
-.PHONY: gate test bench tools pgtap chromium clean
+.PHONY: gate test bench mutate tools pgtap chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ test: tools pgtap chromium
 ## Figures, not assertions: medians and ratios against baselines measured in the same run.
 bench: tools
 	$(PY) benchmarks/run.py
+
+## Each check of docs/testing.md's ledger switched off in turn: its samples must then fail (killed / total).
+mutate: tools pgtap
+	$(PY) tests/mutate.py $(MUTATE_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules

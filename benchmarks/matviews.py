@@ -43,8 +43,8 @@ def _per_view(dsn: str) -> dict[str, dict[str, float]]:
         for view in views:
             figures[view.name] = {"refresh_ms": matviews.refresh_time(conn, view, REPEATS) * 1e3}
     for view in views:
-        concurrent = matviews.under_load(dsn, view, concurrently=True, hold=HOLD, writes=WRITES)
-        plain = matviews.under_load(dsn, view, concurrently=False, hold=HOLD, writes=WRITES)
+        concurrent = matviews.under_load(dsn, view, matviews.concurrent_refresh(view), hold=HOLD, writes=WRITES)
+        plain = matviews.under_load(dsn, view, matviews.plain_refresh(view), hold=HOLD, writes=WRITES)
         figures[view.name].update(
             concurrent_median_ms=concurrent.median() * 1e3,
             concurrent_p99_ms=concurrent.p99() * 1e3,

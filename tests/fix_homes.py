@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from limits import SUBPROCESS_TIMEOUT
 
 from phase3test.project import SupabaseProject
 from phase3test.provisioning.embedded import Provisioner
@@ -66,7 +67,7 @@ def cold_home() -> Iterator[Path]:
 def isolated_home(warm_home_template: Path) -> Iterator[Path]:
     """A private PHASE3TEST_HOME with a copy of the warm cache; removed afterwards."""
     home = shared_tempdir("p3t-home-")
-    subprocess.run(["cp", "-a", f"{warm_home_template}/.", str(home)], check=True)
+    subprocess.run(["cp", "-a", f"{warm_home_template}/.", str(home)], check=True, timeout=SUBPROCESS_TIMEOUT)
     yield home
     reap_orphans(base_dir(home), include_kept=True)
     shutil.rmtree(home, ignore_errors=True)

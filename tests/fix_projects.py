@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from fix_homes import SAMPLE_PROJECT
+from limits import SUBPROCESS_TIMEOUT
 
 PHASE3TEST = str(Path(sys.executable).parent / "phase3test")
 
@@ -83,6 +84,13 @@ def run_check(home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
 
     def run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "PHASE3TEST_HOME": str(home)}
-        return subprocess.run([PHASE3TEST, "check", *args], cwd=project, env=env, capture_output=True, text=True)
+        return subprocess.run(
+            [PHASE3TEST, "check", *args],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT,
+        )
 
     return run

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from limits import SUBPROCESS_TIMEOUT
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +78,7 @@ def user_project(pytester: pytest.Pytester, sample_project: Path, isolated_home:
 
 def test_fixtures_behave_as_documented(pytester: pytest.Pytester, user_project: Path, leftovers, isolated_home):
     pytester.makepyfile(test_user=USER_TESTS)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "-v")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "-v", timeout=SUBPROCESS_TIMEOUT)
     result.assert_outcomes(passed=10)
     result.stdout.fnmatch_lines(["*server ready in *2 migration(s), PostgreSQL 15*"])
     assert leftovers(isolated_home) == []
@@ -87,14 +88,14 @@ def test_same_suite_under_xdist(pytester: pytest.Pytester, user_project: Path, l
     pytester.makepyfile(
         test_user="""
 def test_a(db, fresh_db, empty_db):
-    assert db.info.dbname != fresh_db.info.dbname != empty_db.info.dbname
+    assert len({db.info.dbname, fresh_db.info.dbname, empty_db.info.dbname}) == 3
 
 
 def test_b(db, fresh_db, empty_db):
-    assert db.info.dbname != fresh_db.info.dbname != empty_db.info.dbname
+    assert len({db.info.dbname, fresh_db.info.dbname, empty_db.info.dbname}) == 3
 """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", timeout=SUBPROCESS_TIMEOUT)
     result.assert_outcomes(passed=2)
     assert leftovers(isolated_home) == []
 
@@ -115,7 +116,7 @@ def test_needs_only_bootstrap(empty_db):
     assert empty_db.execute("select 1").fetchone() == (1,)
 """
     )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=SUBPROCESS_TIMEOUT)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
@@ -131,7 +132,7 @@ def test_needs_only_bootstrap(empty_db):
 
 def test_verbose_header_reports_each_resolution_step(pytester: pytest.Pytester, user_project: Path):
     pytester.makepyfile(test_user="def test_nothing():\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-v", timeout=SUBPROCESS_TIMEOUT)
     result.stdout.fnmatch_lines(
         [
             "phase3test: PostgreSQL 15.* (system, *), project *supabase",
@@ -144,7 +145,9 @@ def test_verbose_header_reports_each_resolution_step(pytester: pytest.Pytester, 
 
 def test_bad_bindir_is_a_usage_error_naming_the_option(pytester: pytest.Pytester, user_project: Path):
     pytester.makepyfile(test_user="def test_db(db):\n    pass\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--pg-bindir", "/nonexistent/bin")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--pg-bindir", "/nonexistent/bin", timeout=SUBPROCESS_TIMEOUT
+    )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*bindir from command line (--pg-bindir) points at /nonexistent/bin*"])
 
@@ -189,7 +192,7 @@ def test_unseeded_db(db):
 def test_a_project_seeds_the_template_with_its_own_seeders(pytester: pytest.Pytester, user_project: Path):
     pytester.makepyfile(notes_seeders=NOTES_SEEDERS.replace("OWNER_EXISTS", "True"), test_user=SEEDED_TESTS)
     pytester.makeini("[pytest]\nphase3test_supabase_dir = supabase\nphase3test_seeders = notes_seeders\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", timeout=SUBPROCESS_TIMEOUT)
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*template seeded by notes_seeders (seed 0, scale 1)*"])
 
@@ -199,8 +202,53 @@ def test_a_failing_seeder_fails_the_tests_that_need_seed_data_and_names_it(
 ):
     pytester.makepyfile(notes_seeders=NOTES_SEEDERS.replace("OWNER_EXISTS", "False"), test_user=SEEDED_TESTS)
     pytester.makeini("[pytest]\nphase3test_supabase_dir = supabase\nphase3test_seeders = notes_seeders\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", timeout=SUBPROCESS_TIMEOUT)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         ["*seeding the template failed:*", "*seeder 'notes' failed, nothing was kept*foreign key*(notes)*"]
     )
+
+
+SKIPPING_TESTS = """
+import pytest
+
+
+def test_without_a_stack():
+    pytest.skip("no stack here")
+
+
+def test_without_a_tool():
+    pytest.skip("the tool is not installed")
+
+
+@pytest.mark.xfail(reason="known bug")
+def test_known_bug():
+    assert False
+
+
+def test_gone():
+    pass
+"""
+
+
+def test_a_skip_the_expected_skips_do_not_list_fails_and_a_listed_one_stays_a_skip(
+    pytester: pytest.Pytester, user_project: Path
+):
+    pytester.makepyfile(test_user=SKIPPING_TESTS)
+    (pytester.path / "skips.yaml").write_text(
+        '- test: "test_user.py::test_without_a_stack"\n  reason: "no stack"\n  why: "CI has none"\n'
+        '- test: "test_user.py::test_gone"\n  reason: "anything"\n  why: "it used to skip"\n'
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--pg-expected-skips=skips.yaml", "-rs", timeout=SUBPROCESS_TIMEOUT
+    )
+    result.assert_outcomes(skipped=1, failed=1, xfailed=1, passed=1)
+    result.stdout.fnmatch_lines_random(
+        [
+            "*unexpected skip: the tool is not installed",
+            "*skips.yaml lists the skips this project expects*",
+            "phase3test: expected skip did not happen: test_user.py::test_gone (anything)",
+        ]
+    )
+    without = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=SUBPROCESS_TIMEOUT)
+    without.assert_outcomes(skipped=2, xfailed=1, passed=1)

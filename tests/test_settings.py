@@ -38,7 +38,8 @@ print("SETTINGS=" + json.dumps(resolved.to_json()))
 FILE_VALUES = {
     "supabase_dir": "project/supabase", "backend": "embedded", "bindir": "pg/bin", "user": "file-user",
     "keep": "true", "home": "file-home", "seeders": "file_seeders", "seed": "11", "seed_scale": "medium",
-    "rls_matrix": "matrix/file.yaml", "base_ref": "origin/file", "report_dir": "file-reports",
+    "rls_matrix": "matrix/file.yaml", "base_ref": "origin/file", "expected_skips": "file-skips.yaml",
+    "report_dir": "file-reports",
     "access_report": "file-grid.md", "baseline": "file-baseline.json", "api_url": "http://file.test",
 }  # fmt: skip
 ENV_VALUES = {
@@ -49,6 +50,7 @@ FLAG_VALUES = {
     "supabase_dir": "flag/supabase", "backend": "external", "db_url": "postgresql://u:pw@127.0.0.1:1/postgres",
     "bindir": "flag/bin", "user": "flag-user", "keep": True, "home": "flag-home", "seeders": "flag_seeders",
     "seed": "33", "seed_scale": "large", "rls_matrix": "flag.yaml", "base_ref": "origin/flag",
+    "expected_skips": "flag-skips.yaml",
     "report_dir": "flag-reports", "access_report": "flag-grid.md", "baseline": "flag-baseline.json",
     "api_url": "http://flag.test", "api_jwt_secret": "flag-secret", "api_db_url": "postgresql://a:b@127.0.0.1:2/api",
 }  # fmt: skip
@@ -106,6 +108,8 @@ def configured(tmp_path: Path) -> Path:
     (tmp_path / "pytest.ini").write_text(_ini(FILE_VALUES))
     for baseline in (FILE_VALUES["baseline"], FLAG_VALUES["baseline"]):
         (tmp_path / baseline).write_text('{"format": 1}')
+    for skips in (FILE_VALUES["expected_skips"], FLAG_VALUES["expected_skips"]):
+        (tmp_path / skips).write_text("[]\n")
     return tmp_path
 
 

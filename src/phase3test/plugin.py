@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
+from phase3test import expected_skips
 from phase3test import settings as phase3test_settings
 from phase3test.access import matrix
 from phase3test.errors import Phase3TestError
@@ -15,7 +17,7 @@ from phase3test.provisioning.registry import base_dir, new_run_id, reap_orphans
 from phase3test.provisioning.run import RunServer
 from phase3test.report import baseline
 from phase3test.report.access_grid import AccessReport
-from phase3test.report.regression import RunReport
+from phase3test.report.regression import RunReport, skip_reason
 from phase3test.server import container
 from phase3test.server.process import ProcessId
 from phase3test.server.target import redacted
@@ -25,6 +27,7 @@ from phase3test.supabase import api
 
 pytest_plugins = ["phase3test.fixtures"]
 _WORKER_KEY = "phase3test_run"
+EXPECTED_SKIPS = pytest.StashKey[expected_skips.ExpectedSkips | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,6 +52,13 @@ def pytest_configure(config: pytest.Config) -> None:
         except Phase3TestError as exc:
             raise pytest.UsageError(str(exc)) from None
     config.stash[RUN_SERVER] = RunServer(settings, run_id, owner)
+    try:
+        pinned = expected_skips.load(settings.expected_skips) if settings.expected_skips else None
+    except Phase3TestError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[EXPECTED_SKIPS] = pinned
+    if pinned is not None and workerinput is None:
+        config.pluginmanager.register(_SkipsSeen(pinned), "phase3test-skips")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(config), "phase3test-xdist")
 
@@ -65,6 +75,40 @@ def _start_the_run(config: pytest.Config, settings: phase3test_settings.Settings
         config.pluginmanager.register(
             RunReport(settings.report_dir, settings.project, settings.backend, earlier), "phase3test-report"
         )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """With expected skips configured, a skip they do not list fails its test (in the process that ran it)."""
+    report = yield
+    pinned = item.config.stash.get(EXPECTED_SKIPS, None)
+    if pinned is not None and report.skipped and not hasattr(report, "wasxfail"):
+        problem = pinned.unexpected(report.nodeid, skip_reason(report))
+        if problem:
+            report.outcome = "failed"
+            report.longrepr = problem
+    return report
+
+
+class _SkipsSeen:
+    """The controller's view: expected skips whose tests ran without skipping are named at the end (not failed:
+    a base ref or a stack makes some run)."""
+
+    def __init__(self, pinned: expected_skips.ExpectedSkips) -> None:
+        self.pinned = pinned
+        self.ran: set[str] = set()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.ran.add(report.nodeid)
+        if report.skipped:
+            self.pinned.unexpected(report.nodeid, skip_reason(report))
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        for entry in self.pinned.never_seen():
+            if any(entry.matches(test, entry.reason) for test in self.ran):
+                terminalreporter.write_line(f"phase3test: expected skip did not happen: {entry.test} ({entry.reason})")
 
 
 class _XdistHooks:

@@ -130,6 +130,11 @@ SETTINGS: tuple[Setting, ...] = (
         "must stay as they are, new ones come after them",
     ),
     Setting(
+        "expected_skips",
+        "the skips this project expects, each with its reason (YAML); any other skip fails its test",
+        Path,
+    ),
+    Setting(
         "report_dir",
         "write the regression report (report.json, .md, .html, access-matrix.md) here",
         Path,
@@ -191,6 +196,7 @@ class Settings:
     seed_scale: int = 1
     rls_matrix: Path | None = None
     base_ref: str | None = None
+    expected_skips: Path | None = None
     report_dir: Path | None = None
     access_report: Path | None = None
     baseline: Path | None = None

@@ -9,7 +9,7 @@
 -- existed before it (made private with its limits); the rollback removes it
 -- all the same and does not bring back its earlier, possibly public, settings.
 --
--- refuses: while the equipment-media bucket holds objects
+-- refuses: object_in_use while the equipment-media bucket holds objects
 -- cleared by: delete from storage.objects where bucket_id = 'equipment-media'
 -- (On a test database the rows are all there is; in production, delete the
 -- objects through the Storage API instead, which removes the files too.)

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from filelock import FileLock
+from limits import SUBPROCESS_TIMEOUT
 
 from phase3test.migrations.discovery import discover
 from phase3test.project import SupabaseProject
+from phase3test.provisioning.cache import KEEP_ENTRIES, ClusterCache
 from phase3test.provisioning.embedded import Provisioner
 from phase3test.provisioning.provisioned import Provisioned
 from phase3test.provisioning.registry import RunDir, base_dir
@@ -121,7 +124,9 @@ def test_entry_whose_templates_carry_another_key_is_rebuilt(runs: Runs, project_
     old = runs.entry("mig-")
     (project_dir / "migrations" / "20240103000000_rating.sql").write_text("select 1;\n")
     new_key = runs.provisioner.migrated_key(discover(project_dir / "migrations"))
-    subprocess.run(["cp", "-a", str(old), str(old.parent / new_key)], check=True)  # keeps the owner
+    subprocess.run(
+        ["cp", "-a", str(old), str(old.parent / new_key)], check=True, timeout=SUBPROCESS_TIMEOUT
+    )  # keeps the owner
     manifest = json.loads((old.parent / new_key / "manifest.json").read_text())
     manifest["key"] = new_key
     (old.parent / new_key / "manifest.json").write_text(json.dumps(manifest))
@@ -178,3 +183,25 @@ def test_binaries_the_server_user_cannot_reach_are_copied_and_run(isolated_home:
     datadir = base_dir(isolated_home) / "runs" / "initdb-check"
     initdb(usable, datadir, run_as)  # needs the wheel's vendored libpq next to the copy
     assert (datadir / "PG_VERSION").read_text().strip() == str(major)
+
+
+def test_pruning_removes_old_entries_with_their_lock_files_and_orphaned_locks(tmp_path: Path):
+    cache = ClusterCache(tmp_path, resolve_user(None))
+    for n in range(KEEP_ENTRIES + 3):
+        cache.get_or_build(f"mig-test{n:02}", lambda datadir: datadir.mkdir())
+        os.utime(cache.root / f"mig-test{n:02}", (n, n))  # oldest first
+    (cache.root / "mig-gone.lock").touch()  # left by a build that failed
+    cache.prune()
+    entries = {p.name for p in cache.root.iterdir() if p.is_dir()}
+    locks = {p.name.removesuffix(".lock") for p in cache.root.glob("*.lock")}
+    assert {f"mig-test{n:02}" for n in range(3, KEEP_ENTRIES + 3)} <= entries
+    assert not {f"mig-test{n:02}" for n in range(3)} & entries, "the three least recently used are gone"
+    assert locks <= entries, f"lock files without an entry: {sorted(locks - entries)}"
+
+
+def test_a_held_lock_keeps_its_entry_through_a_prune(tmp_path: Path):
+    cache = ClusterCache(tmp_path, resolve_user(None))
+    (cache.root / "mig-busy.lock").touch()
+    with FileLock(str(cache.root / "mig-busy.lock")):
+        cache.prune()
+        assert (cache.root / "mig-busy.lock").exists(), "a run is waiting on it"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from limits import SUBPROCESS_TIMEOUT
 
 from phase3test.provisioning.registry import base_dir
 from phase3test.server import container
@@ -43,7 +44,12 @@ def test_without_an_engine_it_says_why_and_starts_nothing(
     broken_project({})
 
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--pg-backend=docker", "--pyargs", "phase3test.suites.test_idempotency"
+        "-p",
+        "no:cacheprovider",
+        "--pg-backend=docker",
+        "--pyargs",
+        "phase3test.suites.test_idempotency",
+        timeout=SUBPROCESS_TIMEOUT,
     )
 
     output = result.stdout.str()

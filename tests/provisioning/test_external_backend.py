@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from limits import SUBPROCESS_TIMEOUT
 
 from phase3test.errors import SetupError
 from phase3test.project import SupabaseProject
@@ -39,7 +40,7 @@ def _claim(run_id: str, owner: ProcessId, host: str | None = None, keep: bool = 
 def _dead_process() -> ProcessId:
     proc = subprocess.Popen(["sleep", "0"])
     owner = ProcessId.of(proc.pid)
-    proc.wait()
+    proc.wait(timeout=SUBPROCESS_TIMEOUT)
     return owner
 
 
@@ -77,6 +78,7 @@ def test_a_failing_migration_is_named_and_nothing_is_left(
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--pg-backend=external", f"--pg-db-url={outside_server.url()}", "-l",
         "test_shows_its_arguments.py", "--pyargs", "phase3test.suites.test_rollbacks",
+        timeout=SUBPROCESS_TIMEOUT,
     )  # fmt: skip
 
     output = result.stdout.str()
@@ -142,6 +144,7 @@ def test_runs_that_died_are_cleaned_up_and_kept_ones_wait_for_down(
         [str(Path(sys.executable).parent / "phase3test"), "down", "--db-url", outside_server.url()],
         capture_output=True,
         text=True,
+        timeout=SUBPROCESS_TIMEOUT,
     )
     assert down.returncode == 0, down.stderr
     assert "dropped 1 database(s): p3t_kept0001_empty" in down.stdout

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from limits import SUBPROCESS_TIMEOUT
 
 COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 LINTER = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
@@ -24,15 +25,26 @@ def compose() -> dict:
 
 def docker_compose_available() -> bool:
     docker = shutil.which("docker")
-    return bool(docker) and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    return (
+        bool(docker)
+        and subprocess.run([docker, "compose", "version"], capture_output=True, timeout=SUBPROCESS_TIMEOUT).returncode
+        == 0
+    )
 
 
 def test_the_file_is_valid_compose():
     if docker_compose_available():
-        result = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"], capture_output=True)
+        result = subprocess.run(
+            ["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
+            capture_output=True,
+            timeout=SUBPROCESS_TIMEOUT,
+        )
     elif LINTER is not None:  # no Compose here: the Compose specification's own schema
         result = subprocess.run(
-            [LINTER, "--builtin-schema", "vendor.compose-spec", str(COMPOSE)], capture_output=True, text=True
+            [LINTER, "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT,
         )
     else:
         pytest.skip("neither docker compose nor check-jsonschema is installed")

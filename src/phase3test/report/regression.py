@@ -28,8 +28,9 @@ from phase3test.project import SupabaseProject
 from phase3test.report import baseline, html
 from phase3test.report.access_grid import AccessReport, failure_line
 
-# Names the suites record their findings under (record_property); access cells: access_report.PROPERTY.
-MATVIEWS, SCHEMA, PGTAP = "matviews", "schema", "pgtap"
+# Names the suites record their findings under (record_property); access cells: access_grid.PROPERTY.
+# CONDITIONS: a test ran under other conditions than its suite promises (seeded data -> an empty database).
+MATVIEWS, SCHEMA, PGTAP, CONDITIONS = "matviews", "schema", "pgtap", "conditions"
 FAILURES_SHOWN = 30
 
 
@@ -46,6 +47,8 @@ class RunReport:
     matviews: dict[str, dict[str, float]] = field(default_factory=dict)
     schema: dict[str, Any] = field(default_factory=dict)
     pgtap: dict[str, list[Any]] = field(default_factory=dict)  # file (under tests/) -> [number, ok, name] each
+    conditions: list[dict[str, str]] = field(default_factory=list)  # {test, note}
+    skips: list[dict[str, str]] = field(default_factory=list)  # {test, reason}
 
     def __post_init__(self) -> None:
         self.access = AccessReport(self.folder / "access-matrix.md")
@@ -57,6 +60,8 @@ class RunReport:
             self.results[report.nodeid] = report.outcome
         if report.failed:
             self.failures.append({"test": report.nodeid, "when": report.when, "message": failure_line(report)})
+        if report.skipped:
+            self.skips.append({"test": report.nodeid, "reason": skip_reason(report)})
         self.access.pytest_runtest_logreport(report)
         for name, value in report.user_properties:
             if name == MATVIEWS and isinstance(value, dict):
@@ -65,6 +70,8 @@ class RunReport:
                 self.schema = value
             elif name == PGTAP and isinstance(value, dict):
                 self.pgtap[value["file"]] = value["assertions"]
+            elif name == CONDITIONS and report.when == "call":
+                self.conditions.append({"test": report.nodeid, "note": str(value)})
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -110,6 +117,8 @@ class RunReport:
             ],
             "matviews": self.matviews,
             "pgtap": self.pgtap,
+            "conditions": self.conditions,
+            "skips": self.skips,
             "schema": {key: value for key, value in self.schema.items() if key != "server_version"},
         }
 
@@ -119,6 +128,13 @@ class RunReport:
         except Exception:  # the run itself reports an unreadable folder; the report just has none
             return []
         return [{"version": m.version, "name": m.name, "sha256": m.checksum} for m in found]
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    """Why a test was skipped, without pytest's "Skipped: " prefix."""
+    longrepr = report.longrepr
+    reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")
 
 
 def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
@@ -149,6 +165,12 @@ def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
         lines += [f"- `{f['test']}`: {f['message']}" for f in data["failures"][:FAILURES_SHOWN]]
         if len(data["failures"]) > FAILURES_SHOWN:
             lines.append(f"- … and {len(data['failures']) - FAILURES_SHOWN} more (report.json has them all)")
+    if data["conditions"]:
+        lines += ["", f"## Checks that ran under other conditions ({len(data['conditions'])})", ""]
+        lines += [f"- `{c['test']}`: {c['note']}" for c in data["conditions"]]
+    if data["skips"]:
+        lines += ["", f"## Skipped ({len(data['skips'])})", ""]
+        lines += [f"- `{s['test']}`: {s['reason']}" for s in data["skips"][:FAILURES_SHOWN]]
     if access.cells:
         differing = sum(1 for cell in data["access"] if not cell["as_declared"])
         lines += [

@@ -81,7 +81,7 @@ def output(conn: psycopg.Connection, path: Path) -> list[str]:
     text = path.read_text(encoding="utf-8")
     statements = split_statements(text)
     if statements is None:
-        pytest.fail(f"{path}: not valid SQL (libpg_query could not split it)", pytrace=False)
+        pytest.fail(f"{path}: not valid SQL (libpg_query could not split it)", pytrace=False)  # check: pgtap.parses
     lines: list[str] = []
     for statement in statements:
         cursor = conn.execute(statement.text)
@@ -106,13 +106,17 @@ def run_file(path: Path, fresh_db: psycopg.Connection, record_property: Callable
     try:
         tap = parse(output(fresh_db, path))
     except psycopg.Error as exc:
-        pytest.fail(f"{path.name}: ERROR {exc.sqlstate}: {exc.diag.message_primary or exc}", pytrace=False)
+        pytest.fail(
+            f"{path.name}: ERROR {exc.sqlstate}: {exc.diag.message_primary or exc}", pytrace=False
+        )  # check: pgtap.runs
     record_property(
         PGTAP, {"file": _under_tests(path), "assertions": [[a.number, a.ok, a.name] for a in tap.assertions]}
     )
     problems = tap.problems()
     if problems:
-        pytest.fail(f"{path.name}: {len(problems)} problem(s)\n" + "\n".join(problems), pytrace=False)
+        pytest.fail(
+            f"{path.name}: {len(problems)} problem(s)\n" + "\n".join(problems), pytrace=False
+        )  # check: pgtap.assertions
 
 
 def _under_tests(path: Path) -> str:

@@ -16,10 +16,12 @@ def roll_back_seeded(conn: psycopg.Connection, chain: list[Migration], keep: int
     The rows that survive are the seed data as it stood at that version: the
     tables and columns the rolled-back migrations added are gone, the rest is
     kept. Returns "" on success, else why the way down is closed: a newer
-    migration is irreversible, has no rollback, or its rollback refused as it
-    declares it does (`-- refuses: <when>`) with nothing declared to clear the
-    way; `conn` is then unusable. Any other failure of a rollback on seed data
-    is a defect, and is raised.
+    migration is irreversible, has no rollback, or its rollback refused with
+    the error it declares (`-- refuses: <SQLSTATE> <when>`) and nothing is
+    declared to clear the way; `conn` is then unusable. Any other failure of a
+    rollback on seed data is a defect and is raised, naming the file and the
+    statement: an undeclared error, a declared one of another SQLSTATE, or the
+    declared one still raised after `-- cleared by:` ran.
     """
     applied = applied_checksums(conn)
     for migration in reversed([m for m in chain[keep:] if m.version in applied]):
@@ -28,18 +30,26 @@ def roll_back_seeded(conn: psycopg.Connection, chain: list[Migration], keep: int
             return f"{migration.path.name} is declared irreversible: {rollback.irreversible}"
         if rollback.script is None:
             return f"{migration.path.name} has no rollback"
-        clear_the_way(conn, rollback)
+        cleared = clear_the_way(conn, rollback)
         try:
             revert(conn, rollback)
         except MigrationError as exc:
-            if not rollback.refuses:
+            if not _is_the_declared_refusal(rollback, exc, cleared):
                 raise
             return f"the rollback of {migration.path.name} refuses {rollback.refuses}: {exc.message}"
     return ""
 
 
-def clear_the_way(conn: psycopg.Connection, rollback: Rollback) -> None:
-    """Run the statement a refusing rollback declares clears its way (`-- cleared by: <sql>`), if any."""
-    if rollback.refuses and rollback.cleared_by:
-        with conn.transaction():
-            conn.execute(rollback.cleared_by)
+def _is_the_declared_refusal(rollback: Rollback, error: MigrationError, cleared: bool) -> bool:
+    refusal = rollback.refuses
+    return refusal is not None and not cleared and refusal.sqlstate is not None and error.sqlstate == refusal.sqlstate
+
+
+def clear_the_way(conn: psycopg.Connection, rollback: Rollback) -> bool:
+    """Run the statement a refusing rollback declares clears its way (`-- cleared by: <sql>`), if any; True
+    when it ran."""
+    if not (rollback.refuses and rollback.cleared_by):
+        return False
+    with conn.transaction():
+        conn.execute(rollback.cleared_by)
+    return True

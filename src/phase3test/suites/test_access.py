@@ -45,18 +45,19 @@ def test_every_table_and_function_in_an_exposed_schema_has_access_decisions(
               and {not_extension_member("pg_proc", "p.oid")}""",
         exposed,
     )
-    problems = [
+    problems: list[str] = []
+    problems += [  # check: access.undeclared_tables
         f"{t}: a table in an exposed schema with no access decisions"
         for t in sorted(tables - access_matrix.tables.keys())
     ]
-    problems += [
+    problems += [  # check: access.undeclared_functions
         f"{f}: a function the API serves (RPC) with no access decisions"
         for f in sorted(functions - access_matrix.functions.keys())
     ]
-    problems += [
+    problems += [  # check: access.stale_tables
         f"{t}: has access decisions but no such table exists" for t in access_matrix.tables if not _exists(db, t)
     ]
-    problems += [
+    problems += [  # check: access.stale_functions
         f"{f}: has access decisions but the API serves no such function"
         for f in access_matrix.functions
         if f not in functions
@@ -79,6 +80,9 @@ def test_access_matches_the_matrix(
     verdict = probes.check(db, access_matrix, access_cell)
     for note in verdict.unchecked:
         warnings.warn(note, probes.UncheckedAccess, stacklevel=1)
-    assert not verdict.problems, f"{access_cell.role} {access_cell.operation} on {access_cell.table}: " + "; ".join(
-        verdict.problems
+    assert not verdict.problems, (
+        f"{access_cell.role} {access_cell.operation} on {access_cell.table}: "
+        + "; ".join(  # check: access.cell
+            verdict.problems
+        )
     )

@@ -36,7 +36,7 @@ def views(fresh_db: psycopg.Connection) -> list[MatView]:
 
 def test_every_materialized_view_has_a_unique_index_concurrent_refresh_can_use(views: list[MatView]) -> None:
     unusable = [view.name for view in views if view.unique_index is None]
-    assert not unusable, (
+    assert not unusable, (  # check: matviews.unique_index
         "REFRESH ... CONCURRENTLY needs a unique index on plain columns, without a WHERE clause, on: "
         + ", ".join(unusable)
     )
@@ -54,8 +54,11 @@ def test_after_writes_and_the_refresh_every_view_equals_its_definition(
             lacking, extra = matviews.drift(fresh_db, view)
             if lacking or extra:
                 drifted.append(f"{view.name}: lacks {lacking} row(s) its definition gives, has {extra} it does not")
-    assert not drifted, f"after writes to {', '.join(changed) or 'no base table'} and the refresh:\n  " + "\n  ".join(
-        drifted
+    assert not drifted, (
+        f"after writes to {', '.join(changed) or 'no base table'} and the refresh:\n  "
+        + "\n  ".join(  # check: matviews.no_drift
+            drifted
+        )
     )
 
 
@@ -65,17 +68,21 @@ def test_readers_never_wait_for_a_concurrent_refresh(
     pg_server: ServerInfo,
     record_property: Callable[[str, object], None],
 ) -> None:
+    """Through the project's own refresh path (its refresh function, else a concurrent refresh), against a plain
+    refresh as the control that shows the probe can see a wait."""
     refresh(fresh_db, views)
     dsn = pg_server.conninfo(fresh_db.info.dbname)
+    paths = matviews.refresh_paths(fresh_db, views)
     lines, blocked, figures = [], [], {}
     for view in views:
-        concurrent = matviews.under_load(dsn, view, concurrently=True, hold=HOLD)
-        plain = matviews.under_load(dsn, view, concurrently=False, hold=HOLD)
+        concurrent = matviews.under_load(dsn, view, paths[view.name], hold=HOLD)
+        plain = matviews.under_load(dsn, view, matviews.plain_refresh(view), hold=HOLD)
         assert not concurrent.errors and not plain.errors, f"{view.name}: {concurrent.errors + plain.errors}"
         assert plain.lock_waits, f"{view.name}: the control (a plain refresh) blocked no reader: the probe sees nothing"
+        path = paths[view.name].as_string(fresh_db)
         lines.append(
             f"{view.name}: readers' median/p99 {concurrent.median() * 1e3:.1f}/{concurrent.p99() * 1e3:.1f} ms "
-            f"during a concurrent refresh, {plain.median() * 1e3:.1f}/{plain.p99() * 1e3:.1f} ms during a plain one"
+            f"during `{path}`, {plain.median() * 1e3:.1f}/{plain.p99() * 1e3:.1f} ms during a plain refresh"
         )
         figures[view.name] = {
             "refresh_ms": matviews.refresh_time(fresh_db, view) * 1e3,
@@ -87,10 +94,15 @@ def test_readers_never_wait_for_a_concurrent_refresh(
             "plain_lock_waits": plain.lock_waits,
         }
         if concurrent.lock_waits:
-            blocked.append(f"{view.name}: readers waited on a lock in {concurrent.lock_waits} of {concurrent.samples}")
+            blocked.append(
+                f"{view.name}: readers waited on a lock in {concurrent.lock_waits} of {concurrent.samples} samples "
+                f"during `{path}`"
+            )
     record_property(MATVIEWS, figures)
     print("\n" + "\n".join(lines))
-    assert not blocked, "a concurrent refresh blocked readers:\n  " + "\n  ".join(blocked)
+    assert not blocked, "the project's refresh blocked readers:\n  " + "\n  ".join(
+        blocked
+    )  # check: matviews.readers_never_wait
 
 
 def test_refresh_functions_refresh_views_after_the_views_they_read(
@@ -102,7 +114,7 @@ def test_refresh_functions_refresh_views_after_the_views_they_read(
         for position, name in enumerate(order):
             later = [dep for dep in reads.get(name, ()) if dep in order[position + 1 :]]
             problems += [f"{function} refreshes {name} before {dep}, which it reads" for dep in later]
-    assert not problems, "\n".join(problems)
+    assert not problems, "\n".join(problems)  # check: matviews.refresh_order
 
 
 def test_two_refreshes_at_once_neither_fail_nor_queue_up(
@@ -127,7 +139,7 @@ def test_two_refreshes_at_once_neither_fail_nor_queue_up(
             first.commit()
         if waited > 1:
             problems.append(f"{function}: a second call waited {waited:.1f} s for the first instead of skipping")
-    assert not problems, "\n".join(problems)
+    assert not problems, "\n".join(problems)  # check: matviews.no_queue
 
 
 def refresh(conn: psycopg.Connection, views: list[MatView]) -> None:

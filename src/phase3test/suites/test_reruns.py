@@ -34,9 +34,13 @@ def test_a_second_run_of_the_runner_is_a_no_op(
     record_property(SCHEMA, _schema_record(fresh_db, schema))
     rows = contents.read(fresh_db, contents.columns_of(schema))
     applied = migrate(fresh_db, migration_chain)
-    assert not applied, f"a second run applied {[m.path.name for m in applied]} again"
-    assert_same(schema, snapshot(fresh_db), "a second run of the runner")
-    contents.assert_unchanged(rows, contents.read(fresh_db, contents.columns_of(schema)), "a second run of the runner")
+    assert not applied, (
+        f"a second run applied {[m.path.name for m in applied]} again"
+    )  # check: reruns.second_run_applies_nothing
+    assert_same(schema, snapshot(fresh_db), "a second run of the runner")  # check: reruns.second_run_schema
+    contents.assert_unchanged(
+        rows, contents.read(fresh_db, contents.columns_of(schema)), "a second run of the runner"
+    )  # check: reruns.second_run_rows
 
 
 def _schema_record(conn: psycopg.Connection, schema: Snapshot) -> dict[str, object]:
@@ -63,7 +67,9 @@ def test_the_migrations_on_the_base_ref_are_untouched_and_new_ones_come_after(
     except MigrationDriftError as exc:
         problem = str(exc)
     if problem:
-        pytest.fail(f"compared with {ref}, whose migrations production runs: {problem}", pytrace=False)
+        pytest.fail(
+            f"compared with {ref}, whose migrations production runs: {problem}", pytrace=False
+        )  # check: reruns.base_ref
 
 
 def test_the_seed_data_gives_the_data_checks_rows_to_compare(fresh_db: psycopg.Connection) -> None:
@@ -91,7 +97,7 @@ def test_a_database_from_before_this_migration_keeps_its_rows_up_to_the_head(
     applied = migrate(fresh_db, migration_chain)
     assert [m.path.name for m in applied] == [m.path.name for m in migration_chain[older:]]
     context = f"migrating to the head from before {migration.path.name}"
-    contents.assert_kept(rows, contents.read(fresh_db, kept), context)
+    contents.assert_kept(rows, contents.read(fresh_db, kept), context)  # check: reruns.rows_kept
     # Columns added since that the seed data fills on every row must be filled on the old rows too.
     added = {
         table: [
@@ -106,6 +112,9 @@ def test_a_database_from_before_this_migration_keeps_its_rows_up_to_the_head(
         for column, count in per_column.items()
         if count
     ]
-    assert not missing, f"{context}: columns the seed data fills on every row were not backfilled:\n  " + (
-        "\n  ".join(missing)
+    assert not missing, (
+        f"{context}: columns the seed data fills on every row were not backfilled:\n  "
+        + (  # check: reruns.backfilled
+            "\n  ".join(missing)
+        )
     )

@@ -34,9 +34,11 @@ def test_rolling_back_restores_the_schema_and_re_applying_rebuilds_it(
     apply(empty_db, migration)
     after = snapshot(empty_db)
     revert(empty_db, rollback)
-    assert_same(before, snapshot(empty_db), f"after rolling back {migration.path.name}")
+    assert_same(before, snapshot(empty_db), f"after rolling back {migration.path.name}")  # check: rollbacks.restores
     apply(empty_db, migration)
-    assert_same(after, snapshot(empty_db), f"after re-applying {migration.path.name} once rolled back")
+    assert_same(
+        after, snapshot(empty_db), f"after re-applying {migration.path.name} once rolled back"
+    )  # check: rollbacks.rebuilds
 
 
 def test_rolling_back_keeps_the_rows_of_every_table_it_does_not_change(
@@ -58,7 +60,7 @@ def test_rolling_back_keeps_the_rows_of_every_table_it_does_not_change(
     if closed:
         pytest.skip(closed)
     untouched = untouched_tables(before, snapshot(fresh_db))
-    contents.assert_unchanged(
+    contents.assert_unchanged(  # check: rollbacks.other_tables_rows
         rows.only(untouched),
         contents.read(fresh_db, {table: columns[table] for table in untouched}),
         f"rolling back {migration.path.name} (tables whose columns it leaves alone)",
@@ -82,7 +84,9 @@ def test_the_whole_chain_goes_up_to_the_head_and_down_to_the_bootstrap(
                 f"({rollback.irreversible}); the {index} older migration(s) were not rolled back"
             )
         revert(empty_db, rollback)
-        assert_same(snapshots[index], snapshot(empty_db), f"after rolling back {migration_chain[index].path.name}")
+        assert_same(
+            snapshots[index], snapshot(empty_db), f"after rolling back {migration_chain[index].path.name}"
+        )  # check: rollbacks.chain
 
 
 def untouched_tables(before: Snapshot, after: Snapshot) -> list[str]:

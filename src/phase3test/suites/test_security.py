@@ -28,7 +28,7 @@ def test_row_level_security_is_enabled_on_every_exposed_table(
             where n.nspname = any (%s) and c.relkind in ('r', 'p') and not c.relrowsecurity order by 1""",
         (supabase_project.api_schemas(),),
     )
-    assert not unprotected, "row level security is off on: " + ", ".join(unprotected)
+    assert not unprotected, "row level security is off on: " + ", ".join(unprotected)  # check: security.rls_enabled
 
 
 def test_no_write_policy_is_always_true_unless_the_matrix_allows_every_row(
@@ -58,7 +58,7 @@ def test_no_write_policy_is_always_true_unless_the_matrix_allows_every_row(
                         f"{table}: policy {name} ({clause} true) lets {role.name} {operation} every row, "
                         f"but the matrix says {access.expected(operation, role.name)}"
                     )
-    assert not problems, "\n".join(problems)
+    assert not problems, "\n".join(problems)  # check: security.always_true_writes
 
 
 def _deciding_clause(operation: str, using: str | None, check: str | None) -> tuple[str, str | None]:
@@ -78,8 +78,11 @@ def test_security_definer_functions_pin_their_search_path(db: psycopg.Connection
                and not exists (select from unnest(p.proconfig) c where c like 'search_path=%%')
                and {not_extension_member("pg_proc", "p.oid")} order by 1""",
     )
-    assert not unpinned, "SECURITY DEFINER without a fixed search_path (add `set search_path = ''`): " + ", ".join(
-        unpinned
+    assert not unpinned, (
+        "SECURITY DEFINER without a fixed search_path (add `set search_path = ''`): "
+        + ", ".join(  # check: security.definer_search_path
+            unpinned
+        )
     )
 
 
@@ -100,8 +103,10 @@ def test_anon_executes_no_security_definer_function_unless_declared(
     declared = {entry: _oid(db, entry) for entry in access_matrix.anon_may_execute}
     unknown = sorted(entry for entry, oid in declared.items() if oid is None)
     undeclared = sorted(name for oid, name in executable.items() if oid not in declared.values())
-    assert not unknown, f"`anon_may_execute` names functions that do not exist: {', '.join(unknown)}"
-    assert not undeclared, (
+    assert not unknown, (
+        f"`anon_may_execute` names functions that do not exist: {', '.join(unknown)}"
+    )  # check: security.anon_may_execute_known
+    assert not undeclared, (  # check: security.anon_definer_declared
         "anon can execute these SECURITY DEFINER functions, which the matrix does not declare in "
         f"`anon_may_execute` (revoke execute from anon, or declare them): {', '.join(undeclared)}"
     )
@@ -124,7 +129,9 @@ def test_no_materialized_view_or_view_over_auth_users_is_readable_through_the_ap
         (supabase_project.api_schemas(),),
     ).fetchall()
     kinds = {"m": "materialized view (no RLS)", "v": "view over auth.users"}
-    assert not readable, "\n".join(f"{name}: {kinds[kind]} readable by {role}" for name, kind, role in readable)
+    assert not readable, "\n".join(
+        f"{name}: {kinds[kind]} readable by {role}" for name, kind, role in readable
+    )  # check: security.no_api_readable_matview_or_auth_view
 
 
 def test_no_policy_trusts_user_metadata(db: psycopg.Connection) -> None:
@@ -133,7 +140,7 @@ def test_no_policy_trusts_user_metadata(db: psycopg.Connection) -> None:
         """select format('%%s on %%I.%%I', policyname, schemaname, tablename) from pg_policies
             where concat(qual, ' ', with_check) ~* '(user_metadata|raw_user_meta_data)' order by 1""",
     )
-    assert not trusting, (
+    assert not trusting, (  # check: security.no_user_metadata
         "policies reading user_metadata, which every user can edit about themselves (use app_metadata or "
         "a table): " + ", ".join(trusting)
     )

@@ -20,14 +20,20 @@ from phase3test.project import SupabaseProject
 
 def test_file_names_follow_the_supabase_cli_rule(supabase_project: SupabaseProject) -> None:
     problems = naming_problems(discover(supabase_project.migrations_dir))
-    assert not problems, "\n".join(problems)
+    assert not problems, "\n".join(problems)  # check: static.file_names
 
 
 def test_has_a_rollback_or_declares_why_not(migration: Migration, supabase_project: SupabaseProject) -> None:
     rollback = rollback_for(migration, supabase_project.rollbacks_dir)
-    assert not rollback.missing, (
+    assert not rollback.missing, (  # check: static.rollback_present
         f"{migration.path.name} has no rollback: add {rollback.expected_path} "
         "(or write `-- irreversible: <reason>` in it)"
+    )
+    refusal = rollback.refuses
+    assert refusal is None or refusal.sqlstate is not None, (  # check: static.refusal_names_its_error
+        f"{rollback.expected_path.name} declares `-- refuses: {refusal}` without the error it refuses with: "
+        "write the SQLSTATE or condition name first (`-- refuses: object_in_use while ...`), so that no other "
+        "failure of the rollback passes for the declared refusal"
     )
 
 
@@ -43,7 +49,7 @@ def test_new_tables_in_exposed_schemas_enable_row_level_security(
     apply(empty_db, migration)
     after = snapshot(empty_db, exposed).objects["table"]
     unprotected = [table for table in sorted(after.keys() - before.keys()) if not after[table]["rls_enabled"]]
-    assert not unprotected, (
+    assert not unprotected, (  # check: static.rls_on_new_tables
         f"{migration.path.name} creates {', '.join(unprotected)} in an exposed schema ({', '.join(exposed)}) "
         "without enabling row level security in the same file: the API would serve every row"
     )
@@ -54,4 +60,4 @@ def test_squawk_is_clean(migration: Migration, supabase_project: SupabaseProject
     if squawk_bin is None:
         pytest.skip("squawk is not installed (pip install squawk-cli)")
     result = squawk(squawk_bin, migration, supabase_project.root.parent)
-    assert result.clean, f"squawk flags {migration.path.name}:\n{result.report}"
+    assert result.clean, f"squawk flags {migration.path.name}:\n{result.report}"  # check: static.squawk
