@@ -4,10 +4,11 @@
     python tests/mutate.py access.cell ...      # these checks
     python tests/mutate.py --changed origin/main  # the checks a change touches
 
-Each check runs in a scratch copy of the package whose marked statement is
-`pass` (put first on PYTHONPATH, so every pytest the samples start imports
-it). A check is killed when its samples fail there; it survives when they
-pass, i.e. when nothing would notice the check is gone. The samples first run
+Each check runs in a scratch copy of the repository whose marked statement
+is `pass`; its package comes first on PYTHONPATH, so every pytest the samples
+start imports it, and the samples run from the copy. A check is killed when
+its samples fail there; it survives when they pass, i.e. when nothing would
+notice the check is gone. The samples first run
 once unchanged: a sample that fails on its own would make every mutant look
 killed. Writes reports/mutations.json and .md; exit 0 when every check is
 killed, 1 when one survives, 2 when the samples fail unchanged.
@@ -27,9 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ledger import PACKAGE, REPO, Entry, Marked, entries, marked, switched_off
+from ledger import REPO, Entry, Marked, entries, marked, switched_off
 
 SAMPLE_TIMEOUT = 900  # seconds for one check's samples (they start servers and pytest subprocesses)
+NOT_COPIED = (".git", ".venv", "node_modules", "reports", "build", "__pycache__", "*.egg-info", ".pytest_cache")
 
 
 @dataclass(frozen=True)
@@ -41,28 +43,28 @@ class Outcome:
     detail: str  # the samples' last lines when the check survived or the run broke
 
 
-def run_samples(samples: tuple[str, ...], package_parent: Path | None) -> subprocess.CompletedProcess[str]:
-    """The samples in one pytest run; with `package_parent`, the package found there comes first."""
-    env = dict(os.environ)
-    if package_parent is not None:
-        env["PYTHONPATH"] = os.pathsep.join([str(package_parent), *filter(None, [env.get("PYTHONPATH")])])
+def run_samples(samples: tuple[str, ...], tree: Path = REPO) -> subprocess.CompletedProcess[str]:
+    """The samples in one pytest run, from `tree` (a repository), with its package first on the path."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tree / "src"), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q", *samples]
     try:
-        return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=SAMPLE_TIMEOUT)
+        return subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, timeout=SAMPLE_TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         output = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
         return subprocess.CompletedProcess(command, -1, output + f"\ntimed out after {SAMPLE_TIMEOUT} s", "")
 
 
 def mutate(check: Marked, entry: Entry) -> Outcome:
-    """Run the check's samples against a copy of the package with the check switched off."""
+    """Run the check's samples in a copy of the repository with the check switched off."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"p3t-mutant-{check.check}-") as scratch:
-        copy = Path(scratch) / "phase3test"
-        shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
-        target = copy / check.path.relative_to(PACKAGE)
+        tree = Path(scratch) / "repo"
+        shutil.copytree(REPO, tree, ignore=shutil.ignore_patterns(*NOT_COPIED))
+        if (REPO / "node_modules").is_dir():  # the pinned Supabase CLI, found beside the project
+            (tree / "node_modules").symlink_to(REPO / "node_modules")
+        target = tree / check.path.relative_to(REPO)
         target.write_text(switched_off(check.path.read_text(encoding="utf-8"), check.line), encoding="utf-8")
-        result = run_samples(entry.samples, Path(scratch))
+        result = run_samples(entry.samples, tree)
     tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-5:])
     killed = result.returncode not in (0, -1)
     return Outcome(check.check, killed, time.perf_counter() - started, entry.samples, "" if killed else tail)
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     samples = tuple(sorted({sample for name in names for sample in ledger[name].samples}))
     print(f"{len(names)} check(s), {len(samples)} sample(s): first the samples unchanged", flush=True)
-    unchanged = run_samples(samples, None)
+    unchanged = run_samples(samples)
     if unchanged.returncode != 0:
         print("the samples fail without any mutation:\n" + unchanged.stdout[-3000:], file=sys.stderr)
         return 2

@@ -86,7 +86,7 @@ def test_refresh_function_brings_every_view_up_to_date(rows):
         (NOK_EQUIPMENT, NOK_BOOKING, NOK_PAYMENT),
     ).fetchall()
     # idle_equipment comes from mv_equipment_utilization: it is only there when that view was refreshed first.
-    assert candidates == [("idle_equipment",), ("payment_failed",), ("payment_overdue",)]
+    assert candidates == [("idle_equipment",), ("payment_failed",), ("payment_overdue",)]  # check: phase3.refresh_order
 
 
 def test_revenue_trends_count_succeeded_payments_per_day(rows):
@@ -139,7 +139,7 @@ def test_a_second_concurrent_refresh_returns_skipped_without_refreshing(rows, pg
     assert refresh(rows) == "refreshed"  # holds the advisory lock until this test's transaction ends
     with psycopg.connect(pg_server.conninfo(rows.info.dbname), autocommit=True) as other:
         other.execute("set lock_timeout = '2s'")
-        assert refresh(other) == "skipped"
+        assert refresh(other) == "skipped"  # check: phase3.refresh_skips_when_running
 
 
 @pytest.mark.parametrize("view", VIEWS)

@@ -209,7 +209,7 @@ def test_the_bucket_is_private_and_takes_only_images_and_video_up_to_a_limit(db)
     public, limit, types = db.execute(
         "select public, file_size_limit, allowed_mime_types from storage.buckets where id = 'equipment-media'"
     ).fetchone()
-    assert public is False
+    assert public is False  # check: phase3.bucket_private
     assert 0 < limit <= 200 * 1024 * 1024
     assert types and all(t.startswith(("image/", "video/")) for t in types)
 

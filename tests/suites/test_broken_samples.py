@@ -360,8 +360,9 @@ def test_the_materialized_view_suite_fails_on_broken_views(pytester, broken_proj
     fails_on(pytester, broken_project, MATVIEW_CASES[case], "test_matviews")
 
 
-def fails_on(pytester: pytest.Pytester, broken_project, case: tuple[str, list[str]], suites: str) -> None:
-    """The sample project plus one broken migration makes the suites fail, printing every expected line."""
+def fails_on(pytester: pytest.Pytester, broken_project, case: tuple[str, list[str]], suites: str, *args: str) -> None:
+    """The sample project plus one broken migration makes the suites (run with `args`) fail, printing every
+    expected line."""
     statement, expected = case
     broken_project(
         {
@@ -369,7 +370,7 @@ def fails_on(pytester: pytest.Pytester, broken_project, case: tuple[str, list[st
             "rollbacks/20240103000000_broken.down.sql": "-- irreversible: a broken sample\n",
         },
     )
-    result = run_suite(pytester, suites)
+    result = run_suite(pytester, suites, *args)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines_random(expected)
 
@@ -399,34 +400,24 @@ def edit_matrix(project, old: str, new: str, count: int = 1) -> None:
     matrix.write_text(text.replace(old, new, count))
 
 
-def test_an_own_write_cell_fails_when_the_user_cannot_write_their_own_row(pytester, broken_project):
-    broken_project(
-        {
-            "migrations/20240103000000_frozen.sql": "-- Notes are frozen.\n"
-            "drop policy if exists notes_update_own on public.notes;\n",
-            "rollbacks/20240103000000_frozen.down.sql": "-- irreversible: a broken sample\n",
-        }
-    )
-    result = run_suite(pytester, "test_access", "-k", "notes-writer-update")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        ["*writer update on public.notes: on the user's own row: expected it to be allowed, but 0 row(s) affected"]
-    )
+OWN_WRITE_CASES = {
+    "cannot write their own row": (
+        "drop policy if exists notes_update_own on public.notes;\n",
+        ["*writer update on public.notes: on the user's own row: expected it to be allowed, but 0 row(s) affected"],
+        "notes-writer-update",
+    ),
+    "can write someone else's row": (
+        "create policy notes_insert_any on public.notes for insert to authenticated with check (true);\n",
+        ["*writer insert on public.notes: on someone else's row: expected it to be denied, but 1 row(s) affected"],
+        "notes-writer-insert",
+    ),
+}
 
 
-def test_an_own_write_cell_fails_when_the_user_can_write_someone_elses_row(pytester, broken_project):
-    broken_project(
-        {
-            "migrations/20240103000000_open.sql": "-- Anyone adds notes for anyone.\n"
-            "create policy notes_insert_any on public.notes for insert to authenticated with check (true);\n",
-            "rollbacks/20240103000000_open.down.sql": "-- irreversible: a broken sample\n",
-        }
-    )
-    result = run_suite(pytester, "test_access", "-k", "notes-writer-insert")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        ["*writer insert on public.notes: on someone else's row: expected it to be denied, but 1 row(s) affected"]
-    )
+@pytest.mark.parametrize("case", list(OWN_WRITE_CASES))
+def test_an_own_write_cell_fails_when_the_user(pytester, broken_project, case):
+    statement, expected, cell = OWN_WRITE_CASES[case]
+    fails_on(pytester, broken_project, (statement, expected), "test_access", "-k", cell)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,79 @@
+"""The Phase 3 project's own checks that matter, each fed a broken copy of the project: the storage bucket's
+privacy and the dashboard's refresh path. Each runs the project's test in a pytest subprocess, with the
+project's supabase/ folder plus one migration that breaks what the check guards."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from limits import SUBPROCESS_TIMEOUT
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+BROKEN = "20251201000000_broken.sql"
+REFRESH = """create or replace function private.refresh_dashboard_views()
+returns text language plpgsql security definer set search_path = '' as $$
+begin
+{body}
+  return 'refreshed';
+end
+$$;
+"""
+IN_ORDER = ["mv_dashboard_kpis", "mv_revenue_trends", "mv_booking_trends", "mv_equipment_utilization",
+            "mv_alert_candidates"]  # fmt: skip
+
+
+def refreshes(views: list[str], lock: bool) -> str:
+    """The dashboard's refresh function refreshing `views` in that order, with or without its advisory lock."""
+    body = (
+        ["  if not pg_catalog.pg_try_advisory_xact_lock(20251111000100) then return 'skipped'; end if;"] if lock else []
+    )
+    body += [f"  refresh materialized view concurrently public.{view};" for view in views]
+    return REFRESH.format(body="\n".join(body))
+
+
+def run_broken(tmp_path: Path, home: Path, migration: str, test: str) -> subprocess.CompletedProcess[str]:
+    """`test` (a Phase 3 test id) on the project plus `migration`, in a pytest subprocess."""
+    project = tmp_path / "supabase"
+    shutil.copytree(REPO / "supabase", project, ignore=shutil.ignore_patterns(".temp", "tests"))
+    (project / "migrations" / BROKEN).write_text(f"-- A broken sample.\n{migration}")
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
+               f"--supabase-dir={project}", test]  # fmt: skip
+    env = {**os.environ, "PHASE3TEST_HOME": str(home)}
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
+
+
+def test_the_bucket_privacy_check_fails_on_a_public_bucket(tmp_path, home):
+    result = run_broken(
+        tmp_path,
+        home,
+        "update storage.buckets set public = true where id = 'equipment-media';\n",
+        "tests/phase3/test_equipment.py::test_the_bucket_is_private_and_takes_only_images_and_video_up_to_a_limit",
+    )
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "assert True is False" in result.stdout
+
+
+def test_the_refresh_check_fails_when_a_view_is_refreshed_before_one_it_reads(tmp_path, home):
+    order = [view for view in IN_ORDER if view != "mv_equipment_utilization"] + ["mv_equipment_utilization"]
+    result = run_broken(
+        tmp_path, home, refreshes(order, lock=True),
+        "tests/phase3/test_dashboard.py::test_refresh_function_brings_every_view_up_to_date",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "At index 0 diff: ('payment_failed',) != ('idle_equipment',)" in result.stdout
+
+
+def test_the_refresh_check_fails_when_a_second_caller_waits_instead_of_skipping(tmp_path, home):
+    result = run_broken(
+        tmp_path, home, refreshes(IN_ORDER, lock=False),
+        "tests/phase3/test_dashboard.py::test_a_second_concurrent_refresh_returns_skipped_without_refreshing",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "LockNotAvailable: canceling statement due to lock timeout" in result.stdout
