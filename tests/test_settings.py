@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from phase3test.settings import COMMAND_SETTINGS, ENV, FILE, FLAG, SETTINGS
+from phase3test.settings import BY_NAME, COMMAND_SETTINGS, ENV, FILE, FLAG, SETTINGS
 
 pytestmark = pytest.mark.slow
 
@@ -115,12 +115,15 @@ def configured(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("command", sorted(COMMAND_SETTINGS))
 def test_each_command_resolves_every_setting_as_pytest_does(configured: Path, command: str) -> None:
-    flags = _flags(COMMAND_SETTINGS[command])
+    names = COMMAND_SETTINGS[command]
+    flags = _flags(tuple(name for name in names if FLAG in BY_NAME[name].sources))
     expected = through_pytest(configured, flags, _env())
     got = through_command(configured, [command, *flags], _env())
-    assert got == expected
-    for name in COMMAND_SETTINGS[command]:  # the command's own flags win over the environment and the file
+    assert {name: got[name] for name in names} == {name: expected[name] for name in names}
+    for name in (name for name in names if FLAG in BY_NAME[name].sources):  # its own flags win
         assert got[name]["from"].startswith(FLAG), (name, got[name])
+    unused = [name for name in got if name not in names and got[name]["from"] != "default"]
+    assert unused == [], "a command reads only the settings it uses"
 
 
 def test_precedence_is_flag_then_environment_then_file_then_default(configured: Path) -> None:
@@ -253,3 +256,38 @@ def test_pytest_verbose_header_shows_each_setting_that_is_not_a_default(configur
     assert "phase3test:   seeders = file_seeders (pytest.ini (phase3test_seeders))" in result.stdout
     assert "api_jwt_secret = (set) (environment (PHASE3TEST_API_JWT_SECRET))" in result.stdout, "a secret is not shown"
     assert "api_db_url" not in result.stdout, "a default is not listed"
+
+
+def test_a_command_is_not_refused_for_a_setting_it_does_not_use(tmp_path: Path) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\nphase3test_seed = abc\n")
+    env = _env({"PHASE3TEST_BACKEND": "external", "PHASE3TEST_HOME": str(tmp_path / "home")})
+    command = [sys.executable, "-m", "phase3test.cli", "down"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    assert "no server to stop" in result.stdout
+
+
+def test_the_keep_setting_of_pytest_runs_leaves_no_command_server_behind(project: Path, home: Path, leftovers):
+    env = {**os.environ, "PHASE3TEST_KEEP": "1", "PHASE3TEST_HOME": str(home)}
+    command = [sys.executable, "-m", "phase3test.cli", "snapshot", "--out", "snap.json"]
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    assert leftovers(home) == []
+
+
+def test_options_a_conftest_defines_in_addopts_are_known_to_the_commands(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(
+        "def pytest_addoption(parser):\n    parser.addoption('--run-slow', action='store_true')\n"
+    )
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = --run-slow\nphase3test_seed = 8\n")
+    result = phase3test_settings(tmp_path, "--json", env=_env({"PHASE3TEST_SEED": ""}))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["seed"]["value"] == "8"
+
+
+def test_a_secret_flag_stays_out_of_what_pytest_prints_on_a_usage_error(tmp_path: Path) -> None:
+    env = _env({"PYTEST_ADDOPTS": "-p no:phase3test"})
+    url = "postgresql://u:s3cretpw@127.0.0.1:1/db"
+    result = phase3test_settings(tmp_path, "--pg-backend=external", f"--pg-db-url={url}", env=env)
+    assert result.returncode == 2
+    assert "unrecognized arguments" in result.stderr and "s3cretpw" not in result.stderr + result.stdout

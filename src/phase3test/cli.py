@@ -33,7 +33,7 @@ from phase3test.provisioning.templates import MIGRATED, SEEDED
 from phase3test.seeding.engine import SeederResult, SeedError
 from phase3test.server.process import ProcessId
 from phase3test.server.target import claimed_databases, drop_abandoned, redacted_url, this_host
-from phase3test.settings import BY_NAME, COMMAND_SETTINGS, Settings, flags_of, load
+from phase3test.settings import BY_NAME, COMMAND_SETTINGS, FLAG, Settings, flags_of, load
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
 
@@ -71,23 +71,23 @@ def _parser() -> argparse.ArgumentParser:
 def _add_settings(command: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
     """The command's settings flags, spelled as pytest spells them (plus a command's shorter aliases)."""
     group = command.add_argument_group("settings (also read from the environment and the pytest configuration)")
-    for name in names:
-        setting = BY_NAME[name]
-        kind = {"action": "store_true", "default": None} if setting.kind is bool else {"metavar": name.upper()}
+    for setting in (BY_NAME[name] for name in names if FLAG in BY_NAME[name].sources):
+        kind = {"action": "store_true", "default": None} if setting.kind is bool else {"metavar": setting.name.upper()}
         group.add_argument(setting.option, *setting.cli_aliases, dest=setting.dest, help=setting.help, **kind)
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
     """The settings a command runs with: its flags, then the environment and the project's pytest
     configuration, resolved by pytest's own parser."""
-    resolved = load(_flags(args))
+    resolved = load(_flags(args), only=COMMAND_SETTINGS[args.command])
     for notice in resolved.renamed:
         print(f"warning: {notice}", file=sys.stderr)
     return resolved
 
 
 def _flags(args: argparse.Namespace) -> list[str]:
-    return flags_of({name: getattr(args, BY_NAME[name].dest) for name in COMMAND_SETTINGS[args.command]})
+    given = [BY_NAME[name] for name in COMMAND_SETTINGS[args.command] if FLAG in BY_NAME[name].sources]
+    return flags_of({setting.name: getattr(args, setting.dest) for setting in given})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ import pytest
 
 from phase3test.errors import Phase3TestError
 from phase3test.migrations.discovery import discover
-from phase3test.settings import load
+from phase3test.settings import load, plugin_args
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
 _EXIT_CODES = {
@@ -38,7 +38,7 @@ def check(flags: list[str], paths: list[str], pytest_args: list[str]) -> int:
     pytest arguments; the report goes to the `report_dir` setting, `reports/` by default."""
     started = time.monotonic()
     try:
-        settings = load(flags, paths)
+        settings = load([*flags, *pytest_args], paths)
         report_dir = settings.report_dir or Path.cwd() / DEFAULT_REPORT_DIR
         project = settings.project
         project.check_readable()
@@ -57,7 +57,7 @@ def check(flags: list[str], paths: list[str], pytest_args: list[str]) -> int:
         flush=True,
     )
     args = [
-        "-n", "auto", "-p", "no:cacheprovider", "-q", "-rs",
+        *plugin_args(), "-n", "auto", "-p", "no:cacheprovider", "-q", "-rs",
         *flags, f"--pg-report-dir={report_dir}", f"--junitxml={report_dir / 'junit.xml'}",
         "-o", "junit_family=xunit1",  # keeps the suites' recorded properties (xunit2 warns about each one)
         *pytest_args, "--pyargs", "phase3test.suites", *paths,

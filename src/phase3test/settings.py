@@ -17,9 +17,11 @@ folder sees, `addopts` and `pythonpath` included.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,15 +170,16 @@ SETTINGS: tuple[Setting, ...] = (
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 # Which settings each `phase3test` command takes (`check` hands them all to pytest).
-_SERVER = ("supabase_dir", "backend", "db_url", "bindir", "user", "keep", "home", "seeders", "seed", "seed_scale")
+# A command's server is gone when it ends: `keep` is a pytest run's (PHASE3TEST_KEEP must not leave `up` running).
+_SERVER = ("supabase_dir", "backend", "db_url", "bindir", "user", "home", "seeders", "seed", "seed_scale")
 COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
     "up": _SERVER,
     "docs": _SERVER,
     "snapshot": _SERVER,
     "seed": ("seeders", "seed", "seed_scale"),
     "down": ("home",),
-    "check": tuple(s.name for s in SETTINGS if FLAG in s.sources),
-    "settings": tuple(s.name for s in SETTINGS if FLAG in s.sources),
+    "check": tuple(s.name for s in SETTINGS),
+    "settings": tuple(s.name for s in SETTINGS),
 }
 
 
@@ -247,8 +250,10 @@ class Settings:
         return {name: {"value": value, "from": origin} for name, value, origin in self.shown()}
 
 
-def resolve(config: pytest.Config) -> Settings:
-    """The settings of a pytest run: its command line, the environment, its configuration file, defaults."""
+def resolve(config: pytest.Config, only: Collection[str] | None = None) -> Settings:
+    """The settings of a pytest run: its command line, the environment, its configuration file, defaults.
+    With `only`, the other settings keep their defaults unread (a command is not refused for a bad value
+    of a setting it does not use)."""
     here = config.invocation_params.dir
     file = config.inipath
     file_dir = file.parent if file else here
@@ -256,7 +261,8 @@ def resolve(config: pytest.Config) -> Settings:
     origins: dict[str, str] = {}
     renamed: list[str] = []
     for setting in SETTINGS:
-        found = _lookup(setting, config, values.get("backend"), renamed)
+        wanted = only is None or setting.name in only
+        found = _lookup(setting, config, values.get("backend"), renamed) if wanted else None
         if found is None:
             raw, origin, base = setting.default, DEFAULT, file_dir
         else:
@@ -274,7 +280,7 @@ def _lookup(setting: Setting, config: pytest.Config, backend: str | None, rename
     """(raw value, where from) by precedence, or None when nothing sets it."""
     if FLAG in setting.sources:
         given = config.getoption(setting.dest, None)
-        if given is not None:
+        if given is not None and given != "":
             return given, f"{FLAG} ({setting.option})"
     # PHASE3TEST_DB_URL is read for the external backend only: set for another tool, it must not turn
     # every run into a usage error.
@@ -356,37 +362,58 @@ def flags_of(values: Mapping[str, Any]) -> list[str]:
     return flags
 
 
-def load(flags: Sequence[str] = (), paths: Sequence[str] = ()) -> Settings:
+def plugin_args() -> list[str]:
+    """What pytest needs on its command line to load this plugin and xdist when plugin autoloading is off."""
+    return ["-p", "phase3test.plugin", "-p", "xdist"] if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") else []
+
+
+def load(flags: Sequence[str] = (), paths: Sequence[str] = (), only: Collection[str] | None = None) -> Settings:
     """The settings a pytest run in this folder with these flags (and test paths) would resolve, read by
-    pytest's own parser; the project's `pythonpath` is then importable, as it is under pytest (where its
-    seeders module lives)."""
-    capture = _Capture()
-    plugin = ["-p", "phase3test.plugin"] if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD") else []
-    quiet = ["-p", "no:cacheprovider", "--noconftest", "--capture=no"]  # nothing on disk, no tests' code, no fds
-    code = pytest.main([*quiet, *plugin, *flags, *paths], plugins=[capture])
+    pytest's own parser (its initial conftest.py files included, which may define options `addopts` uses);
+    the project's `pythonpath` is then importable, as it is under pytest (where its seeders module lives).
+    With `only`, just those settings are read. What pytest prints meanwhile is shown with secrets redacted."""
+    capture = _Capture(only)
+    quiet = ["-p", "no:cacheprovider", "--capture=no"]  # nothing on disk, no file descriptors taken over
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        code = pytest.main([*quiet, *plugin_args(), *flags, *paths], plugins=[capture])
+    if printed.getvalue():
+        print(_redact_secrets(printed.getvalue(), flags), end="", file=sys.stderr)
     if capture.error is not None:
         raise capture.error
     if capture.settings is None:
         raise SetupError(
             f"pytest could not read this project's configuration (exit code {code}; its message is above)",
-            hint="`pytest --collect-only` here shows the same problem; options in addopts that a conftest.py "
-            "defines are not known to phase3test commands",
+            hint="`pytest --collect-only` here shows the same problem",
         )
     sys.path[:0] = [str(path) for path in capture.settings.pythonpath if str(path) not in sys.path]
     return capture.settings
 
 
+def _redact_secrets(text: str, flags: Sequence[str]) -> str:
+    """`text` without the values of secret settings given as flags (pytest quotes its arguments on errors)."""
+    from phase3test.server.target import redacted
+
+    for flag in flags:
+        option, _, value = flag.partition("=")
+        secret = next((s for s in SETTINGS if s.secret and s.option == option), None)
+        if secret is not None and value:
+            text = text.replace(value, redacted(value) if value.startswith("postgres") else "(secret)")
+    return text
+
+
 class _Capture:
     """A pytest plugin that resolves the settings once the configuration is parsed, and ends the run there."""
 
-    def __init__(self) -> None:
+    def __init__(self, only: Collection[str] | None) -> None:
+        self.only = only
         self.settings: Settings | None = None
         self.error: Phase3TestError | None = None
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_cmdline_main(self, config: pytest.Config) -> int:
         try:
-            self.settings = resolve(config)
+            self.settings = resolve(config, self.only)
         except Phase3TestError as exc:
             self.error = exc
         return 0

@@ -16,13 +16,13 @@ MAY_IMPORT: dict[str, set[str]] = {
     "errors": set(),
     "project": {"errors"},
     "server": BASE,
-    "supabase": BASE,
+    "supabase": BASE | {"settings"},  # the CLI's location is a setting
     "migrations": BASE,
     "inspection": BASE,
     "seeding": BASE,
     "access": BASE | {"supabase", "inspection"},
     "docs": BASE | {"supabase", "migrations"},
-    "settings": BASE | {"server", "seeding"},
+    "settings": BASE | {"server", "seeding"},  # below supabase: it never imports it
     "provisioning": BASE | {"server", "supabase", "migrations", "seeding", "settings"},
     "report": BASE | {"access", "inspection", "migrations"},
     "fixtures": BASE | {"server", "supabase", "migrations", "access", "provisioning", "settings"},

@@ -4,6 +4,28 @@ database, in SQL as PostgREST runs a request (`probes`) or through a running sta
 The matrix's own names are importable from here.
 """
 
-from phase3test.access.matrix import EXECUTE, OPERATIONS, Cell, FunctionAccess, Matrix, Role, TableAccess, load
+from phase3test.access.matrix import (
+    EXECUTE,
+    OPERATIONS,
+    VALUES,
+    Cell,
+    FunctionAccess,
+    Matrix,
+    Role,
+    TableAccess,
+    load,
+)
+from phase3test.supabase.roles import API_ROLES
 
-__all__ = ["EXECUTE", "OPERATIONS", "Cell", "FunctionAccess", "Matrix", "Role", "TableAccess", "load"]
+__all__ = [
+    "API_ROLES",
+    "EXECUTE",
+    "OPERATIONS",
+    "VALUES",
+    "Cell",
+    "FunctionAccess",
+    "Matrix",
+    "Role",
+    "TableAccess",
+    "load",
+]

@@ -11,12 +11,14 @@ import subprocess
 from pathlib import Path
 
 from phase3test.errors import SetupError
+from phase3test.settings import from_environment
 
 
 def find_cli(project_root: Path) -> Path | None:
-    """PHASE3TEST_SUPABASE_CLI, then node_modules/.bin of the project or an ancestor, then PATH."""
-    configured = os.environ.get("PHASE3TEST_SUPABASE_CLI")
-    if configured:
+    """The `supabase_cli` setting (PHASE3TEST_SUPABASE_CLI), then node_modules/.bin of the project or an
+    ancestor, then PATH."""
+    configured = from_environment("supabase_cli")
+    if configured is not None:
         return Path(configured)
     for folder in (project_root, *project_root.parents):
         candidate = folder / "node_modules" / ".bin" / "supabase"
