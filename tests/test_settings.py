@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from limits import SUBPROCESS_TIMEOUT
 
 from phase3test.settings import BY_NAME, COMMAND_SETTINGS, ENV, FILE, FLAG, SETTINGS
 
 pytestmark = pytest.mark.slow
 
 PACKAGE_DOC = Path(__file__).resolve().parents[1] / "docs" / "package.md"
-TIMEOUT = 120
 
 # A test that prints what the plugin resolved for the run (pg_settings needs no server).
 DUMP_TEST = """
@@ -87,19 +87,19 @@ def through_pytest(
 ) -> dict[str, Any]:
     (folder / "test_dump.py").write_text(DUMP_TEST)
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-s", *flags, *paths]
-    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
     return _settings_line(result)
 
 
 def through_command(folder: Path, argv: list[str], env: dict[str, str]) -> dict[str, Any]:
     command = [sys.executable, "-c", COMMAND_DUMP, *argv]
-    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
     return _settings_line(result)
 
 
 def phase3test_settings(folder: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "phase3test.cli", "settings", *args]
-    return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    return subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
 
 
 @pytest.fixture
@@ -180,7 +180,7 @@ def test_renamed_names_still_work_and_say_their_new_name(tmp_path: Path) -> None
     (tmp_path / "test_dump.py").write_text(DUMP_TEST)
     pytest_run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_dump.py"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT,
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT,
     )  # fmt: skip
     assert "PytestDeprecationWarning: phase3test_pg_bindir is renamed phase3test_bindir" in pytest_run.stdout
 
@@ -202,7 +202,7 @@ def test_a_bad_value_is_a_setup_error_naming_where_it_was_given(tmp_path: Path, 
     (tmp_path / "test_dump.py").write_text(DUMP_TEST)
     pytest_run = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_dump.py"],
-        cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=TIMEOUT,
+        cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT,
     )  # fmt: skip
     assert pytest_run.returncode == pytest.ExitCode.USAGE_ERROR and message in pytest_run.stderr
 
@@ -244,14 +244,18 @@ def test_a_command_imports_the_seeders_named_in_the_file_from_pytests_pythonpath
     (tmp_path / "pytest.ini").write_text("[pytest]\npythonpath = lib\nphase3test_seeders = my_seeders\n")
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PHASE3TEST_")}
     command = [sys.executable, "-m", "phase3test.cli", "seed", "--emit-sql", "seed.sql"]
-    result = subprocess.run(command, cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=TIMEOUT)
+    result = subprocess.run(
+        command, cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT
+    )
     assert result.returncode == 0, result.stderr
     assert 'insert into "public"."things"' in (tmp_path / "seed.sql").read_text()
 
 
 def test_pytest_verbose_header_shows_each_setting_that_is_not_a_default(configured: Path) -> None:
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--co", "--pg-seed=44"]
-    result = subprocess.run(command, cwd=configured, env=_env(), capture_output=True, text=True, timeout=TIMEOUT)
+    result = subprocess.run(
+        command, cwd=configured, env=_env(), capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT
+    )
     assert "phase3test:   seed = 44 (command line (--pg-seed))" in result.stdout
     assert "phase3test:   seeders = file_seeders (pytest.ini (phase3test_seeders))" in result.stdout
     assert "api_jwt_secret = (set) (environment (PHASE3TEST_API_JWT_SECRET))" in result.stdout, "a secret is not shown"
@@ -262,7 +266,7 @@ def test_a_command_is_not_refused_for_a_setting_it_does_not_use(tmp_path: Path) 
     (tmp_path / "pytest.ini").write_text("[pytest]\nphase3test_seed = abc\n")
     env = _env({"PHASE3TEST_BACKEND": "external", "PHASE3TEST_HOME": str(tmp_path / "home")})
     command = [sys.executable, "-m", "phase3test.cli", "down"]
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
     assert result.returncode == 0, result.stderr
     assert "no server to stop" in result.stdout
 
@@ -270,7 +274,7 @@ def test_a_command_is_not_refused_for_a_setting_it_does_not_use(tmp_path: Path) 
 def test_the_keep_setting_of_pytest_runs_leaves_no_command_server_behind(project: Path, home: Path, leftovers):
     env = {**os.environ, "PHASE3TEST_KEEP": "1", "PHASE3TEST_HOME": str(home)}
     command = [sys.executable, "-m", "phase3test.cli", "snapshot", "--out", "snap.json"]
-    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
     assert result.returncode == 0, result.stderr
     assert leftovers(home) == []
 

@@ -231,15 +231,13 @@ class Settings:
 
     def shown(self) -> list[tuple[str, str, str]]:
         """(name, value, where from) per setting, secrets redacted: what `phase3test settings` prints."""
-        from phase3test.server.target import redacted
-
         rows = []
         for setting in SETTINGS:
             value = getattr(self, setting.name)
             if value is None or value == "":
                 text = ""
             elif setting.secret:
-                text = redacted(value) if value.startswith("postgres") else "(set)"
+                text = _hidden(value)
             else:
                 text = str(value)
             rows.append((setting.name, text, self.origins.get(setting.name, DEFAULT)))
@@ -392,14 +390,19 @@ def load(flags: Sequence[str] = (), paths: Sequence[str] = (), only: Collection[
 
 def _redact_secrets(text: str, flags: Sequence[str]) -> str:
     """`text` without the values of secret settings given as flags (pytest quotes its arguments on errors)."""
-    from phase3test.server.target import redacted
-
     for flag in flags:
         option, _, value = flag.partition("=")
         secret = next((s for s in SETTINGS if s.secret and s.option == option), None)
         if secret is not None and value:
-            text = text.replace(value, redacted(value) if value.startswith("postgres") else "(secret)")
+            text = text.replace(value, _hidden(value))
     return text
+
+
+def _hidden(secret: str) -> str:
+    """How a secret value is shown: a database URL without its password, anything else as "(set)"."""
+    from phase3test.server.target import redacted
+
+    return redacted(secret) if secret.startswith("postgres") else "(set)"
 
 
 class _Capture:

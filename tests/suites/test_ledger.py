@@ -8,8 +8,7 @@ import sys
 
 import pytest
 from ledger import REPO, entries, marked, switched_off
-
-TIMEOUT = 300
+from limits import SUBPROCESS_TIMEOUT
 
 
 def test_every_marked_check_is_in_the_ledger_and_every_entry_is_marked() -> None:
@@ -22,7 +21,7 @@ def test_every_check_has_a_sample_and_every_sample_exists() -> None:
     samples = sorted({sample for entry in entries().values() for sample in entry.samples})
     assert all(entry.samples for entry in entries().values())
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q", *samples]
-    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=TIMEOUT)
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     collected = set(result.stdout.splitlines())
     assert [sample for sample in samples if sample not in collected] == []

@@ -4,7 +4,7 @@ Every materialized view is found from the catalog. Each needs a unique index
 concurrent refresh can use; after writes to its base tables and the
 project's refresh (its refresh functions, else a concurrent refresh of each
 view), its rows equal its definition run fresh, both ways, duplicates
-counted. Readers querying a view while a concurrent refresh keeps its
+counted. Readers querying a view while the project's refresh keeps its
 transaction open never wait on a lock, where a plain refresh, measured the
 same way as the control, does block them. Refresh functions name views in
 dependency order, and two calls at once neither fail nor queue up.
@@ -75,27 +75,27 @@ def test_readers_never_wait_for_a_concurrent_refresh(
     paths = matviews.refresh_paths(fresh_db, views)
     lines, blocked, figures = [], [], {}
     for view in views:
-        concurrent = matviews.under_load(dsn, view, paths[view.name], hold=HOLD)
+        project = matviews.under_load(dsn, view, paths[view.name], hold=HOLD)
         plain = matviews.under_load(dsn, view, matviews.plain_refresh(view), hold=HOLD)
-        assert not concurrent.errors and not plain.errors, f"{view.name}: {concurrent.errors + plain.errors}"
+        assert not project.errors and not plain.errors, f"{view.name}: {project.errors + plain.errors}"
         assert plain.lock_waits, f"{view.name}: the control (a plain refresh) blocked no reader: the probe sees nothing"
         path = paths[view.name].as_string(fresh_db)
         lines.append(
-            f"{view.name}: readers' median/p99 {concurrent.median() * 1e3:.1f}/{concurrent.p99() * 1e3:.1f} ms "
+            f"{view.name}: readers' median/p99 {project.median() * 1e3:.1f}/{project.p99() * 1e3:.1f} ms "
             f"during `{path}`, {plain.median() * 1e3:.1f}/{plain.p99() * 1e3:.1f} ms during a plain refresh"
         )
         figures[view.name] = {
             "refresh_ms": matviews.refresh_time(fresh_db, view) * 1e3,
-            "concurrent_median_ms": concurrent.median() * 1e3,
-            "concurrent_p99_ms": concurrent.p99() * 1e3,
+            "concurrent_median_ms": project.median() * 1e3,
+            "concurrent_p99_ms": project.p99() * 1e3,
             "plain_median_ms": plain.median() * 1e3,
             "plain_p99_ms": plain.p99() * 1e3,
-            "concurrent_lock_waits": concurrent.lock_waits,
+            "concurrent_lock_waits": project.lock_waits,
             "plain_lock_waits": plain.lock_waits,
         }
-        if concurrent.lock_waits:
+        if project.lock_waits:
             blocked.append(
-                f"{view.name}: readers waited on a lock in {concurrent.lock_waits} of {concurrent.samples} samples "
+                f"{view.name}: readers waited on a lock in {project.lock_waits} of {project.samples} samples "
                 f"during `{path}`"
             )
     record_property(MATVIEWS, figures)
@@ -143,14 +143,14 @@ def test_two_refreshes_at_once_neither_fail_nor_queue_up(
 
 
 def refresh(conn: psycopg.Connection, views: list[MatView]) -> None:
-    """The project's refresh: its refresh functions, then a concurrent refresh of every view none of them covers."""
-    covered: set[str] = set()
-    for function, order in matviews.refresh_functions(conn).items():
-        conn.execute(f"select {function.split('(')[0]}()")
-        covered.update(order)
-    for view in views:
-        if view.name not in covered:
-            conn.execute(f"refresh materialized view concurrently {view.name}")
+    """The project's refresh of every view (`matviews.refresh_paths`), in dependency order, each refresh function
+    called once."""
+    done: set[str] = set()
+    for path in matviews.refresh_paths(conn, views).values():
+        statement = path.as_string(conn)
+        if statement not in done:
+            conn.execute(path)
+            done.add(statement)
 
 
 def write_to_base_tables(conn: psycopg.Connection, views: list[MatView]) -> list[str]:
