@@ -37,7 +37,8 @@ print("SETTINGS=" + json.dumps(resolved.to_json()))
 # Distinct values per source; each parses as its setting's type.
 FILE_VALUES = {
     "supabase_dir": "project/supabase", "backend": "embedded", "bindir": "pg/bin", "user": "file-user",
-    "keep": "true", "home": "file-home", "seeders": "file_seeders", "seed": "11", "seed_scale": "medium",
+    "keep": "true", "default_grants": "none", "home": "file-home", "seeders": "file_seeders", "seed": "11",
+    "seed_scale": "medium",
     "rls_matrix": "matrix/file.yaml", "base_ref": "origin/file", "expected_skips": "file-skips.yaml",
     "report_dir": "file-reports",
     "access_report": "file-grid.md", "baseline": "file-baseline.json", "api_url": "http://file.test",
@@ -48,7 +49,8 @@ ENV_VALUES = {
 }  # fmt: skip
 FLAG_VALUES = {
     "supabase_dir": "flag/supabase", "backend": "external", "db_url": "postgresql://u:pw@127.0.0.1:1/postgres",
-    "bindir": "flag/bin", "user": "flag-user", "keep": True, "home": "flag-home", "seeders": "flag_seeders",
+    "bindir": "flag/bin", "user": "flag-user", "keep": True, "default_grants": "legacy", "home": "flag-home",
+    "seeders": "flag_seeders",
     "seed": "33", "seed_scale": "large", "rls_matrix": "flag.yaml", "base_ref": "origin/flag",
     "expected_skips": "flag-skips.yaml",
     "report_dir": "flag-reports", "access_report": "flag-grid.md", "baseline": "flag-baseline.json",

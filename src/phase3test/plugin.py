@@ -24,6 +24,7 @@ from phase3test.server.target import redacted
 from phase3test.settings import DEFAULT
 from phase3test.suites import pgtap
 from phase3test.supabase import api
+from phase3test.supabase.platform import Platform
 
 pytest_plugins = ["phase3test.fixtures"]
 _WORKER_KEY = "phase3test_run"
@@ -169,7 +170,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash[RUN_SERVER]
-    lines = _server_header(config, run)
+    lines = [*_server_header(config, run), f"phase3test: {Platform(run.settings.default_grants).describe()}"]
     if config.get_verbosity() > 0:  # what `phase3test settings` shows, less the defaults
         shown = run.settings.shown()
         lines += [f"phase3test:   {name} = {value} ({origin})" for name, value, origin in shown if origin != DEFAULT]

@@ -106,6 +106,14 @@ SETTINGS: tuple[Setting, ...] = (
         bool,
         renamed_from=("phase3test_keep_server",),
     ),
+    Setting(
+        "default_grants",
+        "Supabase's default privileges on what postgres creates in public: none (Supabase since 2026-10-30, "
+        "new projects since 2026-05-30: each table the API serves needs a grant) or legacy (before: all "
+        "granted to anon, authenticated, service_role)",
+        default="none",
+        choices=("none", "legacy"),
+    ),
     Setting("home", "where servers and the cache live (default /dev/shm, else the temp folder)", Path),
     Setting("seeders", "the module whose SEEDERS list seeds the template", cli_aliases=("--seeders",)),
     Setting(
@@ -171,7 +179,18 @@ BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 # Which settings each `phase3test` command takes (`check` hands them all to pytest).
 # A command's server is gone when it ends: `keep` is a pytest run's (PHASE3TEST_KEEP must not leave `up` running).
-_SERVER = ("supabase_dir", "backend", "db_url", "bindir", "user", "home", "seeders", "seed", "seed_scale")
+_SERVER = (
+    "supabase_dir",
+    "backend",
+    "db_url",
+    "bindir",
+    "user",
+    "default_grants",
+    "home",
+    "seeders",
+    "seed",
+    "seed_scale",
+)
 COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
     "up": _SERVER,
     "docs": _SERVER,
@@ -193,6 +212,7 @@ class Settings:
     bindir: Path | None = None
     user: str | None = None
     keep: bool = False
+    default_grants: str = "none"
     home: Path | None = None
     seeders: str | None = None
     seed: int = 0

@@ -10,7 +10,7 @@
 -- all the same and does not bring back its earlier, possibly public, settings.
 --
 -- refuses: object_in_use while the equipment-media bucket holds objects
--- cleared by: delete from storage.objects where bucket_id = 'equipment-media'
+-- cleared by: select set_config('storage.allow_delete_query', 'true', true); delete from storage.objects where bucket_id = 'equipment-media'
 -- (On a test database the rows are all there is; in production, delete the
 -- objects through the Storage API instead, which removes the files too.)
 
@@ -34,6 +34,9 @@ drop policy if exists equipment_media_objects_select_signed_in on storage.object
 drop policy if exists equipment_media_objects_insert_admin on storage.objects;
 drop policy if exists equipment_media_objects_update_admin on storage.objects;
 drop policy if exists equipment_media_objects_delete_admin on storage.objects;
+-- Storage refuses a direct delete on its tables (its protect_buckets_delete
+-- trigger) unless told the statement means it, for this transaction only.
+select set_config('storage.allow_delete_query', 'true', true);
 delete from storage.buckets where id = 'equipment-media';
 
 alter table public.equipment drop constraint if exists equipment_primary_media_id_fkey;

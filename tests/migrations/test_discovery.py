@@ -35,7 +35,7 @@ def test_files_follow_the_cli_rule_and_order(tmp_path: Path) -> None:
         ("20240102000000", "second"),
     ]
     assert sorted(p.name for p in found.skipped) == ["20240103_no_sql_suffix.txt", "README.md"]
-    assert "README.md" in found.warnings()[1] and "<timestamp>_name.sql" in found.warnings()[1]
+    assert "README.md" in found.warnings()[1] and "<digits>_name.sql" in found.warnings()[1]
 
 
 def test_duplicate_versions_name_both_files(tmp_path: Path) -> None:

@@ -253,6 +253,10 @@ def test_admin_upload_rights_stop_at_the_equipment_media_bucket(rows, act, refus
     assert refused(rows, OBJECT_INSERT, ("scratch", "admin.jpg"))
 
 
+# What the Storage API does before it deletes rows: storage refuses a plain delete (protect_objects_delete).
+STORAGE_API_DELETES = "select set_config('storage.allow_delete_query', 'true', true)"
+
+
 def test_signed_in_users_read_equipment_media_files_and_anon_does_not(rows, act, as_role):
     rows.execute("insert into storage.buckets (id, name) values ('scratch', 'scratch')")
     rows.execute(OBJECT_INSERT, ("equipment-media", "excavator/front.jpg"))
@@ -267,6 +271,7 @@ def test_signed_in_users_read_equipment_media_files_and_anon_does_not(rows, act,
 
 def test_only_admins_change_or_remove_equipment_media_files(rows, act):
     rows.execute(OBJECT_INSERT, ("equipment-media", "excavator/front.jpg"))
+    rows.execute(STORAGE_API_DELETES)
     act("customer")
     assert rows.execute("update storage.objects set name = 'excavator/mine.jpg'").rowcount == 0
     assert rows.execute("delete from storage.objects").rowcount == 0
@@ -286,7 +291,9 @@ def test_rollback_refuses_while_the_bucket_holds_files(empty_db, count, migrate_
     assert empty_db.execute("select to_regclass('public.equipment_media') is not null").fetchone() == (True,)
     assert count(empty_db, "storage.buckets where id = 'equipment-media'") == 1
 
-    empty_db.execute("delete from storage.objects where bucket_id = 'equipment-media'")
+    with empty_db.transaction():
+        empty_db.execute(STORAGE_API_DELETES)
+        empty_db.execute("delete from storage.objects where bucket_id = 'equipment-media'")
     revert(empty_db, rollback)
     assert count(empty_db, "storage.buckets where id = 'equipment-media'") == 0
     assert count(empty_db, "pg_policies where schemaname = 'storage' and policyname like 'equipment_media%'") == 0

@@ -20,6 +20,7 @@ from phase3test.server import janitor
 from phase3test.server.process import ProcessId
 from phase3test.server.target import Claim, Target, claimed_databases, this_host
 from phase3test.settings import Settings
+from phase3test.supabase.platform import Platform
 
 pytestmark = pytest.mark.slow
 
@@ -126,7 +127,7 @@ def test_runs_that_died_are_cleaned_up_and_kept_ones_wait_for_down(
     project = SupabaseProject(sample_project / "supabase")
     this_run = _claim("next0001", ProcessId.of_self())
 
-    provisioned = external.provision_external(project, outside_server.url(), this_run, None)
+    provisioned = external.provision_external(project, outside_server.url(), this_run, None, Platform())
     try:
         assert provisioned.migration_error is None and provisioned.target.prefix == "p3t_next0001"
         with outside_server.admin() as admin:
@@ -159,9 +160,9 @@ def test_a_role_that_cannot_create_databases_or_a_wrong_password_is_told_so(outs
     project = SupabaseProject(sample_project / "supabase")
     claim = _claim("deny0001", ProcessId.of_self())
     with pytest.raises(SetupError, match=r"role reader on reader@127\.0\.0\.1:.*/postgres cannot create databases"):
-        external.provision_external(project, outside_server.url(user="reader"), claim, None)
+        external.provision_external(project, outside_server.url(user="reader"), claim, None, Platform())
     with pytest.raises(SetupError, match=r"cannot connect to the external server postgres@127\.0\.0\.1") as refused:
-        external.provision_external(project, outside_server.url(password="wrong-pw"), claim, None)
+        external.provision_external(project, outside_server.url(password="wrong-pw"), claim, None, Platform())
     assert "wrong-pw" not in str(refused.value)
 
 
@@ -188,7 +189,9 @@ def test_a_seeder_that_fails_leaves_the_migrated_template_and_says_why(
     monkeypatch.syspath_prepend(str(tmp_path))
     project = SupabaseProject(sample_project / "supabase")
     claim = _claim("seed0001", ProcessId.of_self())
-    provisioned = external.provision_external(project, outside_server.url(), claim, SeedingPlan("failing_seeders"))
+    provisioned = external.provision_external(
+        project, outside_server.url(), claim, SeedingPlan("failing_seeders"), Platform()
+    )
     try:
         assert not provisioned.seeded and provisioned.migration_error is None
         assert "no_such_column" in (provisioned.seed_error or "")

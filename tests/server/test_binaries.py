@@ -24,6 +24,16 @@ def test_system_server_matching_config_toml_wins():
 
 
 @needs_debian_15
+def test_a_project_without_major_version_is_warned_when_the_server_is_not_the_clis_default():
+    chosen = resolve(None, None)
+    assert chosen.binaries.major != binaries.CLI_DEFAULT_MAJOR, "this machine has PostgreSQL 15 first"
+    assert chosen.warning == (
+        "supabase/config.toml sets no [db] major_version: the Supabase CLI gives new projects PostgreSQL 17, "
+        f"this run uses {chosen.binaries.major} ({chosen.binaries.bindir}); set major_version to what production runs"
+    )
+
+
+@needs_debian_15
 def test_explicit_bindir_beats_everything():
     chosen = resolve(str(DEBIAN_15), 17)
     assert chosen.binaries.source == "explicit"

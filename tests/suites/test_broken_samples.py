@@ -32,7 +32,7 @@ def test_the_unbroken_sample_project_passes_every_suite_in_parallel(pytester, br
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-n", "2", "--pyargs", "phase3test.suites", timeout=SUBPROCESS_TIMEOUT
     )
-    result.assert_outcomes(passed=49, skipped=7)  # no base ref; no materialized views; no API stack
+    result.assert_outcomes(passed=51, skipped=7)  # no base ref; no materialized views; no API stack
 
 
 def test_idempotency_fails_on_create_table_without_if_not_exists(pytester, broken_project):
@@ -172,7 +172,7 @@ def test_static_checks_fail_on_names_missing_rollbacks_and_tables_without_rls(py
     result.assert_outcomes(passed=4, failed=3)
     result.stdout.fnmatch_lines_random(
         [
-            "*add_attachments.sql: the Supabase CLI skips it (file names must match <timestamp>_name.sql)*",
+            "*add_attachments.sql: the Supabase CLI skips it (file names must match <digits>_name.sql)*",
             "*20240103000000_open.sql has no rollback: add *rollbacks/20240103000000_open.down.sql*",
             "*20240103000000_open.sql creates public.open_notes in an exposed schema (public, graphql_public)"
             " without enabling row level security*",
@@ -230,6 +230,7 @@ ACCESS_CASES = {
         ],
     ),
     "a policy for anon": (
+        "grant select on public.notes to anon;\n"
         "create policy notes_anon_read on public.notes for select to anon using (true);\n",
         ["*anon select on public.notes: expected deny: sees 4 of 4 rows"],
     ),
@@ -267,6 +268,20 @@ ACCESS_CASES = {
         "grant select on public.writers to authenticated;\n",
         ["*public.writers: view over auth.users readable by authenticated"],
     ),
+    "a table its migration forgot to grant": (
+        "revoke all on public.note_tags from authenticated;\n",
+        [
+            "*writer select on public.note_tags: expected own, but reading is refused (no privilege); authenticated"
+            " holds no SELECT privilege on public.note_tags, so no policy can let it through*"
+            "`grant select on public.note_tags to authenticated`*",
+            "*public.note_tags: policy note_tags_follow_note never applies: authenticated holds no SELECT or INSERT"
+            " or UPDATE or DELETE privilege on it*",
+        ],
+    ),
+    "a Broadcast policy open to every channel": (
+        "create policy everyone_receives on realtime.messages for select to authenticated using (true);\n",
+        ["*realtime.messages: policy everyone_receives (select: true) lets its roles receive every private channel*"],
+    ),
     "a table missing from the matrix": (
         "create table if not exists public.drafts (id bigint primary key);\n"
         "alter table public.drafts enable row level security;\n",
@@ -284,7 +299,8 @@ def test_the_access_report_shows_each_cell_declared_and_found(pytester, broken_p
     broken_project(
         {
             "migrations/20240103000000_broken.sql": "-- Broken.\n"
-            "create policy notes_anon_read on public.notes for select to anon using (true);\n",
+            "grant select on public.notes to anon;\n"
+        "create policy notes_anon_read on public.notes for select to anon using (true);\n",
             "rollbacks/20240103000000_broken.down.sql": "-- irreversible: a broken sample\n",
         },
     )

@@ -14,6 +14,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
+from phase3test.settings import BY_NAME
+from phase3test.supabase.platform import CURRENT, DEFAULT_GRANTS, LEGACY, Platform, apply_platform
 from phase3test.supabase.prelude import as_role
 
 API_ROLES = ("anon", "authenticated", "service_role")
@@ -81,8 +83,28 @@ def test_statement_timeout_is_configured_per_role(empty_db: psycopg.Connection, 
 # Default privileges ----------------------------------------------------------
 
 
+@pytest.mark.parametrize("role", API_ROLES)
+def test_a_new_public_table_is_refused_to_the_api_roles_until_a_migration_grants_it(
+    empty_db: psycopg.Connection, role: str
+) -> None:
+    """Supabase since 2026-10-30: without a grant the API answers 42501, whatever the policies say."""
+    apply_platform(empty_db, Platform(CURRENT))
+    empty_db.execute("create table public.gadgets (id int primary key)")
+    with pytest.raises(errors.InsufficientPrivilege), empty_db.transaction():
+        as_role(empty_db, role)
+        empty_db.execute("select count(*) from public.gadgets")
+
+    empty_db.execute(f"grant select on public.gadgets to {role}")
+    with empty_db.transaction():
+        as_role(empty_db, role)
+        assert _one(empty_db, "select count(*) from public.gadgets") == 0
+
+
 @pytest.mark.parametrize("role", ["anon", "authenticated"])
-def test_new_public_table_is_readable_until_rls_is_enabled(empty_db: psycopg.Connection, role: str) -> None:
+def test_legacy_grants_make_a_new_public_table_readable_until_rls_is_enabled(
+    empty_db: psycopg.Connection, role: str
+) -> None:
+    apply_platform(empty_db, Platform(LEGACY))
     empty_db.execute("create table public.gadgets (id int primary key)")
     empty_db.execute("insert into public.gadgets values (1), (2)")
 
@@ -95,6 +117,20 @@ def test_new_public_table_is_readable_until_rls_is_enabled(empty_db: psycopg.Con
     with empty_db.transaction():
         as_role(empty_db, role)
         assert _one(empty_db, "select count(*) from public.gadgets") == 0
+
+
+def test_the_platform_setting_offers_exactly_the_modelled_defaults() -> None:
+    assert BY_NAME["default_grants"].choices == tuple(DEFAULT_GRANTS)
+    assert BY_NAME["default_grants"].default == CURRENT
+
+
+def test_extension_functions_stay_executable_after_public_loses_execute(empty_db: psycopg.Connection) -> None:
+    """A project revokes execute from PUBLIC; what extensions install (pgTAP in a test) still runs as a role."""
+    empty_db.execute("alter default privileges revoke execute on functions from public")
+    empty_db.execute("create function extensions.answer() returns int language sql as 'select 42'")
+    with empty_db.transaction():
+        as_role(empty_db, "authenticated", user=str(uuid.uuid4()))
+        assert _one(empty_db, "select extensions.answer()") == 42
 
 
 # auth ----------------------------------------------------------------------
@@ -156,7 +192,7 @@ def test_auth_users_email_is_unique(empty_db: psycopg.Connection) -> None:
         empty_db.execute(insert, ["ada@example.com"])
 
 
-@pytest.mark.parametrize("table", ["auth.users", "storage.buckets", "storage.objects"])
+@pytest.mark.parametrize("table", ["auth.users", "storage.buckets", "storage.objects", "realtime.messages"])
 def test_row_level_security_is_enabled(empty_db: psycopg.Connection, table: str) -> None:
     assert _one(empty_db, "select relrowsecurity from pg_class where oid = %s::regclass", [table])
 
@@ -236,6 +272,85 @@ def test_object_path_tokens_are_generated(empty_db: psycopg.Connection) -> None:
     assert tokens == ["u", "1.png"]
 
 
+def test_storage_refuses_a_direct_delete_as_current_supabase_does(empty_db: psycopg.Connection) -> None:
+    empty_db.execute("insert into storage.buckets (id, name) values ('media', 'media')")
+    empty_db.execute("insert into storage.objects (bucket_id, name) values ('media', 'u/1.png')")
+    for table in ("storage.objects", "storage.buckets"):
+        with pytest.raises(errors.InsufficientPrivilege, match="Use the Storage API"), empty_db.transaction():
+            empty_db.execute(f"delete from {table}")
+    with empty_db.transaction():
+        empty_db.execute("select set_config('storage.allow_delete_query', 'true', true)")
+        empty_db.execute("delete from storage.objects")
+        empty_db.execute("delete from storage.buckets")
+    assert _one(empty_db, "select count(*) from storage.buckets") == 0
+
+
+# realtime and the platform's other parts -------------------------------------------
+
+
+def test_broadcast_policies_see_the_topic_being_joined(empty_db: psycopg.Connection) -> None:
+    """A Broadcast authorization policy as projects write it: receive only the channel of one's own room."""
+    user = uuid.uuid4()
+    empty_db.execute(
+        "create policy room_members_receive on realtime.messages for select to authenticated "
+        "using ((select realtime.topic()) = 'room:' || (select auth.uid())::text)"
+    )
+    empty_db.execute("select realtime.send('{\"hello\": 1}', 'greeting', %s, true)", [f"room:{user}"])
+    for topic, visible in ((f"room:{user}", 1), (f"room:{uuid.uuid4()}", 0)):
+        with empty_db.transaction():
+            as_role(empty_db, "authenticated", user=str(user))
+            empty_db.execute("select set_config('realtime.topic', %s, true)", [topic])
+            assert _one(empty_db, "select count(*) from realtime.messages") == visible
+
+
+def test_a_row_trigger_broadcasts_its_changes(empty_db: psycopg.Connection) -> None:
+    empty_db.execute("create table public.scores (id int primary key, points int)")
+    empty_db.execute(
+        """create function public.scores_broadcast() returns trigger language plpgsql security definer
+           set search_path = '' as $$
+           begin
+             perform realtime.broadcast_changes('scores', tg_op, tg_op, tg_table_name, tg_table_schema, new, old);
+             return null;
+           end $$"""
+    )
+    empty_db.execute(
+        "create trigger scores_broadcast after insert or update on public.scores "
+        "for each row execute function public.scores_broadcast()"
+    )
+    empty_db.execute("insert into public.scores values (1, 10)")
+    empty_db.execute("update public.scores set points = 11")
+    sent = empty_db.execute(
+        "select event, topic, extension, private, payload -> 'record' ->> 'points' from realtime.messages"
+        " order by inserted_at, event"
+    ).fetchall()
+    assert sent == [("INSERT", "scores", "broadcast", True, "10"), ("UPDATE", "scores", "broadcast", True, "11")]
+
+
+def test_a_pulled_migration_adds_a_table_to_the_realtime_publication(empty_db: psycopg.Connection) -> None:
+    empty_db.execute("create table public.scores (id int primary key)")
+    empty_db.execute("alter publication supabase_realtime add table public.scores")
+    assert _one(
+        empty_db, "select array_agg(tablename::text) from pg_publication_tables where pubname = 'supabase_realtime'"
+    ) == ["scores"]
+
+
+def test_the_platform_roles_and_schemas_exist(empty_db: psycopg.Connection) -> None:
+    roles = {name for (name,) in empty_db.execute("select rolname from pg_roles").fetchall()}
+    assert roles >= {
+        "supabase_admin",
+        "supabase_auth_admin",
+        "supabase_storage_admin",
+        "supabase_realtime_admin",
+        "supabase_replication_admin",
+        "supabase_read_only_user",
+        "dashboard_user",
+        "pgbouncer",
+    }
+    schemas = {name for (name,) in empty_db.execute("select nspname from pg_namespace").fetchall()}
+    assert schemas >= {"auth", "storage", "realtime", "graphql_public", "extensions"}
+    assert not _one(empty_db, "select exists (select from pg_extension where extname = 'pg_graphql')")
+
+
 # Re-running ----------------------------------------------------------------------
 
 
@@ -249,9 +364,10 @@ def test_bootstrap_runs_again_on_the_same_database(empty_db: psycopg.Connection)
 def test_platform_schemas_belong_to_supabase_admin(empty_db: psycopg.Connection) -> None:
     """As on Supabase; `supabase db reset --db-url` keeps exactly the schemas supabase_admin owns."""
     owners = empty_db.execute(
-        "select nspname, nspowner::regrole::text from pg_namespace where nspname in ('auth', 'storage') order by 1"
+        "select nspname, nspowner::regrole::text from pg_namespace"
+        " where nspname in ('auth', 'storage', 'realtime') order by 1"
     ).fetchall()
-    assert owners == [("auth", "supabase_admin"), ("storage", "supabase_admin")]
+    assert owners == [("auth", "supabase_admin"), ("realtime", "supabase_admin"), ("storage", "supabase_admin")]
     tables = empty_db.execute(
         "select relname, relowner::regrole::text from pg_class"
         " where oid in ('auth.users'::regclass, 'storage.objects'::regclass) order by 1"

@@ -102,6 +102,10 @@ class Probe:
         def attempt() -> int | str:
             try:
                 with self.conn.transaction():
+                    if self.access.table.startswith("storage."):
+                        # Clients delete storage rows only through the Storage API, which passes its own
+                        # delete protection this way; RLS still decides.
+                        self.conn.execute("select set_config('storage.allow_delete_query', 'true', true)")
                     return self.conn.execute(query, (ctid,) if ctid else ()).rowcount
             except psycopg.errors.ForeignKeyViolation:
                 # RLS let it through; a foreign key stopped it
@@ -180,6 +184,35 @@ def check(
     if cell.operation == EXECUTE:
         return Verdict(_check_call(conn, matrix.functions[cell.table], matrix.roles[cell.role], cell.expected), [])
     access, role = matrix.tables[cell.table], matrix.roles[cell.role]
+    verdict = _check_table(conn, access, role, cell, probe_for)
+    if verdict.problems and cell.expected != "deny":
+        verdict.problems += missing_grant(conn, cell.table, role.api_role, cell.operation)
+    return verdict
+
+
+def missing_grant(conn: psycopg.Connection, table: str, api_role: str, operation: str) -> list[str]:
+    """Why a role may be refused before any policy is read: it holds no privilege for the operation."""
+    if operation == "delete":
+        query = "select has_table_privilege(%s, %s::regclass, 'DELETE')"
+    else:
+        query = "select has_any_column_privilege(%s, %s::regclass, %s)"
+    params = (api_role, table) if operation == "delete" else (api_role, table, operation.upper())
+    if conn.execute(query, params).fetchone() == (True,):
+        return []
+    return [
+        f"{api_role} holds no {operation.upper()} privilege on {table}, so no policy can let it through: "
+        f"Supabase grants new tables to no API role (since 2026-10-30), a migration must "
+        f"(`grant {operation} on {table} to {api_role}`)"
+    ]
+
+
+def _check_table(
+    conn: psycopg.Connection,
+    access: TableAccess,
+    role: Role,
+    cell: Cell,
+    probe_for: Callable[[TableAccess, Role], Probe] | None,
+) -> Verdict:
     probe = probe_for(access, role) if probe_for else Probe(conn, access, role)
     every = probe.all_rows()
     if not every:

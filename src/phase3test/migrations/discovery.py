@@ -50,7 +50,7 @@ class Discovery:
 
     def warnings(self) -> list[str]:
         return [
-            f"skipping {p.name}: file name must match <timestamp>_name.sql (the Supabase CLI skips it too)"
+            f"skipping {p.name}: file name must match <digits>_name.sql (the Supabase CLI skips it too)"
             for p in self.skipped
         ]
 

@@ -1,7 +1,7 @@
 """Checks that read a project's migration files without a database.
 
 They run in milliseconds and catch what review misses: a file the Supabase
-CLI would silently skip, a version that is not a timestamp, a lock-heavy
+CLI would silently skip (and, as a warning, a version that is not a timestamp), a lock-heavy
 statement squawk knows about.
 """
 
@@ -20,18 +20,23 @@ TIMESTAMP_DIGITS = 14  # `supabase migration new` names files YYYYMMDDHHMMSS_nam
 
 
 def naming_problems(discovery: Discovery) -> list[str]:
-    """SQL files the CLI would skip, and versions that are not the CLI's UTC timestamps."""
-    problems = [
-        f"{path.name}: the Supabase CLI skips it (file names must match <timestamp>_name.sql)"
+    """SQL files the Supabase CLI would skip: they would never reach production."""
+    return [
+        f"{path.name}: the Supabase CLI skips it (file names must match <digits>_name.sql)"
         for path in discovery.skipped
         if path.suffix == ".sql"
     ]
-    problems += [
-        f"{m.path.name}: version {m.version} is not a {TIMESTAMP_DIGITS}-digit UTC timestamp (YYYYMMDDHHMMSS)"
+
+
+def unusual_names(discovery: Discovery) -> list[str]:
+    """Versions the CLI accepts that `supabase migration new` would not write (drizzle-kit's `0000_name.sql`):
+    worth a word, not a failure. Files sort by name, so mixing conventions can reorder them."""
+    return [
+        f"{m.path.name}: version {m.version} is not a {TIMESTAMP_DIGITS}-digit UTC timestamp (YYYYMMDDHHMMSS); "
+        "the Supabase CLI accepts it and orders files by name"
         for m in discovery.migrations
         if not _is_timestamp(m.version)
     ]
-    return problems
 
 
 def _is_timestamp(version: str) -> bool:

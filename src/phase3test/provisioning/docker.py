@@ -8,6 +8,8 @@ container.
 
 from __future__ import annotations
 
+import psycopg
+
 from phase3test.project import SupabaseProject
 from phase3test.provisioning.provisioned import Provisioned
 from phase3test.provisioning.remote import LABEL, connect_admin, provision_on, server_version
@@ -15,9 +17,10 @@ from phase3test.provisioning.templates import EMPTY
 from phase3test.seeding.template import SeedingPlan
 from phase3test.server import container
 from phase3test.server.target import Target
+from phase3test.supabase.platform import Platform, apply_platform
 
 
-def provision_container(project: SupabaseProject, seeding: SeedingPlan | None) -> Provisioned:
+def provision_container(project: SupabaseProject, seeding: SeedingPlan | None, platform: Platform) -> Provisioned:
     """Start Supabase's Postgres image and build the run's templates in it; the container goes if this fails."""
     started = container.start()
     try:
@@ -26,6 +29,8 @@ def provision_container(project: SupabaseProject, seeding: SeedingPlan | None) -
 
             def empty() -> None:
                 container.copy_platform_database(admin, target.template(EMPTY))
+                with psycopg.connect(target.conninfo(target.template(EMPTY)), autocommit=True) as conn:
+                    apply_platform(conn, platform)
                 target.seal(admin, target.template(EMPTY), LABEL)
 
             provisioned = provision_on(project, target, admin, seeding, empty, f"docker ({container.IMAGE})")

@@ -42,6 +42,7 @@ from phase3test.server.process import ProcessId
 from phase3test.server.runas import RunAs
 from phase3test.server.target import Target
 from phase3test.supabase.bootstrap import BOOTSTRAP_SQL
+from phase3test.supabase.platform import Platform
 
 SEED_ERROR_FILE = "seed-error.txt"  # beside a cache entry's data: why it has no seeded template
 CACHE_LAYOUT = "2"  # bump when what a cached cluster contains changes
@@ -85,9 +86,11 @@ class Provisioner:
         run_as: RunAs,
         base: Path,
         seeding: SeedingPlan | None = None,
+        platform: Platform | None = None,
     ) -> None:
         self.project = project
         self.seeding = seeding
+        self.platform = platform or Platform()  # today's Supabase
         self.binaries = binaries
         self.run_as = run_as
         self.base = base
@@ -100,6 +103,7 @@ class Provisioner:
             str(self.binaries.bindir),
             " ".join(executor.INITDB_ARGS),
             BOOTSTRAP_SQL,
+            self.platform.fingerprint(),
         )
 
     def migrated_key(self, discovery: Discovery) -> str:
@@ -113,7 +117,7 @@ class Provisioner:
             build_server(self.binaries, datadir, self.run_as, self.base) as server,
             psycopg.connect(server.conninfo(), autocommit=True) as admin,
         ):
-            build_empty(_own(server), admin, self.bootstrap_key())
+            build_empty(_own(server), admin, self.bootstrap_key(), self.platform)
 
     def build_migrated(self, source: Path, datadir: Path, discovery: Discovery) -> None:
         self.cache.clone(source, datadir)

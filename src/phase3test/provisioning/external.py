@@ -17,15 +17,20 @@ from phase3test.provisioning.remote import LABEL, connect_admin, provision_on, s
 from phase3test.provisioning.templates import build_empty
 from phase3test.seeding.template import SeedingPlan
 from phase3test.server.target import Claim, Target, drop_abandoned, redacted
+from phase3test.supabase.platform import Platform
 
 
-def provision_external(project: SupabaseProject, url: str, claim: Claim, seeding: SeedingPlan | None) -> Provisioned:
+def provision_external(
+    project: SupabaseProject, url: str, claim: Claim, seeding: SeedingPlan | None, platform: Platform
+) -> Provisioned:
     """Build the run's templates on the shared server at `url`, each claimed by the run."""
     with connect_admin(url) as admin:
         _require_createdb(admin, url)
         drop_abandoned(admin)
         target = Target(url, server_version(admin), prefix=shared_prefix(claim.run_id), claim=claim)
-        return provision_on(project, target, admin, seeding, lambda: build_empty(target, admin, LABEL), "external")
+        return provision_on(
+            project, target, admin, seeding, lambda: build_empty(target, admin, LABEL, platform), "external"
+        )
 
 
 def shared_prefix(run_id: str) -> str:

@@ -29,6 +29,7 @@ from phase3test.server.process import ProcessId
 from phase3test.server.runas import reachable_binaries, resolve_user
 from phase3test.server.target import Claim, this_host
 from phase3test.settings import Settings
+from phase3test.supabase.platform import Platform
 
 
 def resolve_binaries(settings: Settings) -> pg_binaries.Resolution:
@@ -73,15 +74,16 @@ class RunServer:
     def _start(self, run: RunDir) -> Provisioned:
         settings = self.settings
         seeding = SeedingPlan(settings.seeders, settings.seed, settings.seed_scale) if settings.seeders else None
+        platform = Platform(settings.default_grants)
         if settings.backend == "external":
             assert settings.db_url is not None
-            return external.provision_external(settings.project, settings.db_url, self.claim, seeding)
+            return external.provision_external(settings.project, settings.db_url, self.claim, seeding, platform)
         if settings.backend == "docker":
-            return docker.provision_container(settings.project, seeding)
+            return docker.provision_container(settings.project, seeding, platform)
         resolution = self.resolution
         run_as = resolve_user(settings.user)
         binaries = reachable_binaries(resolution.binaries, run_as, self.base / "cache")
-        provisioner = Provisioner(settings.project, binaries, run_as, self.base, seeding)
+        provisioner = Provisioner(settings.project, binaries, run_as, self.base, seeding, platform)
         provisioned = provisioner.provision(run, guard_owner=None if self.settings.keep else self.owner)
         if resolution.warning:
             provisioned.warnings.append(resolution.warning)

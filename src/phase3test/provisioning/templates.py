@@ -15,17 +15,18 @@ from phase3test.seeding.engine import SeedError
 from phase3test.seeding.template import SeedingPlan
 from phase3test.server.target import OWN_PREFIX, Target
 from phase3test.supabase.bootstrap import bootstrap
+from phase3test.supabase.platform import Platform
 
 EMPTY, MIGRATED, SEEDED = "empty", "migrated", "seeded"
 EMPTY_TEMPLATE, MIGRATED_TEMPLATE, SEEDED_TEMPLATE = (f"{OWN_PREFIX}_{k}" for k in (EMPTY, MIGRATED, SEEDED))
 
 
-def build_empty(target: Target, admin: psycopg.Connection, label: str) -> None:
-    """The empty template: a new database made to look like Supabase's."""
+def build_empty(target: Target, admin: psycopg.Connection, label: str, platform: Platform) -> None:
+    """The empty template: a new database made to look like Supabase's, with `platform`'s defaults."""
     name = target.template(EMPTY)
     target.create(admin, name, "template0")
     with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
-        bootstrap(conn)
+        bootstrap(conn, platform)
     target.seal(admin, name, label)
 
 

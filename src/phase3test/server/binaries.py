@@ -18,6 +18,8 @@ from pathlib import Path
 
 from phase3test.errors import SetupError
 
+# What `supabase init` writes to [db] major_version today, and what new projects get.
+CLI_DEFAULT_MAJOR = 17
 _VERSION_RE = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 SYSTEM_BINDIR_GLOBS = (
     "/usr/lib/postgresql/*/bin",  # Debian, Ubuntu
@@ -131,7 +133,8 @@ def resolve(
     for bindir, probed in usable:
         if wanted_major is None or probed[1] == wanted_major:
             steps.append(f"system PostgreSQL {probed[0]} at {bindir}: matches wanted major {wanted_major}")
-            return Resolution(PgBinaries(bindir, probed[0], probed[1], "system"), steps)
+            warning = _mismatch_warning(wanted_major, probed[1], str(bindir))
+            return Resolution(PgBinaries(bindir, probed[0], probed[1], "system"), steps, warning)
     steps.append(
         f"system PostgreSQL {wanted_major}: not found"
         + (f" (found {', '.join(f'{p[0]} at {b}' for b, p in usable)})" if usable else "")
@@ -162,7 +165,14 @@ def resolve(
 
 
 def _mismatch_warning(wanted: int | None, got: int, where: str) -> str | None:
-    if wanted is None or wanted == got:
+    if wanted is None:
+        if got == CLI_DEFAULT_MAJOR:
+            return None
+        return (
+            f"supabase/config.toml sets no [db] major_version: the Supabase CLI gives new projects PostgreSQL "
+            f"{CLI_DEFAULT_MAJOR}, this run uses {got} ({where}); set major_version to what production runs"
+        )
+    if wanted == got:
         return None
     return (
         f"supabase/config.toml asks for PostgreSQL {wanted} but {where} is PostgreSQL {got}; "

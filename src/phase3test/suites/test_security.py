@@ -15,6 +15,7 @@ import psycopg
 from phase3test.access.matrix import Matrix
 from phase3test.inspection.catalog import not_extension_member
 from phase3test.project import SupabaseProject
+from phase3test.supabase.roles import API_ROLES
 
 _COMMANDS = {"a": ("insert",), "w": ("update",), "d": ("delete",), "*": ("insert", "update", "delete")}
 
@@ -144,6 +145,72 @@ def test_no_policy_trusts_user_metadata(db: psycopg.Connection) -> None:
         "policies reading user_metadata, which every user can edit about themselves (use app_metadata or "
         "a table): " + ", ".join(trusting)
     )
+
+
+_PRIVILEGES: dict[str, tuple[str, ...]] = {
+    "r": ("select",),
+    "a": ("insert",),
+    "w": ("update",),
+    "d": ("delete",),
+    "*": ("select", "insert", "update", "delete"),
+}
+_HOLDS = """select case when %(op)s = 'DELETE' then has_table_privilege(%(role)s, %(table)s::regclass, 'DELETE')
+                    else has_any_column_privilege(%(role)s, %(table)s::regclass, %(op)s) end"""
+
+
+def test_every_policy_names_roles_that_hold_the_privilege_it_governs(
+    db: psycopg.Connection, supabase_project: SupabaseProject
+) -> None:
+    """Privileges are checked before policies: a policy for a role without the grant never applies, and the API
+    answers 42501 (since 2026-10-30 Supabase grants new tables to no API role, so a forgotten grant is common).
+    A policy for PUBLIC needs one API role that holds it."""
+    policies = db.execute(
+        """select format('%%I.%%I', n.nspname, c.relname), p.polname, p.polcmd,
+                  array(select case when r = 0 then 'public' else r::regrole::text end from unnest(p.polroles) r)
+             from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = any (%s) or c.oid = to_regclass('realtime.messages') order by 1, 2""",
+        (supabase_project.api_schemas(),),
+    ).fetchall()
+    problems = []
+    for table, name, command, roles in policies:
+        for role in roles:
+            holders = API_ROLES if role == "public" else (role,)
+            if any(_holds(db, holder, table, op) for holder in holders for op in _PRIVILEGES[command]):
+                continue
+            what = " or ".join(op.upper() for op in _PRIVILEGES[command])
+            who = "no API role" if role == "public" else role
+            problems.append(
+                f"{table}: policy {name} never applies: {who} holds no {what} privilege on it "
+                f"(grant {_PRIVILEGES[command][0]} on {table} to {'authenticated' if role == 'public' else role})"
+            )
+    assert not problems, "\n".join(problems)  # check: security.policy_without_grant
+
+
+def _holds(conn: psycopg.Connection, role: str, table: str, operation: str) -> bool:
+    return conn.execute(_HOLDS, {"op": operation.upper(), "role": role, "table": table}).fetchone() == (True,)
+
+
+def test_broadcast_policies_depend_on_the_channel(db: psycopg.Connection) -> None:
+    """A Broadcast policy on realtime.messages that never reads realtime.topic() opens every private channel to
+    the roles it names (`using (true)`: every signed-in user receives every channel)."""
+    blind = db.execute(
+        """select p.polname, p.polcmd, concat_ws(' ', pg_get_expr(p.polqual, p.polrelid),
+                                                 pg_get_expr(p.polwithcheck, p.polrelid))
+             from pg_policy p where p.polrelid = to_regclass('realtime.messages') and p.polpermissive
+              and (p.polroles && array[0]::oid[]
+                   or p.polroles && array(select oid from pg_roles where rolname in ('anon', 'authenticated')))
+            order by 1"""
+    ).fetchall()
+    problems = [
+        f"realtime.messages: policy {name} ({_COMMAND_NAMES[command]}: {expression or 'true'}) lets its roles "
+        f"{'receive' if command == 'r' else 'use'} every private channel: restrict it by `realtime.topic()`"
+        for name, command, expression in blind
+        if "topic()" not in (expression or "")
+    ]
+    assert not problems, "\n".join(problems)  # check: security.broadcast_by_topic
+
+
+_COMMAND_NAMES = {"r": "select", "a": "insert", "w": "update", "d": "delete", "*": "all"}
 
 
 def _oid(conn: psycopg.Connection, signature: str) -> int | None:

@@ -8,18 +8,27 @@ block that no parser can follow.
 
 from __future__ import annotations
 
+import warnings
+
 import psycopg
 import pytest
 
 from phase3test.inspection.catalog import snapshot
 from phase3test.migrations.discovery import Migration, discover, rollback_for
 from phase3test.migrations.runner import apply, migrate
-from phase3test.migrations.static import find_squawk, naming_problems, squawk
+from phase3test.migrations.static import find_squawk, naming_problems, squawk, unusual_names
 from phase3test.project import SupabaseProject
 
 
+class UnusualMigrationName(UserWarning):
+    """A migration file name the CLI accepts but its own tools would not write."""
+
+
 def test_file_names_follow_the_supabase_cli_rule(supabase_project: SupabaseProject) -> None:
-    problems = naming_problems(discover(supabase_project.migrations_dir))
+    discovery = discover(supabase_project.migrations_dir)
+    for note in unusual_names(discovery):
+        warnings.warn(note, UnusualMigrationName, stacklevel=1)
+    problems = naming_problems(discovery)
     assert not problems, "\n".join(problems)  # check: static.file_names
 
 

@@ -6,6 +6,8 @@ from importlib.resources import files
 
 import psycopg
 
+from phase3test.supabase.platform import Platform, apply_platform
+
 BOOTSTRAP_SQL: str = (files("phase3test.supabase") / "bootstrap.sql").read_text(encoding="utf-8")
 
 
@@ -18,10 +20,12 @@ def is_supabase_database(conn: psycopg.Connection) -> bool:
     return bool(row and row[0])
 
 
-def bootstrap(conn: psycopg.Connection) -> bool:
-    """Make `conn`'s database look like Supabase's; False if it already does."""
-    if is_supabase_database(conn):
-        return False
+def bootstrap(conn: psycopg.Connection, platform: Platform) -> bool:
+    """Make `conn`'s database look like Supabase's with `platform`'s defaults; False if it already looked like
+    Supabase's (its defaults are set all the same)."""
     with conn.transaction():
-        conn.execute(BOOTSTRAP_SQL)
-    return True
+        created = not is_supabase_database(conn)
+        if created:
+            conn.execute(BOOTSTRAP_SQL)
+        apply_platform(conn, platform)
+    return created

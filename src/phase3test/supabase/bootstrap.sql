@@ -1,7 +1,9 @@
 -- Makes a fresh database of a plain PostgreSQL server look like a Supabase
--- project's database: the API roles, their grants and timeouts, the
--- `extensions` schema and search_path, and the parts of `auth` and `storage`
--- that migrations and RLS policies refer to.
+-- project's database: the API roles and the platform's own, their grants and
+-- timeouts, the `extensions` schema and search_path, the `supabase_realtime`
+-- publication, and the parts of `auth`, `storage` and `realtime` that
+-- migrations and RLS policies refer to. What Supabase's default privileges
+-- in `public` are depends on the project's age: `platform.py` sets them.
 --
 -- Run as the superuser `postgres`, as one script in one transaction. Roles are
 -- cluster-wide, so the script runs again unchanged on a second database of the
@@ -23,7 +25,9 @@ declare
   r text;
 begin
   foreach r in array array['anon', 'authenticated', 'service_role', 'authenticator',
-                           'supabase_admin', 'supabase_auth_admin', 'supabase_storage_admin'] loop
+                           'supabase_admin', 'supabase_auth_admin', 'supabase_storage_admin',
+                           'supabase_realtime_admin', 'supabase_replication_admin',
+                           'supabase_read_only_user', 'dashboard_user', 'pgbouncer'] loop
     if not exists (select from pg_catalog.pg_roles where rolname = r) then
       execute format('create role %I', r);
     end if;
@@ -43,6 +47,13 @@ alter role authenticator          login   noinherit nobypassrls;
 alter role supabase_admin         login   superuser createrole createdb replication bypassrls;
 alter role supabase_auth_admin    nologin noinherit;
 alter role supabase_storage_admin nologin noinherit;
+alter role supabase_realtime_admin nologin noinherit;
+-- The platform's own logins (replication, read-only access, the dashboard,
+-- the pooler): here without passwords, so nobody logs in as them.
+alter role supabase_replication_admin login replication;
+alter role supabase_read_only_user    login bypassrls;
+alter role dashboard_user             nologin createrole createdb replication;
+alter role pgbouncer                  login;
 
 -- PostgREST logs in as authenticator and switches to the request's role;
 -- postgres may switch to them too. Checked first so a re-run stays quiet.
@@ -70,14 +81,20 @@ alter role authenticated set statement_timeout = '8s';
 -- Schemas, extensions, search_path -------------------------------------------
 
 create schema if not exists extensions;
-create schema if not exists auth    authorization supabase_admin;
-create schema if not exists storage authorization supabase_admin;
+create schema if not exists auth           authorization supabase_admin;
+create schema if not exists storage        authorization supabase_admin;
+create schema if not exists realtime       authorization supabase_admin;
+-- Exposed by default ([api] schemas); pg_graphql, which would fill it, is no
+-- longer enabled by default (2026-05-18), so it stays empty here.
+create schema if not exists graphql_public authorization supabase_admin;
 -- The service roles create and own the tables inside, as on Supabase.
-grant usage, create on schema auth    to supabase_auth_admin;
-grant usage, create on schema storage to supabase_storage_admin;
+grant usage, create on schema auth     to supabase_auth_admin;
+grant usage, create on schema storage  to supabase_storage_admin;
+grant usage, create on schema realtime to supabase_realtime_admin;
 
-grant usage on schema public, extensions, auth, storage
+grant usage on schema public, extensions, auth, storage, realtime, graphql_public
   to anon, authenticated, service_role;
+grant usage on schema auth, storage, realtime to dashboard_user;
 
 -- The embedded PostgreSQL 18 wheel ships neither extension; nothing below
 -- needs them (gen_random_uuid() is core).
@@ -102,14 +119,33 @@ begin
 end
 $search_path$;
 
--- On Supabase every table, function and sequence postgres creates in public
--- is fully granted to the API roles: RLS alone stands between them and data.
-alter default privileges for role postgres in schema public
-  grant all on tables to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public
-  grant all on functions to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public
-  grant all on sequences to anon, authenticated, service_role;
+-- What extensions create in `extensions` is usable by the API roles, whoever
+-- installs them: pgTAP's functions still run after a migration revoked
+-- execute on functions from PUBLIC and a test switched to `authenticated`.
+do $extension_defaults$
+declare
+  creator text;
+  kind text;
+begin
+  foreach creator in array array['postgres', 'supabase_admin'] loop
+    foreach kind in array array['tables', 'functions', 'sequences'] loop
+      execute format('alter default privileges for role %I in schema extensions '
+                     'grant all on %s to postgres, anon, authenticated, service_role',
+                     creator, kind);
+    end loop;
+  end loop;
+end
+$extension_defaults$;
+
+-- Every project has it, empty until a migration adds a table (`supabase db
+-- pull` writes `alter publication supabase_realtime add table ...`).
+do $publication$
+begin
+  if not exists (select from pg_catalog.pg_publication where pubname = 'supabase_realtime') then
+    create publication supabase_realtime;
+  end if;
+end
+$publication$;
 
 
 -- auth ----------------------------------------------------------------------
@@ -270,4 +306,110 @@ grant execute on function storage.foldername(text), storage.filename(text),
   storage.extension(text)
   to anon, authenticated, service_role;
 
+-- Current storage refuses a plain `delete` on its tables: objects deleted
+-- that way would stay in the bucket's backing store. The Storage API (and a
+-- migration that really means it) sets storage.allow_delete_query first.
+create or replace function storage.protect_delete() returns trigger
+language plpgsql
+as $$
+begin
+  if coalesce(current_setting('storage.allow_delete_query', true), '') <> 'true' then
+    raise exception 'Direct deletion from storage tables is not allowed. Use the Storage API instead.'
+      using errcode = '42501',
+            hint = 'run select set_config(''storage.allow_delete_query'', ''true'', true) first '
+                   'where a migration must delete rows here';
+  end if;
+  return null;
+end
+$$;
+
+do $protect$
+declare
+  t text;
+begin
+  foreach t in array array['buckets', 'objects'] loop
+    if not exists (select from pg_catalog.pg_trigger
+                   where tgrelid = format('storage.%I', t)::regclass
+                     and tgname = format('protect_%s_delete', t)) then
+      execute format('create trigger %I before delete on storage.%I '
+                     'for each statement execute function storage.protect_delete()',
+                     format('protect_%s_delete', t), t);
+    end if;
+  end loop;
+end
+$protect$;
+
 reset role;
+
+
+-- realtime --------------------------------------------------------------------
+
+-- Broadcast authorization: a client joining a private channel may receive
+-- (select) and send (insert) its messages only as the project's policies on
+-- realtime.messages allow; realtime.topic() names the channel being joined.
+set role supabase_realtime_admin;
+
+create table if not exists realtime.messages (
+  topic       text not null,
+  extension   text not null,
+  payload     jsonb,
+  event       text,
+  private     boolean default false,
+  updated_at  timestamp not null default now(),
+  inserted_at timestamp not null default now(),
+  id          uuid not null default gen_random_uuid(),
+  primary key (id, inserted_at)
+) partition by range (inserted_at);
+
+alter table realtime.messages enable row level security;
+
+grant all on realtime.messages to postgres, dashboard_user;
+grant select, insert, update on realtime.messages to anon, authenticated, service_role;
+
+create or replace function realtime.topic() returns text
+language sql stable
+as $$
+  select nullif(current_setting('realtime.topic', true), '')::text
+$$;
+
+-- The Realtime service creates a partition per day ahead of time; with no
+-- service here, one default partition takes every message instead.
+create table if not exists realtime.messages_default partition of realtime.messages default;
+
+reset role;
+
+create or replace function realtime.send(payload jsonb, event text, topic text, private boolean default true)
+returns void
+language sql
+as $$
+  insert into realtime.messages (payload, event, topic, private, extension)
+  values (payload, event, topic, private, 'broadcast')
+$$;
+
+-- Called from a project's row trigger: sends the row change to `topic_name`.
+create or replace function realtime.broadcast_changes(
+  topic_name text, event_name text, operation text, table_name text, table_schema text,
+  new record, old record, level text default 'ROW'
+) returns void
+language plpgsql
+as $$
+begin
+  if level = 'STATEMENT' then
+    raise exception 'function can only be triggered for each row, not for each statement';
+  end if;
+  if operation not in ('INSERT', 'UPDATE', 'DELETE') then
+    raise exception 'Unexpected operation type: %', operation;
+  end if;
+  perform realtime.send(
+    jsonb_build_object('old_record', old, 'record', new, 'operation', operation,
+                       'table', table_name, 'schema', table_schema),
+    event_name, topic_name);
+end
+$$;
+
+alter function realtime.send(jsonb, text, text, boolean) owner to supabase_admin;
+alter function realtime.broadcast_changes(text, text, text, text, text, record, record, text)
+  owner to supabase_admin;
+grant execute on function realtime.topic(), realtime.send(jsonb, text, text, boolean),
+  realtime.broadcast_changes(text, text, text, text, text, record, record, text)
+  to postgres, anon, authenticated, service_role, dashboard_user;

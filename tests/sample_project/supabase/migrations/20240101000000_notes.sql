@@ -12,6 +12,8 @@ create table if not exists public.notes (
 create index if not exists notes_owner_id_idx on public.notes (owner_id);
 
 alter table public.notes enable row level security;
+-- Supabase grants new tables to no API role (since 2026-10-30): the API serves what is granted here.
+grant select, insert, update, delete on public.notes to authenticated, service_role;
 
 drop policy if exists notes_select_own on public.notes;
 create policy notes_select_own on public.notes

@@ -10,6 +10,7 @@ create table if not exists public.note_tags (
 );
 
 alter table public.note_tags enable row level security;
+grant select, insert, update, delete on public.note_tags to authenticated, service_role;
 
 drop policy if exists note_tags_follow_note on public.note_tags;
 create policy note_tags_follow_note on public.note_tags
