@@ -300,7 +300,7 @@ def test_the_access_report_shows_each_cell_declared_and_found(pytester, broken_p
         {
             "migrations/20240103000000_broken.sql": "-- Broken.\n"
             "grant select on public.notes to anon;\n"
-        "create policy notes_anon_read on public.notes for select to anon using (true);\n",
+            "create policy notes_anon_read on public.notes for select to anon using (true);\n",
             "rollbacks/20240103000000_broken.down.sql": "-- irreversible: a broken sample\n",
         },
     )

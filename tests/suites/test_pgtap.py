@@ -82,7 +82,9 @@ def test_an_error_names_the_file_and_the_sqlstate(pytester, broken_project):
         "-p", "no:cacheprovider", "-p", "no:xdist", "supabase/tests", timeout=SUBPROCESS_TIMEOUT
     )
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(['*notes.test.sql: ERROR 42P01: relation "public.nowhere" does not exist*'])
+    result.stdout.fnmatch_lines(
+        ['*notes.test.sql:2:1: ERROR 42P01: relation "public.nowhere" does not exist (before any assertion)*']
+    )
 
 
 @needs_pgtap

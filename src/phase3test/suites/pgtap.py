@@ -7,7 +7,7 @@ return is TAP output (`ok 1 - name`, `not ok 2 - name`, `# diagnostics`,
 `1..N`). The item fails on any `not ok` that is not a TODO, on a plan that
 does not match the tests run, and on an error, naming each assertion. Where
 the server has no pgTAP (Debian: postgresql-15-pgtap) the items are skipped
-with that reason.
+with that reason. pgTAP goes into `extensions`, as `supabase test db` puts it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from phase3test.migrations.statements import split_statements
+from phase3test.migrations.statements import Statement, split_statements
 from phase3test.report.regression import PGTAP
 
 _RESULT = re.compile(
@@ -76,6 +76,23 @@ def parse(lines: list[str]) -> Tap:
     return tap
 
 
+class FileError(Exception):
+    """A statement of a pgTAP file failed: where, why, and the TAP lines printed before it."""
+
+    def __init__(self, path: Path, statement: Statement, error: psycopg.Error, lines: list[str]) -> None:
+        super().__init__(str(error))
+        self.path, self.statement, self.error, self.lines = path, statement, error, lines
+
+    def __str__(self) -> str:
+        ran = parse(self.lines).assertions
+        after = f"after assertion {ran[-1].number} - {ran[-1].name}" if ran else "before any assertion"
+        first_line = self.statement.text.strip().splitlines()[0]
+        return (
+            f"{self.path.name}:{self.statement.line}:{self.statement.column}: ERROR {self.error.sqlstate}: "
+            f"{self.error.diag.message_primary or self.error} ({after})\n    {first_line}"
+        )
+
+
 def output(conn: psycopg.Connection, path: Path) -> list[str]:
     """Run the file's statements in order; every text value they return, split into lines."""
     text = path.read_text(encoding="utf-8")
@@ -84,7 +101,10 @@ def output(conn: psycopg.Connection, path: Path) -> list[str]:
         pytest.fail(f"{path}: not valid SQL (libpg_query could not split it)", pytrace=False)  # check: pgtap.parses
     lines: list[str] = []
     for statement in statements:
-        cursor = conn.execute(statement.text)
+        try:
+            cursor = conn.execute(statement.text)
+        except psycopg.Error as exc:
+            raise FileError(path, statement, exc, lines) from None
         if cursor.description:
             for row in cursor.fetchall():
                 lines += [line for value in row if isinstance(value, str) for line in value.splitlines()]
@@ -102,13 +122,15 @@ def run_file(path: Path, fresh_db: psycopg.Connection, record_property: Callable
     """Run one pgTAP file on its own database and fail with every assertion that failed."""
     if not fresh_db.execute("select 1 from pg_available_extensions where name = 'pgtap'").fetchone():
         pytest.skip("pgTAP is not available on this server (Debian: apt-get install postgresql-15-pgtap)")
-    fresh_db.execute("create extension if not exists pgtap")
+    # As `supabase test db` does before it runs the files.
+    fresh_db.execute("create extension if not exists pgtap with schema extensions")
+    error: str | None = None
     try:
         tap = parse(output(fresh_db, path))
-    except psycopg.Error as exc:
-        pytest.fail(
-            f"{path.name}: ERROR {exc.sqlstate}: {exc.diag.message_primary or exc}", pytrace=False
-        )  # check: pgtap.runs
+    except FileError as failed:
+        error = str(failed)
+    if error is not None:  # outside the handler: the report shows this one message, not a chain of exceptions
+        pytest.fail(error, pytrace=False)  # check: pgtap.runs
     record_property(
         PGTAP, {"file": _under_tests(path), "assertions": [[a.number, a.ok, a.name] for a in tap.assertions]}
     )

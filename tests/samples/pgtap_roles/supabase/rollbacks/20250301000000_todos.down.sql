@@ -1,0 +1,2 @@
+drop table if exists public.todos;
+alter default privileges grant execute on functions to public;
