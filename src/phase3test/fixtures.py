@@ -229,22 +229,24 @@ class _WorkerDatabase:
 
 @pytest.fixture(scope="session")
 def seeded_template(pg_provisioned: Provisioned, migrated_template: str) -> str:
-    """The migrated template with the project's seed data (`phase3test_seeders`)."""
+    """The migrated template with the project's seed data (seed files, config.toml buckets, `phase3test_seeders`)."""
     if pg_provisioned.seed_error is not None:
         pytest.fail(f"seeding the template failed:\n{pg_provisioned.seed_error}", pytrace=False)
     if not pg_provisioned.seeded:
         pytest.fail(
-            "no seeded template: set phase3test_seeders to your seeders module, or mark the test unseeded",
+            "no seeded template: add supabase/seed.sql or set phase3test_seeders to your seeders module, "
+            "or mark the test unseeded",
             pytrace=False,
         )
     return pg_provisioned.target.template(SEEDED)
 
 
 @pytest.fixture
-def data_template(request: pytest.FixtureRequest, migrated_template: str) -> str:
+def data_template(request: pytest.FixtureRequest, migrated_template: str, pg_provisioned: Provisioned) -> str:
     """What `db` and `fresh_db` clone: the seeded template, unless the test is marked `unseeded`
-    or the project configures no seeders."""
-    if request.node.get_closest_marker("unseeded") or not _run_server(request).settings.seeders:
+    or the project has no seed data (no seed files, buckets or seeders)."""
+    seeding_planned = pg_provisioned.seeded or pg_provisioned.seed_error is not None
+    if request.node.get_closest_marker("unseeded") or not seeding_planned:
         return migrated_template
     return str(request.getfixturevalue("seeded_template"))
 

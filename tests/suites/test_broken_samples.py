@@ -32,7 +32,7 @@ def test_the_unbroken_sample_project_passes_every_suite_in_parallel(pytester, br
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-n", "2", "--pyargs", "phase3test.suites", timeout=SUBPROCESS_TIMEOUT
     )
-    result.assert_outcomes(passed=51, skipped=7)  # no base ref; no materialized views; no API stack
+    result.assert_outcomes(passed=52, skipped=7)  # no base ref; no materialized views; no API stack
 
 
 def test_idempotency_fails_on_create_table_without_if_not_exists(pytester, broken_project):
@@ -281,6 +281,14 @@ ACCESS_CASES = {
     "a Broadcast policy open to every channel": (
         "create policy everyone_receives on realtime.messages for select to authenticated using (true);\n",
         ["*realtime.messages: policy everyone_receives (select: true) lets its roles receive every private channel*"],
+    ),
+    "a view that runs with its owner's rights": (
+        "create or replace view public.note_lengths as select id, length(body) as length from public.notes;\n"
+        "grant select on public.note_lengths to authenticated;\n",
+        [
+            "*public.note_lengths: a view readable by authenticated that runs with its owner's rights, past the RLS"
+            " of the tables it reads*"
+        ],
     ),
     "a table missing from the matrix": (
         "create table if not exists public.drafts (id bigint primary key);\n"

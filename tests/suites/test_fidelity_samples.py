@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from limits import SUBPROCESS_TIMEOUT
 from test_broken_samples import run_suite
-from test_pgtap import needs_pgtap
+from test_pgtap import _pgtap_installed, needs_pgtap
 
 pytestmark = pytest.mark.slow
 
@@ -64,3 +64,46 @@ def test_a_pgtap_file_that_dies_names_the_statement_and_the_last_assertion(pytes
         ]
     )
     assert "During handling of the above exception" not in result.stdout.str()
+
+
+def test_a_chat_app_written_as_projects_are_today_gets_only_true_findings(sample, run_check):
+    """Explicit grants, an auth trigger function, supabase_realtime, Broadcast policies by topic, seed.sql, a
+    config.toml bucket, a pgTAP file acting as a member: all pass; the one definer view is the one finding."""
+    project = sample("chat")
+    result = run_check(project)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "1 failed" in output, output
+    assert "public.room_sizes: a view readable by authenticated that runs with its owner's rights" in output, output
+    if _pgtap_installed():
+        assert "broadcast.test.sql" in output and "FAIL  supabase/tests/broadcast.test.sql" not in output, output
+
+
+def test_a_seed_file_that_fails_names_its_file_line_and_statement(pytester, sample):
+    project = sample("chat")
+    seed = project / "supabase/seed.sql"
+    rows = seed.read_text()
+    seed.write_text(rows + "\ninsert into public.rooms (id, name) values (null, 'nowhere');\n")
+    line = len(rows.splitlines()) + 2
+    result = run_suite(pytester, "test_access", "-k", "profiles and select and member")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*seeding the template failed:",
+            f'*seed file {seed}:{line}:1: ERROR 23502: null value in column "id" of relation "rooms"*',
+            "*insert into public.rooms (id, name) values (null, 'nowhere')",
+        ]
+    )
+
+
+def test_extensions_the_server_lacks_stop_the_gate_once_naming_all_of_them(sample, run_check):
+    project = sample("needs_extensions")
+    result = run_check(project)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "lacks 2 extension(s) the project creates" in output, output
+    assert "pg_cron (created in 20250501000000_depots.sql:4; Debian: apt-get install postgresql-15-cron)" in output
+    assert "postgis (created in 20250501000000_depots.sql:3; Debian: apt-get install postgresql-15-postgis-3)" in output
+    assert "--pg-backend docker" in output
+    assert output.count("lacks 2 extension(s)") == 1, output
+    assert "passed" not in output and "failed" not in output, output

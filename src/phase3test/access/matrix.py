@@ -77,6 +77,7 @@ class Matrix:
     tables: dict[str, TableAccess] = field(default_factory=dict)
     functions: dict[str, FunctionAccess] = field(default_factory=dict)
     anon_may_execute: tuple[str, ...] = ()  # SECURITY DEFINER functions anon may call: schema.name(args)
+    definer_views: tuple[str, ...] = ()  # views the API reads with their owner's rights, on purpose: schema.name
 
     def cells(self) -> list[Cell]:
         tables = [
@@ -107,15 +108,23 @@ def load(path: Path) -> Matrix:
     roles = {name: _role(name, spec, problems) for name, spec in data["roles"].items()}
     tables = {name: _table(name, spec or {}, roles, problems) for name, spec in data["tables"].items()}
     functions = {name: _function(name, spec, roles, problems) for name, spec in (data.get("functions") or {}).items()}
-    anon = data.get("anon_may_execute") or []
-    if not isinstance(anon, list) or not all(isinstance(f, str) for f in anon):
-        problems.append("anon_may_execute: expected a list of function signatures, e.g. public.f(uuid)")
-        anon = []
-    for key in sorted(set(data) - {"roles", "tables", "functions", "anon_may_execute"}):
-        problems.append(f"unknown top-level key {key!r} (expected roles, tables, functions, anon_may_execute)")
+    anon = _names(data, "anon_may_execute", "function signatures, e.g. public.f(uuid)", problems)
+    views = _names(data, "definer_views", "view names, e.g. public.leaderboard", problems)
+    known = ("roles", "tables", "functions", "anon_may_execute", "definer_views")
+    for key in sorted(set(data) - set(known)):
+        problems.append(f"unknown top-level key {key!r} (expected {', '.join(known)})")
     if problems:
         raise SetupError(f"{path} has {len(problems)} problem(s):\n  " + "\n  ".join(problems), hint=_HINT)
-    return Matrix(path, roles, tables, functions, tuple(anon))
+    return Matrix(path, roles, tables, functions, anon, views)
+
+
+def _names(data: dict[str, Any], key: str, expected: str, problems: list[str]) -> tuple[str, ...]:
+    """A top-level list of names; a problem (and nothing) when it is something else."""
+    names = data.get(key) or []
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        problems.append(f"{key}: expected a list of {expected}")
+        return ()
+    return tuple(names)
 
 
 _HINT = "see docs/testing.md, 'The access matrix'"

@@ -41,6 +41,18 @@ class MigrationError(Phase3TestError):
         super().__init__(self.render())
 
     def render(self) -> str:
+        return "\n".join(
+            [
+                self.located(),
+                f"  {Path(self.path).name} was rolled back; migrations before it stay applied."
+                if self.transactional
+                else f"  {Path(self.path).name} ran outside a transaction (it needs to): "
+                "statements before this one stay applied.",
+            ]
+        )
+
+    def located(self) -> str:
+        """Where it failed and why, without what that did to the migration chain."""
         shown = self.statement.strip()
         if shown.count("\n") > 8:
             shown = "\n".join(shown.splitlines()[:8]) + "\n..."
@@ -51,12 +63,6 @@ class MigrationError(Phase3TestError):
         ]
         if self.context:
             lines.append(f"  context: {self.context}")
-        lines.append(
-            f"  {Path(self.path).name} was rolled back; migrations before it stay applied."
-            if self.transactional
-            else f"  {Path(self.path).name} ran outside a transaction (it needs to): "
-            "statements before this one stay applied."
-        )
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, object]:
@@ -110,6 +116,12 @@ def revert(conn: psycopg.Connection, rollback: Rollback) -> None:
             hint=f"add {rollback.expected_path} or declare it irreversible there (-- irreversible: <reason>)",
         )
     _run_script(conn, rollback.script, lambda _statements: forget(conn, rollback.migration))
+
+
+def run_file(conn: psycopg.Connection, path: Path) -> None:
+    """Run a SQL file that is not a migration (a seed file) as the CLI runs one: in one transaction unless a
+    statement forbids it, an error located as a migration's would be."""
+    _run_script(conn, Migration(path, "", path.stem), lambda _statements: None)
 
 
 def _run_script(conn: psycopg.Connection, script: Migration, bookkeeping: Callable[[list[Statement]], None]) -> None:

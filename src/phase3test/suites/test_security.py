@@ -95,6 +95,7 @@ def test_anon_executes_no_security_definer_function_unless_declared(
             f"""select p.oid, format('%%I.%%I(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
                   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
                  where p.prosecdef and n.nspname not in ('pg_catalog', 'information_schema')
+                   and p.prorettype not in ('trigger'::regtype, 'event_trigger'::regtype)  -- no API calls those
                    and has_function_privilege('anon', p.oid, 'execute')
                    and has_schema_privilege('anon', n.oid, 'usage')
                    and {not_extension_member("pg_proc", "p.oid")}""",
@@ -133,6 +134,31 @@ def test_no_materialized_view_or_view_over_auth_users_is_readable_through_the_ap
     assert not readable, "\n".join(
         f"{name}: {kinds[kind]} readable by {role}" for name, kind, role in readable
     )  # check: security.no_api_readable_matview_or_auth_view
+
+
+def test_no_view_the_api_reads_runs_with_its_owners_rights_unless_declared(
+    db: psycopg.Connection, access_matrix: Matrix, supabase_project: SupabaseProject
+) -> None:
+    """A view reads its tables as its owner unless it says `security_invoker`: through the API it shows rows
+    the tables' policies would refuse the caller (Supabase's linter calls it security_definer_view)."""
+    readable = db.execute(
+        f"""select format('%%I.%%I', n.nspname, c.relname), string_agg(r.rolname, ', ' order by r.rolname)
+              from pg_class c join pg_namespace n on n.oid = c.relnamespace
+              cross join (values ('anon'), ('authenticated')) r (rolname)
+             where n.nspname = any (%s) and c.relkind = 'v'
+               and not coalesce((select option_value::boolean from pg_options_to_table(c.reloptions)
+                                  where option_name = 'security_invoker'), false)
+               and has_table_privilege(r.rolname, c.oid, 'select') and has_schema_privilege(r.rolname, n.oid, 'usage')
+               and {not_extension_member("pg_class", "c.oid")}
+             group by 1 order by 1""",
+        (supabase_project.api_schemas(),),
+    ).fetchall()
+    undeclared = [(view, roles) for view, roles in readable if view not in access_matrix.definer_views]
+    assert not undeclared, "\n".join(  # check: security.definer_views
+        f"{view}: a view readable by {roles} that runs with its owner's rights, past the RLS of the tables it "
+        f"reads (`alter view {view} set (security_invoker = on)`, or list it under `definer_views` in the matrix)"
+        for view, roles in undeclared
+    )
 
 
 def test_no_policy_trusts_user_metadata(db: psycopg.Connection) -> None:

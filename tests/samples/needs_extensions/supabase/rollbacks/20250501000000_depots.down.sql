@@ -1,0 +1,2 @@
+select cron.unschedule('tidy-depots');
+drop table if exists public.depots;
