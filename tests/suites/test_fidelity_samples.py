@@ -107,3 +107,17 @@ def test_extensions_the_server_lacks_stop_the_gate_once_naming_all_of_them(sampl
     assert "--pg-backend docker" in output
     assert output.count("lacks 2 extension(s)") == 1, output
     assert "passed" not in output and "failed" not in output, output
+
+
+@needs_pgtap
+def test_a_test_helper_extension_the_project_ships_as_files_installs_on_the_embedded_server(pytester, sample):
+    sample("test_helpers")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "supabase/tests", timeout=SUBPROCESS_TIMEOUT)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "phase3test: installable from test-extensions/ (a private copy of the server's tree):"
+            " acme-supabase_test_helpers"
+        ]
+    )
+    assert not list(Path("/usr/share/postgresql").rglob("acme-supabase_test_helpers*"))

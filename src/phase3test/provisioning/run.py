@@ -27,6 +27,8 @@ from phase3test.provisioning.provisioned import Provisioned
 from phase3test.provisioning.registry import RunDir, base_dir
 from phase3test.seeding.template import SeedingPlan
 from phase3test.server import binaries as pg_binaries
+from phase3test.server.extension_files import FOLDER as EXTENSIONS_FOLDER
+from phase3test.server.extension_files import shipped_files, with_extension_files
 from phase3test.server.process import ProcessId
 from phase3test.server.runas import reachable_binaries, resolve_user
 from phase3test.server.target import Claim, this_host
@@ -106,7 +108,8 @@ class RunServer:
         server = f"PostgreSQL {binaries.version} ({binaries.source}, {binaries.bindir})"
         if binaries.source == pg_binaries.EMBEDDED_WHEEL:
             server += ", which carries no contrib extensions,"
-        check_available(required_extensions(files), available, binaries.major, server)
+        shipped = {path.stem for path in shipped_files(project.root / EXTENSIONS_FOLDER) if path.suffix == ".control"}
+        check_available(required_extensions(files), available | shipped, binaries.major, server)
 
     def _provision(self, run: RunDir) -> Provisioned:
         settings = self.settings
@@ -121,6 +124,8 @@ class RunServer:
         resolution = self.resolution
         run_as = resolve_user(settings.user)
         binaries = reachable_binaries(resolution.binaries, run_as, self.base / "cache")
+        shipped = shipped_files(settings.project.root / EXTENSIONS_FOLDER)
+        binaries = with_extension_files(binaries, shipped, self.base / "cache")
         provisioner = Provisioner(settings.project, binaries, run_as, self.base, seeding, platform)
         provisioned = provisioner.provision(run, guard_owner=None if self.settings.keep else self.owner)
         if resolution.warning:

@@ -126,7 +126,7 @@ def reachable_binaries(binaries: PgBinaries, run_as: RunAs, cache_root: Path) ->
             staging = cache_root / f".tmp-{uuid.uuid4().hex}"
             for unit in units:
                 shutil.copytree(unit, staging / unit.relative_to(anchor), symlinks=True)
-            _make_world_readable(staging)
+            make_world_readable(staging)
             staging.rename(target)
     copied = PgBinaries(copied_bindir, binaries.version, binaries.major, binaries.source + " (copied)")
     if not can_run(copied, run_as):
@@ -137,12 +137,13 @@ def reachable_binaries(binaries: PgBinaries, run_as: RunAs, cache_root: Path) ->
     return copied
 
 
-def _make_world_readable(root: Path) -> None:
+def make_world_readable(root: Path) -> None:
     """Folders and executables 0755, other files 0644: only inside our own copy."""
     os.chmod(root, 0o755)
     for folder, dirs, files in os.walk(root):
         for name in dirs:
-            os.chmod(os.path.join(folder, name), 0o755)
+            if not os.path.islink(os.path.join(folder, name)):  # a link may lead out of our copy
+                os.chmod(os.path.join(folder, name), 0o755)
         for name in files:
             path = os.path.join(folder, name)
             if not os.path.islink(path):
