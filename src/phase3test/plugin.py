@@ -20,7 +20,6 @@ from phase3test.report.access_grid import AccessReport
 from phase3test.report.regression import RunReport, skip_reason
 from phase3test.server import container
 from phase3test.server.extension_files import FOLDER as EXTENSIONS_FOLDER
-from phase3test.server.extension_files import shipped_files
 from phase3test.server.process import ProcessId
 from phase3test.server.target import redacted
 from phase3test.settings import DEFAULT
@@ -200,11 +199,17 @@ def _server_header(config: pytest.Config, run: RunServer) -> list[str]:
         f"phase3test: PostgreSQL {binaries.version} ({binaries.source}, {binaries.bindir}), "
         f"project {run.settings.supabase_dir}"
     ]
-    shipped = [f.stem for f in shipped_files(run.settings.supabase_dir / EXTENSIONS_FOLDER) if f.suffix == ".control"]
+    plan = run.extensions
+    shipped = [f.stem for f in plan.shipped if f.suffix == ".control"] if plan else []
     if shipped:
         lines.append(
             f"phase3test: installable from {EXTENSIONS_FOLDER}/ (a private copy of the server's tree): "
             + ", ".join(shipped)
+        )
+    if plan and plan.doubles:
+        lines.append(
+            f"phase3test: test doubles (the server lacks the real ones): {', '.join(plan.doubles)}; "
+            "no HTTP is sent, no secret encrypted (docs/architecture.md)"
         )
     if config.get_verbosity() > 0:
         lines += [f"phase3test:   {step}" for step in resolution.steps]

@@ -49,7 +49,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_holds_the_framework_and_its_data_files(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in ("phase3test/plugin.py", "phase3test/settings.py", "phase3test/supabase/bootstrap.sql",
-                     "phase3test/suites/test_access.py", "phase3test/seeding/engine.py"):  # fmt: skip
+                     "phase3test/suites/test_access.py", "phase3test/seeding/engine.py",
+                     "phase3test/supabase/doubles/pg_net.control",
+                     "phase3test/supabase/doubles/supabase_vault--0.3.1.sql"):  # fmt: skip
         assert expected in names
     assert not [name for name in names if "phase3_seeders" in name or "/phase3/" in name]
 

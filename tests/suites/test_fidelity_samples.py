@@ -121,3 +121,10 @@ def test_a_test_helper_extension_the_project_ships_as_files_installs_on_the_embe
         ]
     )
     assert not list(Path("/usr/share/postgresql").rglob("acme-supabase_test_helpers*"))
+
+
+def test_migrations_calling_pg_net_and_vault_run_on_their_test_doubles(pytester, sample):
+    sample("webhooks")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=SUBPROCESS_TIMEOUT)
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(["phase3test: test doubles (the server lacks the real ones): pg_net, supabase_vault*"])

@@ -347,7 +347,7 @@ def test_the_platform_roles_and_schemas_exist(empty_db: psycopg.Connection) -> N
         "pgbouncer",
     }
     schemas = {name for (name,) in empty_db.execute("select nspname from pg_namespace").fetchall()}
-    assert schemas >= {"auth", "storage", "realtime", "graphql_public", "extensions"}
+    assert schemas >= {"auth", "storage", "realtime", "graphql_public", "extensions", "vault"}
     assert not _one(empty_db, "select exists (select from pg_extension where extname = 'pg_graphql')")
 
 

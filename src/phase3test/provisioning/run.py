@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import functools
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 from filelock import FileLock
@@ -33,6 +35,7 @@ from phase3test.server.process import ProcessId
 from phase3test.server.runas import reachable_binaries, resolve_user
 from phase3test.server.target import Claim, this_host
 from phase3test.settings import Settings
+from phase3test.supabase.doubles import double_files, doubles_for
 from phase3test.supabase.platform import Platform
 
 
@@ -49,6 +52,23 @@ def seeding_plan(settings: Settings) -> SeedingPlan | None:
     if not (sql_files or buckets or settings.seeders):
         return None
     return SeedingPlan(settings.seeders, settings.seed, settings.seed_scale, tuple(sql_files), buckets)
+
+
+@dataclass(frozen=True)
+class ExtensionPlan:
+    """What a run's server must offer `create extension`, and the files it adds to do so."""
+
+    required: dict[str, list[str]]  # name -> where it is created
+    available: set[str]  # what the server's own installation has
+    shipped: list[Path]  # the project's test-extensions/ files
+    doubles: list[str]  # Supabase extensions the server lacks, replaced by test doubles
+
+    def provided(self) -> set[str]:
+        shipped = {path.stem for path in self.shipped if path.suffix == ".control"}
+        return self.available | shipped | set(self.doubles)
+
+    def files(self) -> list[Path]:
+        return self.shipped + double_files(self.doubles)
 
 
 class RunServer:
@@ -90,26 +110,38 @@ class RunServer:
         provisioned.warnings += self.settings.project.seed_files()[1]
         return provisioned
 
-    def check_extensions(self) -> None:
-        """Embedded backend: stop before anything runs when the server lacks extensions the project's migrations
-        or pgTAP files create, naming all of them (other backends report them as the migration fails)."""
+    @functools.cached_property
+    def extensions(self) -> ExtensionPlan | None:
+        """Embedded backend: the extensions the project's migrations and pgTAP files create, what the server
+        has, and the files the run adds (the project's test-extensions/, doubles for what the server lacks);
+        None elsewhere or when that cannot be known before the server runs."""
         project = self.settings.project
         if self.settings.backend != "embedded" or not project.migrations_dir.is_dir():
-            return
+            return None
         try:
             binaries = self.resolution.binaries
         except Phase3TestError:
-            return  # no server to compare with: the tests that need one say why
+            return None  # no server to compare with: the tests that need one say why
         available = binaries.extensions()
         if available is None:
-            return
+            return None
         files = [m.path for m in discover(project.migrations_dir).migrations]
         files += sorted((project.root / "tests").rglob("*.sql"))
+        required = required_extensions(files)
+        shipped = shipped_files(project.root / EXTENSIONS_FOLDER)
+        return ExtensionPlan(required, available, shipped, doubles_for(set(required), available))
+
+    def check_extensions(self) -> None:
+        """Stop before anything runs when the server lacks extensions the project creates, naming all of them
+        (embedded backend; elsewhere the migration that creates one fails)."""
+        plan = self.extensions
+        if plan is None:
+            return
+        binaries = self.resolution.binaries
         server = f"PostgreSQL {binaries.version} ({binaries.source}, {binaries.bindir})"
         if binaries.source == pg_binaries.EMBEDDED_WHEEL:
             server += ", which carries no contrib extensions,"
-        shipped = {path.stem for path in shipped_files(project.root / EXTENSIONS_FOLDER) if path.suffix == ".control"}
-        check_available(required_extensions(files), available | shipped, binaries.major, server)
+        check_available(plan.required, plan.provided(), binaries.major, server)
 
     def _provision(self, run: RunDir) -> Provisioned:
         settings = self.settings
@@ -124,8 +156,8 @@ class RunServer:
         resolution = self.resolution
         run_as = resolve_user(settings.user)
         binaries = reachable_binaries(resolution.binaries, run_as, self.base / "cache")
-        shipped = shipped_files(settings.project.root / EXTENSIONS_FOLDER)
-        binaries = with_extension_files(binaries, shipped, self.base / "cache")
+        if self.extensions is not None:
+            binaries = with_extension_files(binaries, self.extensions.files(), self.base / "cache")
         provisioner = Provisioner(settings.project, binaries, run_as, self.base, seeding, platform)
         provisioned = provisioner.provision(run, guard_owner=None if self.settings.keep else self.owner)
         if resolution.warning:

@@ -87,6 +87,9 @@ create schema if not exists realtime       authorization supabase_admin;
 -- Exposed by default ([api] schemas); pg_graphql, which would fill it, is no
 -- longer enabled by default (2026-05-18), so it stays empty here.
 create schema if not exists graphql_public authorization supabase_admin;
+-- Where supabase_vault lives on every project; the extension (or its test
+-- double) comes when a migration creates it `with schema vault`.
+create schema if not exists vault          authorization supabase_admin;
 -- The service roles create and own the tables inside, as on Supabase.
 grant usage, create on schema auth     to supabase_auth_admin;
 grant usage, create on schema storage  to supabase_storage_admin;
