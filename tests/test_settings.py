@@ -40,6 +40,7 @@ FILE_VALUES = {
     "keep": "true", "default_grants": "none", "home": "file-home", "seeders": "file_seeders", "seed": "11",
     "seed_scale": "medium",
     "rls_matrix": "matrix/file.yaml", "base_ref": "origin/file", "expected_skips": "file-skips.yaml",
+    "advisors_accepted": "file-advisors.yaml",
     "report_dir": "file-reports",
     "access_report": "file-grid.md", "baseline": "file-baseline.json", "api_url": "http://file.test",
 }  # fmt: skip
@@ -52,7 +53,7 @@ FLAG_VALUES = {
     "bindir": "flag/bin", "user": "flag-user", "keep": True, "default_grants": "legacy", "home": "flag-home",
     "seeders": "flag_seeders",
     "seed": "33", "seed_scale": "large", "rls_matrix": "flag.yaml", "base_ref": "origin/flag",
-    "expected_skips": "flag-skips.yaml",
+    "expected_skips": "flag-skips.yaml", "advisors_accepted": "flag-advisors.yaml",
     "report_dir": "flag-reports", "access_report": "flag-grid.md", "baseline": "flag-baseline.json",
     "api_url": "http://flag.test", "api_jwt_secret": "flag-secret", "api_db_url": "postgresql://a:b@127.0.0.1:2/api",
 }  # fmt: skip

@@ -145,6 +145,11 @@ SETTINGS: tuple[Setting, ...] = (
         Path,
     ),
     Setting(
+        "advisors_accepted",
+        "lints of Supabase's advisors this project accepts, each on one object with its reason (YAML)",
+        Path,
+    ),
+    Setting(
         "report_dir",
         "write the regression report (report.json, .md, .html, access-matrix.md) here",
         Path,
@@ -220,6 +225,7 @@ class Settings:
     rls_matrix: Path | None = None
     base_ref: str | None = None
     expected_skips: Path | None = None
+    advisors_accepted: Path | None = None
     report_dir: Path | None = None
     access_report: Path | None = None
     baseline: Path | None = None

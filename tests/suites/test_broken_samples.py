@@ -32,7 +32,7 @@ def test_the_unbroken_sample_project_passes_every_suite_in_parallel(pytester, br
     result = pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "-n", "2", "--pyargs", "phase3test.suites", timeout=SUBPROCESS_TIMEOUT
     )
-    result.assert_outcomes(passed=52, skipped=7)  # no base ref; no materialized views; no API stack
+    result.assert_outcomes(passed=52, skipped=8)  # no base ref; no materialized views; no API stack; no CLI
 
 
 def test_idempotency_fails_on_create_table_without_if_not_exists(pytester, broken_project):

@@ -11,6 +11,8 @@ from limits import SUBPROCESS_TIMEOUT
 from test_broken_samples import run_suite
 from test_pgtap import _pgtap_installed, needs_pgtap
 
+from phase3test.supabase.cli import find_cli
+
 pytestmark = pytest.mark.slow
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -66,15 +68,21 @@ def test_a_pgtap_file_that_dies_names_the_statement_and_the_last_assertion(pytes
     assert "During handling of the above exception" not in result.stdout.str()
 
 
-def test_a_chat_app_written_as_projects_are_today_gets_only_true_findings(sample, run_check):
+def test_a_chat_app_written_as_projects_are_today_gets_only_true_findings(sample, run_check, monkeypatch):
     """Explicit grants, an auth trigger function, supabase_realtime, Broadcast policies by topic, seed.sql, a
-    config.toml bucket, a pgTAP file acting as a member: all pass; the one definer view is the one finding."""
+    config.toml bucket, a pgTAP file acting as a member: all pass, Supabase's advisors included; the one
+    definer view is the one finding."""
     project = sample("chat")
+    cli = find_cli(Path(__file__).resolve().parents[2])
+    if cli is not None:
+        monkeypatch.setenv("PHASE3TEST_SUPABASE_CLI", str(cli))
     result = run_check(project)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "1 failed" in output, output
     assert "public.room_sizes: a view readable by authenticated that runs with its owner's rights" in output, output
+    if cli is not None:
+        assert "ok    test_advisors.py: 1 passed" in output, output
     if _pgtap_installed():
         assert "broadcast.test.sql" in output and "FAIL  supabase/tests/broadcast.test.sql" not in output, output
 

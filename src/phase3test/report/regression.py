@@ -30,7 +30,7 @@ from phase3test.report.access_grid import AccessReport, failure_line
 
 # Names the suites record their findings under (record_property); access cells: access_grid.PROPERTY.
 # CONDITIONS: a test ran under other conditions than its suite promises (seeded data -> an empty database).
-MATVIEWS, SCHEMA, PGTAP, CONDITIONS = "matviews", "schema", "pgtap", "conditions"
+MATVIEWS, SCHEMA, PGTAP, CONDITIONS, ADVISORS = "matviews", "schema", "pgtap", "conditions", "advisors"
 FAILURES_SHOWN = 30
 
 
@@ -49,6 +49,7 @@ class RunReport:
     pgtap: dict[str, list[Any]] = field(default_factory=dict)  # file (under tests/) -> [number, ok, name] each
     conditions: list[dict[str, str]] = field(default_factory=list)  # {test, note}
     skips: list[dict[str, str]] = field(default_factory=list)  # {test, reason}
+    advisors: list[dict[str, str]] = field(default_factory=list)  # {lint, level, object, detail}, not accepted
 
     def __post_init__(self) -> None:
         self.access = AccessReport(self.folder / "access-matrix.md")
@@ -70,6 +71,8 @@ class RunReport:
                 self.schema = value
             elif name == PGTAP and isinstance(value, dict):
                 self.pgtap[value["file"]] = value["assertions"]
+            elif name == ADVISORS and isinstance(value, list):
+                self.advisors = value
             elif name == CONDITIONS and report.when == "call":
                 self.conditions.append({"test": report.nodeid, "note": str(value)})
 
@@ -117,6 +120,7 @@ class RunReport:
             ],
             "matviews": self.matviews,
             "pgtap": self.pgtap,
+            "advisors": self.advisors,
             "conditions": self.conditions,
             "skips": self.skips,
             "schema": {key: value for key, value in self.schema.items() if key != "server_version"},
@@ -168,6 +172,15 @@ def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
     if data["conditions"]:
         lines += ["", f"## Checks that ran under other conditions ({len(data['conditions'])})", ""]
         lines += [f"- `{c['test']}`: {c['note']}" for c in data["conditions"]]
+    if data.get("advisors"):
+        lines += ["", f"## Supabase's advisors: {len(data['advisors'])} lint(s) not accepted", ""]
+        by_lint: dict[tuple[str, str], list[str]] = {}
+        for lint in data["advisors"]:
+            by_lint.setdefault((lint["level"], lint["lint"]), []).append(lint["object"])
+        for (level, name), objects in sorted(by_lint.items()):
+            shown = ", ".join(f"`{o}`" for o in sorted(set(objects))[:5])
+            more = f" and {len(set(objects)) - 5} more" if len(set(objects)) > 5 else ""
+            lines.append(f"- {level} `{name}` ({len(objects)}): {shown}{more}")
     if data["skips"]:
         lines += ["", f"## Skipped ({len(data['skips'])})", ""]
         lines += [f"- `{s['test']}`: {s['reason']}" for s in data["skips"][:FAILURES_SHOWN]]

@@ -32,8 +32,11 @@ def find_cli(project_root: Path) -> Path | None:
 QUIET_ENV = {"DO_NOT_TRACK": "1", "SUPABASE_TELEMETRY_DISABLED": "1", "SUPABASE_NO_UPDATE_NOTIFIER": "1"}
 
 
-def invoke(cli: Path, project_root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the CLI on the project (which holds `supabase/`), output and errors merged.
+def invoke(
+    cli: Path, project_root: Path, *args: str, timeout: float = 120, separate_errors: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI on the project (which holds `supabase/`), output and errors merged unless `separate_errors`
+    (for output that is data, such as JSON).
 
     The npm package is a node wrapper around a native binary, so it runs in
     its own process group and the whole group is killed on timeout or Ctrl-C.
@@ -42,19 +45,19 @@ def invoke(cli: Path, project_root: Path, *args: str, timeout: float = 120) -> s
         [str(cli), *args, "--workdir", str(project_root)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stderr=subprocess.PIPE if separate_errors else subprocess.STDOUT,
         text=True,
         start_new_session=True,
         env={**os.environ, **QUIET_ENV},
     )
     try:
-        output, _ = proc.communicate(timeout=timeout)
+        output, errors = proc.communicate(timeout=timeout)
     except BaseException:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         raise
-    return subprocess.CompletedProcess(proc.args, proc.returncode, output, "")
+    return subprocess.CompletedProcess(proc.args, proc.returncode, output, errors or "")
 
 
 def run(cli: Path, project_root: Path, *args: str, timeout: float = 120) -> str:

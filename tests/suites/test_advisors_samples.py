@@ -1,0 +1,87 @@
+"""The advisors suite, fed the sample project plus one flaw Supabase's linter knows, in a pytest subprocess
+that runs the pinned CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_broken_samples import run_suite
+
+from phase3test.supabase.cli import find_cli
+
+pytestmark = pytest.mark.slow
+
+CLI = find_cli(Path(__file__).resolve().parents[2])
+needs_cli = pytest.mark.skipif(CLI is None, reason="the Supabase CLI is not installed (npm ci)")
+
+# A foreign key to auth.users' email: Supabase's linter calls it an ERROR (auth may rebuild that index).
+EMAIL_KEY = {
+    "migrations/20240103000000_authors.sql": "-- Authors by email.\n"
+    "create unique index if not exists users_email_key on auth.users (email);\n"
+    "alter table public.notes add column if not exists author_email varchar(255)"
+    " references auth.users (email);\n",
+    "rollbacks/20240103000000_authors.down.sql": "-- irreversible: a broken sample\n",
+}
+
+
+@pytest.fixture
+def with_cli(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PHASE3TEST_SUPABASE_CLI", str(CLI))
+
+
+def _accept(project: Path, entries: str) -> None:
+    (project / "advisors.yaml").write_text(entries)
+    with (project / "pytest.ini").open("a") as ini:
+        ini.write("phase3test_advisors_accepted = advisors.yaml\n")
+
+
+@needs_cli
+def test_an_error_lint_fails_naming_the_lint_the_object_and_the_remedy(pytester, broken_project, with_cli):
+    project = broken_project(EMAIL_KEY)
+    result = run_suite(pytester, "test_advisors", "--pg-report-dir", "reports")
+    result.assert_outcomes(failed=1)
+    reported = json.loads((project / "reports/report.json").read_text())["advisors"]
+    assert {"lint": "fkey_to_auth_unique", "level": "ERROR", "object": "public.notes"}.items() <= next(
+        lint for lint in reported if lint["lint"] == "fkey_to_auth_unique"
+    ).items()
+    assert "- ERROR `fkey_to_auth_unique` (1): `public.notes`" in (project / "reports/report.md").read_text()
+    result.stdout.fnmatch_lines(
+        [
+            "*Supabase's advisors report (accept one with its reason in advisors_accepted):",
+            "*fkey_to_auth_unique (ERROR) on public.notes: Table `public`.`notes` has a foreign key"
+            " `notes_author_email_fkey` referencing an auth unique constraint (*)",
+        ]
+    )
+
+
+@needs_cli
+def test_a_lint_accepted_with_its_reason_passes_and_the_report_keeps_it(pytester, broken_project, with_cli):
+    project = broken_project(EMAIL_KEY)
+    _accept(project, "- {lint: fkey_to_auth_unique, object: public.notes, reason: a sample that keeps it}\n")
+    result = run_suite(pytester, "test_advisors")
+    result.assert_outcomes(passed=1)
+
+
+@needs_cli
+def test_an_acceptance_nothing_matches_any_more_fails(pytester, broken_project, with_cli):
+    project = broken_project({})
+    _accept(project, "- {lint: fkey_to_auth_unique, object: public.notes, reason: fixed since}\n")
+    result = run_suite(pytester, "test_advisors")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*advisors.yaml accepts lints the advisors no longer report (remove them):"
+            " fkey_to_auth_unique on public.notes"
+        ]
+    )
+
+
+def test_an_acceptance_without_a_reason_is_refused(tmp_path):
+    from phase3test.errors import SetupError
+    from phase3test.supabase.advisors import load_accepted
+
+    (tmp_path / "advisors.yaml").write_text("- {lint: fkey_to_auth_unique, object: public.notes}\n")
+    with pytest.raises(SetupError, match=r"entry 1: needs lint, object and a reason"):
+        load_accepted(tmp_path / "advisors.yaml")
