@@ -90,6 +90,7 @@ create schema if not exists graphql_public authorization supabase_admin;
 -- Where supabase_vault lives on every project; the extension (or its test
 -- double) comes when a migration creates it `with schema vault`.
 create schema if not exists vault          authorization supabase_admin;
+grant usage on schema vault to postgres, service_role;
 -- The service roles create and own the tables inside, as on Supabase.
 grant usage, create on schema auth     to supabase_auth_admin;
 grant usage, create on schema storage  to supabase_storage_admin;

@@ -48,7 +48,6 @@ $$;
 
 revoke all on vault.secrets, vault.decrypted_secrets from public;
 revoke execute on all functions in schema vault from public;
-grant usage on schema vault to postgres, service_role;
 grant select on vault.secrets, vault.decrypted_secrets to postgres, service_role;
 grant delete on vault.secrets to postgres, service_role;
 grant execute on all functions in schema vault to postgres, service_role;
