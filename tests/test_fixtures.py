@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -151,6 +152,23 @@ def test_bad_bindir_is_a_usage_error_naming_the_option(pytester: pytest.Pytester
     )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*bindir from command line (--pg-bindir) points at /nonexistent/bin*"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_a_home_the_servers_user_cannot_enter_stops_the_run_once_naming_the_folder(
+    pytester: pytest.Pytester, user_project: Path, tmp_path: Path, monkeypatch
+):
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    monkeypatch.setenv("PHASE3TEST_HOME", str(closed / "home"))
+    pytester.makepyfile(test_user="def test_one(db):\n    pass\n\n\ndef test_two(db):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", timeout=SUBPROCESS_TIMEOUT)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    message = result.stderr.str()
+    assert message.count("who cannot enter") == 1, message
+    assert "ERROR: the server runs as 'nobody', who cannot enter " in message, message
+    assert f"on the way to the run's folders in {closed / 'home'}" in message, message
+    assert "chmod o+rx" in message and "--pg-home" in message, message
 
 
 NOTES_SEEDERS = """

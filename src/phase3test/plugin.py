@@ -55,7 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
     config.stash[RUN_SERVER] = RunServer(settings, run_id, owner)
     if workerinput is None:
-        try:  # once, before any test: a missing extension would otherwise fail each test that needs the database
+        try:  # once, before any test: an unreachable home or a missing extension would fail each test instead
+            config.stash[RUN_SERVER].check_home()
             config.stash[RUN_SERVER].check_extensions()
         except Phase3TestError as exc:
             raise pytest.UsageError(str(exc)) from None

@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 from filelock import FileLock
 
-from phase3test.errors import Phase3TestError
+from phase3test.errors import Phase3TestError, SetupError
 from phase3test.migrations.discovery import discover
 from phase3test.migrations.extensions import check_available, required_extensions
 from phase3test.provisioning import docker, external
@@ -32,7 +32,7 @@ from phase3test.server import binaries as pg_binaries
 from phase3test.server.extension_files import FOLDER as EXTENSIONS_FOLDER
 from phase3test.server.extension_files import shipped_files, with_extension_files
 from phase3test.server.process import ProcessId
-from phase3test.server.runas import reachable_binaries, resolve_user
+from phase3test.server.runas import closed_folder, reachable_binaries, resolve_user
 from phase3test.server.target import Claim, this_host
 from phase3test.settings import Settings
 from phase3test.supabase.doubles import double_files, doubles_for
@@ -130,6 +130,24 @@ class RunServer:
         required = required_extensions(files)
         shipped = shipped_files(project.root / EXTENSIONS_FOLDER)
         return ExtensionPlan(required, available, shipped, doubles_for(set(required), available))
+
+    def check_home(self) -> None:
+        """Embedded backend: stop before anything runs when the server's user cannot reach the run's folders
+        (it would fail initdb once per test, each with the same truncated message)."""
+        if self.settings.backend != "embedded":
+            return
+        try:
+            run_as = resolve_user(self.settings.user)
+        except Phase3TestError:
+            return  # the tests that need the server say why
+        closed = closed_folder(self.base, run_as)
+        if closed is not None:
+            raise SetupError(
+                f"the server runs as {run_as.name!r}, who cannot enter {closed}, on the way to the run's "
+                f"folders in {self.base}",
+                hint="set the home setting (--pg-home, PHASE3TEST_HOME) to a folder everyone may enter "
+                f"(/dev/shm, /var/tmp), or open the way: chmod o+rx {closed}",
+            )
 
     def check_extensions(self) -> None:
         """Stop before anything runs when the server lacks extensions the project creates, naming all of them

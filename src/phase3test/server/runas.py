@@ -81,6 +81,21 @@ def resolve_user(name: str | None) -> RunAs:
     return RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid)
 
 
+def closed_folder(folder: Path, run_as: RunAs) -> Path | None:
+    """The first folder on the way to `folder` (itself included) the user cannot enter and list, tried as
+    the user; None when every one is open to it."""
+    if run_as.is_caller:
+        return None
+    for step in [*reversed(folder.resolve().parents), folder.resolve()]:
+        opened = subprocess.run(
+            ["test", "-r", str(step), "-a", "-x", str(step)], capture_output=True, timeout=10, cwd="/",
+            **run_as.popen_kwargs(),
+        )  # fmt: skip
+        if opened.returncode != 0:
+            return step
+    return None
+
+
 def can_run(binaries: PgBinaries, run_as: RunAs) -> bool:
     """Really run the tools as the user: permissions along the path and library lookup decide."""
     try:
