@@ -7,6 +7,10 @@ import shutil
 
 import pytest
 
+from phase3test.gate import EXIT_INTERRUPTED, summary
+from phase3test.project import SupabaseProject
+from phase3test.report.regression import RunReport
+
 pytestmark = pytest.mark.slow
 
 
@@ -100,3 +104,15 @@ def test_a_baseline_that_is_not_a_report_is_a_setup_error(project, run_check):
     result = run_check(project, "--baseline", "baseline.json")
     assert result.returncode == 2
     assert "baseline.json is not a phase3test report" in result.stdout + result.stderr
+
+
+def test_an_interrupted_run_says_so_in_the_summary_and_the_report(tmp_path, capsys):
+    """Ctrl-C before any failure: the verdict is 'interrupted', not 'failed' and not 'passed'."""
+    report = RunReport(tmp_path, SupabaseProject(tmp_path / "supabase"), "embedded")
+    report.results["test_x.py::test_one"] = "passed"
+    data = report.to_json(int(pytest.ExitCode.INTERRUPTED))
+    assert data["outcome"] == "interrupted"
+    summary(tmp_path, data, 1.0, EXIT_INTERRUPTED)
+    assert "migration gate INTERRUPTED in 1 s: 1 passed" in capsys.readouterr().out
+    report.failures.append({"test": "test_x.py::test_two", "when": "call", "message": "boom"})
+    assert report.to_json(int(pytest.ExitCode.INTERRUPTED))["outcome"] == "failed"  # -x stopped it on a failure

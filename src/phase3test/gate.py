@@ -79,7 +79,7 @@ def summary(report_dir: Path, data: dict[str, Any] | None, elapsed: float, code:
     if data is None:
         print(f"phase3test check: no report was written ({elapsed:.0f} s); see the errors above", file=sys.stderr)
         return
-    verdict = {EXIT_OK: "PASSED", EXIT_FAILED: "FAILED"}.get(code, "DID NOT RUN")
+    verdict = {EXIT_OK: "PASSED", EXIT_FAILED: "FAILED", EXIT_INTERRUPTED: "INTERRUPTED"}.get(code, "DID NOT RUN")
     totals = data["totals"]
     print(f"migration gate {verdict} in {elapsed:.0f} s: " + ", ".join(f"{n:,} {k}" for k, n in totals.items()))
     if data["access"]:

@@ -101,7 +101,7 @@ class RunReport:
             "format": 1,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "elapsed_s": round(time.monotonic() - self.started, 1),
-            "outcome": "passed" if exit_status == 0 else "failed",
+            "outcome": _outcome(exit_status, bool(self.failures)),
             "exit_status": exit_status,
             "totals": dict(totals),
             "versions": {
@@ -141,10 +141,17 @@ def skip_reason(report: pytest.TestReport) -> str:
     return reason.removeprefix("Skipped: ")
 
 
+def _outcome(exit_status: int, failed: bool) -> str:
+    """passed, failed, or interrupted (Ctrl-C before any failure: what ran says nothing of what did not)."""
+    if exit_status == pytest.ExitCode.OK:
+        return "passed"
+    return "interrupted" if exit_status == pytest.ExitCode.INTERRUPTED and not failed else "failed"
+
+
 def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
     """Short enough for a pull-request comment or $GITHUB_STEP_SUMMARY."""
     totals = data["totals"]
-    verdict = "PASSED" if data["outcome"] == "passed" else "FAILED"
+    verdict = data["outcome"].upper()
     lines = [
         f"# Migration gate: {verdict}",
         "",
