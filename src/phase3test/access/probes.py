@@ -190,14 +190,17 @@ def check(
     return verdict
 
 
+def holds_privilege(conn: psycopg.Connection, role: str, table: str, operation: str) -> bool:
+    """Whether `role` may attempt the operation on `table` at all (on any column for select, insert, update),
+    before any policy is read."""
+    query = """select case when %(op)s = 'DELETE' then has_table_privilege(%(role)s, %(table)s::regclass, 'DELETE')
+                           else has_any_column_privilege(%(role)s, %(table)s::regclass, %(op)s) end"""
+    return conn.execute(query, {"op": operation.upper(), "role": role, "table": table}).fetchone() == (True,)
+
+
 def missing_grant(conn: psycopg.Connection, table: str, api_role: str, operation: str) -> list[str]:
     """Why a role may be refused before any policy is read: it holds no privilege for the operation."""
-    if operation == "delete":
-        query = "select has_table_privilege(%s, %s::regclass, 'DELETE')"
-    else:
-        query = "select has_any_column_privilege(%s, %s::regclass, %s)"
-    params = (api_role, table) if operation == "delete" else (api_role, table, operation.upper())
-    if conn.execute(query, params).fetchone() == (True,):
+    if holds_privilege(conn, api_role, table, operation):
         return []
     return [
         f"{api_role} holds no {operation.upper()} privilege on {table}, so no policy can let it through: "
