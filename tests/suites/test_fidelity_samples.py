@@ -138,5 +138,5 @@ def test_a_test_helper_extension_the_project_ships_as_files_installs_on_the_embe
 def test_migrations_calling_pg_net_and_vault_run_on_their_test_doubles(pytester, sample):
     sample("webhooks")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=SUBPROCESS_TIMEOUT)
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["phase3test: test doubles (the server lacks the real ones): pg_net, supabase_vault*"])

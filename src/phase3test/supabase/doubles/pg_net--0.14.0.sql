@@ -35,6 +35,16 @@ as $$
     '')
 $$;
 
+-- Every request function queues its request here and returns its id.
+create function net._queue(method text, url text, headers jsonb, body bytea, timeout_milliseconds integer)
+returns bigint
+language sql volatile
+as $$
+  insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
+  values (method, url, headers, body, timeout_milliseconds)
+  returning id
+$$;
+
 create function net.http_get(
   url text,
   params jsonb default '{}'::jsonb,
@@ -42,11 +52,7 @@ create function net.http_get(
   timeout_milliseconds integer default 5000
 ) returns bigint
 language sql volatile
-as $$
-  insert into net.http_request_queue (method, url, headers, timeout_milliseconds)
-  values ('GET', net._with_params(url, params), headers, timeout_milliseconds)
-  returning id
-$$;
+as $$ select net._queue('GET', net._with_params(url, params), headers, null, timeout_milliseconds) $$;
 
 create function net.http_post(
   url text,
@@ -57,9 +63,8 @@ create function net.http_post(
 ) returns bigint
 language sql volatile
 as $$
-  insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-  values ('POST', net._with_params(url, params), headers, convert_to(body::text, 'UTF8'), timeout_milliseconds)
-  returning id
+  select net._queue('POST', net._with_params(url, params), headers, convert_to(body::text, 'UTF8'),
+                    timeout_milliseconds)
 $$;
 
 create function net.http_delete(
@@ -69,11 +74,7 @@ create function net.http_delete(
   timeout_milliseconds integer default 5000
 ) returns bigint
 language sql volatile
-as $$
-  insert into net.http_request_queue (method, url, headers, timeout_milliseconds)
-  values ('DELETE', net._with_params(url, params), headers, timeout_milliseconds)
-  returning id
-$$;
+as $$ select net._queue('DELETE', net._with_params(url, params), headers, null, timeout_milliseconds) $$;
 
 grant usage on schema net to postgres, anon, authenticated, service_role;
 grant all on net.http_request_queue, net._http_response to postgres, service_role;

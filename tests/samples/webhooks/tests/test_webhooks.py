@@ -30,3 +30,17 @@ def test_the_api_roles_cannot_read_the_vault(db):
     db.execute("set local role authenticated")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         db.execute("select decrypted_secret from vault.decrypted_secrets")
+
+
+def test_get_and_delete_queue_their_requests_with_the_params_in_the_url(db):
+    get_id = db.execute(
+        "select net.http_get('https://stock.example.test/items', params := '{\"sku\": \"d-1\", \"depot\": \"n\"}')"
+    ).fetchone()[0]
+    delete_id = db.execute("select net.http_delete('https://stock.example.test/items/7?force=1')").fetchone()[0]
+    queued = db.execute(
+        "select id, method, url, body from net.http_request_queue where id in (%s, %s) order by id", (get_id, delete_id)
+    ).fetchall()
+    assert queued == [
+        (get_id, "GET", "https://stock.example.test/items?depot=n&sku=d-1", None),
+        (delete_id, "DELETE", "https://stock.example.test/items/7?force=1", None),
+    ]
