@@ -10,6 +10,7 @@ import pytest
 
 from phase3test.migrations.discovery import rollback_for
 from phase3test.migrations.runner import MigrationError, apply, revert
+from phase3test.supabase.prelude import STORAGE_API_DELETES
 
 VERSION = "20251111000300"
 
@@ -251,10 +252,6 @@ def test_admin_upload_rights_stop_at_the_equipment_media_bucket(rows, act, refus
     rows.execute("insert into storage.buckets (id, name) values ('scratch', 'scratch')")
     act("admin")
     assert refused(rows, OBJECT_INSERT, ("scratch", "admin.jpg"))
-
-
-# What the Storage API does before it deletes rows: storage refuses a plain delete (protect_objects_delete).
-STORAGE_API_DELETES = "select set_config('storage.allow_delete_query', 'true', true)"
 
 
 def test_signed_in_users_read_equipment_media_files_and_anon_does_not(rows, act, as_role):

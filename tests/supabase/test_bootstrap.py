@@ -16,7 +16,7 @@ from psycopg import errors
 
 from phase3test.settings import BY_NAME
 from phase3test.supabase.platform import CURRENT, DEFAULT_GRANTS, LEGACY, Platform, apply_platform
-from phase3test.supabase.prelude import as_role
+from phase3test.supabase.prelude import STORAGE_API_DELETES, as_role
 
 API_ROLES = ("anon", "authenticated", "service_role")
 
@@ -279,7 +279,7 @@ def test_storage_refuses_a_direct_delete_as_current_supabase_does(empty_db: psyc
         with pytest.raises(errors.InsufficientPrivilege, match="Use the Storage API"), empty_db.transaction():
             empty_db.execute(f"delete from {table}")
     with empty_db.transaction():
-        empty_db.execute("select set_config('storage.allow_delete_query', 'true', true)")
+        empty_db.execute(STORAGE_API_DELETES)
         empty_db.execute("delete from storage.objects")
         empty_db.execute("delete from storage.buckets")
     assert _one(empty_db, "select count(*) from storage.buckets") == 0

@@ -27,7 +27,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from phase3test.access.matrix import EXECUTE, Cell, FunctionAccess, Matrix, Role, TableAccess
-from phase3test.supabase.prelude import as_role
+from phase3test.supabase.prelude import STORAGE_API_DELETES, as_role
 
 REFUSED = "refused"
 T = TypeVar("T")
@@ -105,7 +105,7 @@ class Probe:
                     if self.access.table.startswith("storage."):
                         # Clients delete storage rows only through the Storage API, which passes its own
                         # delete protection this way; RLS still decides.
-                        self.conn.execute("select set_config('storage.allow_delete_query', 'true', true)")
+                        self.conn.execute(STORAGE_API_DELETES)
                     return self.conn.execute(query, (ctid,) if ctid else ()).rowcount
             except psycopg.errors.ForeignKeyViolation:
                 # RLS let it through; a foreign key stopped it

@@ -19,6 +19,10 @@ from uuid import UUID
 import psycopg
 from psycopg.pq import TransactionStatus
 
+# What the Storage API runs before it deletes rows of storage.buckets or storage.objects: storage's own
+# protect_delete triggers refuse every other delete (42501). Transaction-local, like the rest of a request.
+STORAGE_API_DELETES = "select set_config('storage.allow_delete_query', 'true', true)"
+
 DEFAULT_SEARCH_PATH = '"public", "extensions"'
 
 

@@ -34,7 +34,7 @@ def test_the_api_roles_cannot_read_the_vault(db):
 
 def test_get_and_delete_queue_their_requests_with_the_params_in_the_url(db):
     get_id = db.execute(
-        "select net.http_get('https://stock.example.test/items', params := '{\"sku\": \"d-1\", \"depot\": \"n\"}')"
+        'select net.http_get(\'https://stock.example.test/items\', params := \'{"sku": "d-1", "depot": "n"}\')'
     ).fetchone()[0]
     delete_id = db.execute("select net.http_delete('https://stock.example.test/items/7?force=1')").fetchone()[0]
     queued = db.execute(
