@@ -19,7 +19,7 @@ CODES = {"allow": "A", "own": "O", "deny": "-"}  # one character per operation i
 FAILED = "X"
 
 
-@dataclass
+@dataclass(eq=False)  # a plugin: pytest hashes it (a field-wise __eq__ would drop __hash__)
 class AccessReport:
     """Collects cell outcomes; `pytest_sessionfinish` writes the grid to `path`."""
 
