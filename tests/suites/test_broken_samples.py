@@ -478,6 +478,29 @@ def test_the_security_suite_fails_on_an_anon_may_execute_entry_naming_no_functio
     result.stdout.fnmatch_lines(["*`anon_may_execute` names functions that do not exist: public.nope()"])
 
 
+def test_trigger_functions_anon_can_execute_are_no_api_functions(pytester, broken_project):
+    """The usual auth trigger runs as its owner and PUBLIC may execute it, but no API can call a function
+    returning `trigger` or `event_trigger`: neither the matrix's coverage nor the definer check asks about it."""
+    broken_project(
+        {
+            "migrations/20240103000000_auth_trigger.sql": "-- Every new user starts on the free plan.\n"
+            "create or replace function public.handle_new_user() returns trigger\n"
+            "  language plpgsql security definer set search_path = '' as $$\n"
+            "begin new.raw_app_meta_data := coalesce(new.raw_app_meta_data, '{}') || '{\"plan\": \"free\"}';\n"
+            "  return new; end $$;\n"
+            "drop trigger if exists on_auth_user_created on auth.users;\n"
+            "create trigger on_auth_user_created before insert on auth.users\n"
+            "  for each row execute function public.handle_new_user();\n"
+            "create or replace function public.note_ddl() returns event_trigger\n"
+            "  language plpgsql security definer set search_path = '' as $$ begin end $$;\n",
+            "rollbacks/20240103000000_auth_trigger.down.sql": "drop trigger if exists on_auth_user_created on auth.users;\n"
+            "drop function if exists public.handle_new_user();\ndrop function if exists public.note_ddl();\n",
+        }
+    )
+    result = run_suite(pytester, "test_access,test_security", "-k", "every_table or definer")
+    result.assert_outcomes(passed=3)
+
+
 PRIORITY = (
     "-- Priority.\nalter table public.notes add column if not exists priority int not null default 1"
     " check (priority between 1 and 5);\n"
