@@ -47,6 +47,14 @@ def test_an_error_lint_fails_naming_the_lint_the_object_and_the_remedy(pytester,
         lint for lint in reported if lint["lint"] == "fkey_to_auth_unique"
     ).items()
     assert "- ERROR `fkey_to_auth_unique` (1): `public.notes`" in (project / "reports/report.md").read_text()
+    page = (project / "reports/report.html").read_text()
+    assert "<h2 id=advisors>Supabase's advisors: " in page
+    assert (
+        "<tr><td>ERROR</td><td><code>fkey_to_auth_unique</code></td><td>1</td><td><code>public.notes</code></td>"
+        "<td>Drop the foreign key constraint that references the auth schema.</td></tr>"
+    ) in page
+    unused = "<a href='https://supabase.com/docs/guides/database/database-linter?lint=0005_unused_index'>"
+    assert page.index("fkey_to_auth_unique") < page.index(unused + "<code>unused_index</code></a>")  # ERROR first
     result.stdout.fnmatch_lines(
         [
             "*Supabase's advisors report (accept one with its reason in advisors_accepted):",
@@ -76,12 +84,3 @@ def test_an_acceptance_nothing_matches_any_more_fails(pytester, broken_project, 
             " fkey_to_auth_unique on public.notes"
         ]
     )
-
-
-def test_an_acceptance_without_a_reason_is_refused(tmp_path):
-    from phase3test.errors import SetupError
-    from phase3test.supabase.advisors import load_accepted
-
-    (tmp_path / "advisors.yaml").write_text("- {lint: fkey_to_auth_unique, object: public.notes}\n")
-    with pytest.raises(SetupError, match=r"entry 1: needs lint, object and a reason"):
-        load_accepted(tmp_path / "advisors.yaml")

@@ -2,7 +2,8 @@
 
 Sections: the verdict and counts, what changed since the baseline (when one
 was given), the access grid in colour, each migration's results per suite,
-refresh timings as an inline SVG bar chart, and the failures.
+refresh timings as an inline SVG bar chart, Supabase's advisors' lints, and
+the failures.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from phase3test.access.matrix import EXECUTE, OPERATIONS
 from phase3test.report import baseline
 from phase3test.report.access_grid import CODES, FAILED
+from phase3test.supabase.advisors import by_lint
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em; color: #1d2125; }
@@ -49,6 +51,7 @@ def render(data: dict[str, Any], results: dict[str, str]) -> str:
         *_access_grid(data["access"], data.get("access_roles") or []),
         *_migrations(data["migrations"], results),
         *_refresh_chart(data["matviews"]),
+        *_advisors(data.get("advisors", [])),
         *_listed("Checks that ran under other conditions", data.get("conditions", []), "note"),
         *_listed("Skipped", data.get("skips", []), "reason"),
         *_failures(data["failures"]),
@@ -174,6 +177,26 @@ def _refresh_chart(matviews: dict[str, dict[str, float]]) -> list[str]:
         "".join(svg),
         "<p>Readers' latency in ms (median / p99) while a refresh holds its transaction open:</p>",
         f"<table><tr><th>view</th><th>concurrent refresh</th><th>plain refresh</th></tr>{rows}</table>",
+    ]
+
+
+def _advisors(reported: list[dict[str, str]]) -> list[str]:
+    """One row per lint and level: its name linked to Supabase's page on it, how many, every object."""
+    if not reported:
+        return []
+    rows = []
+    for group in by_lint(reported):
+        name, remedy = f"<code>{escape(group.lint)}</code>", escape(group.remediation)
+        if group.remediation.startswith("https://"):  # most lints give their page; a few say what to do
+            name, remedy = f"<a href='{remedy}'>{name}</a>", ""
+        objects = ", ".join(f"<code>{escape(o)}</code>" for o in group.objects)
+        cells = (escape(group.level), name, str(group.count), objects, remedy)
+        rows.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    return [
+        f"<h2 id=advisors>Supabase's advisors: {len(reported)} lint(s) not accepted</h2>",
+        "<table><tr><th>level</th><th>lint</th><th>found</th><th>on</th><th>remedy</th></tr>",
+        *rows,
+        "</table>",
     ]
 
 

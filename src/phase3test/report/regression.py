@@ -27,6 +27,7 @@ from phase3test.migrations.discovery import discover
 from phase3test.project import SupabaseProject
 from phase3test.report import baseline, html
 from phase3test.report.access_grid import AccessReport, failure_line
+from phase3test.supabase.advisors import by_lint
 
 # Names the suites record their findings under (record_property); access cells: access_grid.PROPERTY.
 # CONDITIONS: a test ran under other conditions than its suite promises (seeded data -> an empty database).
@@ -49,7 +50,7 @@ class RunReport:
     pgtap: dict[str, list[Any]] = field(default_factory=dict)  # file (under tests/) -> [number, ok, name] each
     conditions: list[dict[str, str]] = field(default_factory=list)  # {test, note}
     skips: list[dict[str, str]] = field(default_factory=list)  # {test, reason}
-    advisors: list[dict[str, str]] = field(default_factory=list)  # {lint, level, object, detail}, not accepted
+    advisors: list[dict[str, str]] = field(default_factory=list)  # Lint.to_json of each lint not accepted
 
     def __post_init__(self) -> None:
         self.access = AccessReport(self.folder / "access-matrix.md")
@@ -181,13 +182,10 @@ def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
         lines += [f"- `{c['test']}`: {c['note']}" for c in data["conditions"]]
     if data.get("advisors"):
         lines += ["", f"## Supabase's advisors: {len(data['advisors'])} lint(s) not accepted", ""]
-        by_lint: dict[tuple[str, str], list[str]] = {}
-        for lint in data["advisors"]:
-            by_lint.setdefault((lint["level"], lint["lint"]), []).append(lint["object"])
-        for (level, name), objects in sorted(by_lint.items()):
-            shown = ", ".join(f"`{o}`" for o in sorted(set(objects))[:5])
-            more = f" and {len(set(objects)) - 5} more" if len(set(objects)) > 5 else ""
-            lines.append(f"- {level} `{name}` ({len(objects)}): {shown}{more}")
+        for group in by_lint(data["advisors"]):
+            shown = ", ".join(f"`{o}`" for o in group.objects[:5])
+            more = f" and {len(group.objects) - 5} more" if len(group.objects) > 5 else ""
+            lines.append(f"- {group.level} `{group.lint}` ({group.count}): {shown}{more}")
     if data["skips"]:
         lines += ["", f"## Skipped ({len(data['skips'])})", ""]
         lines += [f"- `{s['test']}`: {s['reason']}" for s in data["skips"][:FAILURES_SHOWN]]
