@@ -493,8 +493,9 @@ def test_trigger_functions_anon_can_execute_are_no_api_functions(pytester, broke
             "  for each row execute function public.handle_new_user();\n"
             "create or replace function public.note_ddl() returns event_trigger\n"
             "  language plpgsql security definer set search_path = '' as $$ begin end $$;\n",
-            "rollbacks/20240103000000_auth_trigger.down.sql": "drop trigger if exists on_auth_user_created on auth.users;\n"
-            "drop function if exists public.handle_new_user();\ndrop function if exists public.note_ddl();\n",
+            "rollbacks/20240103000000_auth_trigger.down.sql": "drop trigger if exists on_auth_user_created"
+            " on auth.users;\ndrop function if exists public.handle_new_user();\n"
+            "drop function if exists public.note_ddl();\n",
         }
     )
     result = run_suite(pytester, "test_access,test_security", "-k", "every_table or definer")

@@ -1,5 +1,5 @@
 """Supabase's advisors through the pinned CLI on a real server: what a lint is called, on what, how grave,
-and Supabase's remedy; accepted lints and their reasons; the report's grouping."""
+and Supabase's remedy; accepted lints and their reasons."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from phase3test.errors import SetupError
-from phase3test.supabase.advisors import Lint, by_lint, load_accepted, run
+from phase3test.supabase.advisors import Lint, load_accepted, run
 from phase3test.supabase.cli import find_cli
 
 CLI = find_cli(Path(__file__).resolve().parents[2])
@@ -42,24 +42,6 @@ def test_a_database_the_cli_cannot_reach_is_a_setup_error_with_the_clis_words(tm
     assert CLI is not None
     with pytest.raises(SetupError, match=r"`supabase db advisors` failed \(1\):\n.*"):
         run(CLI, tmp_path, "postgresql://postgres@127.0.0.1:1/postgres?sslmode=disable")
-
-
-def test_the_report_groups_lints_per_level_and_lint_gravest_first():
-    page = "https://supabase.com/docs/guides/database/database-linter?lint=0005_unused_index"
-    found = [
-        Lint("unused_index", "INFO", "public.notes", "Index `a` ...", page),
-        Lint("multiple_permissive_policies", "WARN", "public.notes", "...", "https://..."),
-        Lint("unused_index", "INFO", "public.notes", "Index `b` ...", page),
-        Lint("unused_index", "INFO", "public.tags", "Index `c` ...", page),
-        Lint("fkey_to_auth_unique", "ERROR", "public.notes", "...", "Drop the foreign key ..."),
-    ]
-    groups = by_lint([lint.to_json() for lint in found])
-    assert [(g.level, g.lint, g.count, g.objects) for g in groups] == [
-        ("ERROR", "fkey_to_auth_unique", 1, ["public.notes"]),
-        ("WARN", "multiple_permissive_policies", 1, ["public.notes"]),
-        ("INFO", "unused_index", 3, ["public.notes", "public.tags"]),
-    ]
-    assert groups[2].remediation == page
 
 
 def test_an_acceptance_covers_its_lint_on_its_object_only(tmp_path):

@@ -8,13 +8,13 @@ the failures.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 from typing import Any
 
 from phase3test.access.matrix import EXECUTE, OPERATIONS
 from phase3test.report import baseline
 from phase3test.report.access_grid import CODES, FAILED
-from phase3test.supabase.advisors import by_lint
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em; color: #1d2125; }
@@ -26,6 +26,7 @@ th { background: #f6f8fa; text-align: left; } td.code { font-family: ui-monospac
 .pass { background: #dafbe1; } .fail { background: #ffd7d5; } .skip { background: #eef0f2; }
 .widened { color: #c0392b; font-weight: bold; } code { font-size: 90%; }
 """
+LEVELS = ("ERROR", "WARN", "INFO")  # Supabase's advisors' levels, gravest first
 _CSS_CLASS = {"-": "D"}  # a grid code's CSS class where it is not the code itself
 # The per-migration suites: test function -> column heading.
 MIGRATION_CHECKS = {
@@ -197,6 +198,28 @@ def _advisors(reported: list[dict[str, str]]) -> list[str]:
         "<table><tr><th>level</th><th>lint</th><th>found</th><th>on</th><th>remedy</th></tr>",
         *rows,
         "</table>",
+    ]
+
+
+@dataclass(frozen=True)
+class Group:
+    """One lint at one level as a report shows it: how many findings, on which objects, Supabase's remedy."""
+
+    level: str
+    lint: str
+    remediation: str
+    count: int
+    objects: list[str]  # distinct, sorted: a lint may find several things on one table
+
+
+def by_lint(reported: list[dict[str, str]]) -> list[Group]:
+    """The report's lints (`Lint.to_json`) grouped per level and lint, gravest first, for report.md and .html."""
+    groups: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for lint in sorted(reported, key=lambda lint: (LEVELS.index(lint["level"]), lint["lint"])):
+        groups.setdefault((lint["level"], lint["lint"]), []).append(lint)
+    return [
+        Group(level, name, found[0]["remediation"], len(found), sorted({lint["object"] for lint in found}))
+        for (level, name), found in groups.items()
     ]
 
 

@@ -27,7 +27,7 @@ from phase3test.migrations.discovery import discover
 from phase3test.project import SupabaseProject
 from phase3test.report import baseline, html
 from phase3test.report.access_grid import AccessReport, failure_line
-from phase3test.supabase.advisors import by_lint
+from phase3test.report.html import by_lint
 
 # Names the suites record their findings under (record_property); access cells: access_grid.PROPERTY.
 # CONDITIONS: a test ran under other conditions than its suite promises (seeded data -> an empty database).

@@ -21,7 +21,6 @@ from phase3test.errors import SetupError
 from phase3test.supabase.cli import invoke
 
 ERROR = "ERROR"
-LEVELS = (ERROR, "WARN", "INFO")  # the advisors' levels, gravest first
 # ERROR-level lints a check of the security suite already fails on (the same finding, with a way to declare
 # an exception in the matrix, and no CLI needed): reported here, failed there, never twice.
 COVERED_BY_SECURITY_SUITE = {
@@ -55,28 +54,6 @@ class Lint:
             "lint": self.name, "level": self.level, "object": self.object, "detail": self.detail,
             "remediation": self.remediation,
         }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Group:
-    """One lint at one level as a report shows it: how many findings, on which objects, Supabase's remedy."""
-
-    level: str
-    lint: str
-    remediation: str
-    count: int
-    objects: list[str]  # distinct, sorted: a lint may find several things on one table
-
-
-def by_lint(reported: list[dict[str, str]]) -> list[Group]:
-    """The report's lints (`Lint.to_json`) grouped per level and lint, gravest first, for report.md and .html."""
-    groups: dict[tuple[str, str], list[dict[str, str]]] = {}
-    for lint in sorted(reported, key=lambda lint: (LEVELS.index(lint["level"]), lint["lint"])):
-        groups.setdefault((lint["level"], lint["lint"]), []).append(lint)
-    return [
-        Group(level, name, found[0]["remediation"], len(found), sorted({lint["object"] for lint in found}))
-        for (level, name), found in groups.items()
-    ]
 
 
 @dataclass(frozen=True)
