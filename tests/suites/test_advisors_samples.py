@@ -65,6 +65,24 @@ def test_an_error_lint_fails_naming_the_lint_the_object_and_the_remedy(pytester,
 
 
 @needs_cli
+def test_a_table_with_policies_but_rls_off_outside_the_api_fails_here_where_no_security_check_looks(
+    pytester, broken_project, with_cli
+):
+    broken_project(
+        {
+            "migrations/20240103000000_private.sql": "-- A private table whose policy does nothing.\n"
+            "create schema if not exists private;\n"
+            "create table if not exists private.drafts (id bigint primary key);\n"
+            "create policy own_drafts on private.drafts for select to authenticated using (true);\n",
+            "rollbacks/20240103000000_private.down.sql": "-- irreversible: a broken sample\n",
+        }
+    )
+    result = run_suite(pytester, "test_advisors")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*policy_exists_rls_disabled (ERROR) on private.drafts: *"])
+
+
+@needs_cli
 def test_a_lint_accepted_with_its_reason_passes_and_the_report_keeps_it(pytester, broken_project, with_cli):
     project = broken_project(EMAIL_KEY)
     _accept(project, "- {lint: fkey_to_auth_unique, object: public.notes, reason: a sample that keeps it}\n")

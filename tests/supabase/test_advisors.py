@@ -32,9 +32,22 @@ def test_each_lint_names_its_table_level_and_remedy_and_fails_unless_a_security_
     rls_off, auth_key = on_notes["rls_disabled_in_public"], on_notes["fkey_to_auth_unique"]
     assert (rls_off.level, auth_key.level) == ("ERROR", "ERROR")
     assert rls_off.remediation.endswith("database-linter?lint=0013_rls_disabled_in_public")
-    assert not rls_off.fails, "security.rls_enabled fails on it: one flaw, one failure"
-    assert auth_key.fails
+    assert not rls_off.fails(["public"]), "security.rls_enabled fails on it: one flaw, one failure"
+    assert auth_key.fails(["public"])
     assert "`open_notes_author_email_fkey`" in auth_key.detail
+
+
+@needs_cli
+def test_a_covered_lint_fails_here_in_a_schema_the_security_checks_do_not_read(empty_db, pg_server, tmp_path):
+    empty_db.execute(
+        "create schema private; create table private.notes (id bigint primary key);"
+        "create policy own on private.notes for select to authenticated using (true)"
+    )
+    assert CLI is not None
+    [lint] = run(CLI, tmp_path, pg_server.conninfo(empty_db.info.dbname) + "?sslmode=disable")
+    assert (lint.name, lint.level, lint.object) == ("policy_exists_rls_disabled", "ERROR", "private.notes")
+    assert lint.fails(["public"]), "security.rls_enabled reads the API's schemas only"
+    assert not lint.fails(["public", "private"])
 
 
 @needs_cli
