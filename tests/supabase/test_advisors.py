@@ -35,6 +35,7 @@ def test_each_lint_names_its_table_level_and_remedy_and_fails_unless_a_security_
     assert not rls_off.fails(["public"]), "security.rls_enabled fails on it: one flaw, one failure"
     assert auth_key.fails(["public"])
     assert "`open_notes_author_email_fkey`" in auth_key.detail
+    assert rls_off.title == "RLS Disabled in Public"
 
 
 @needs_cli
@@ -62,9 +63,9 @@ def test_an_acceptance_covers_its_lint_on_its_object_only(tmp_path):
         "- {lint: unused_index, object: public.notes, reason: a fresh database has served no query}\n"
     )
     [accepted] = load_accepted(tmp_path / "advisors.yaml")
-    assert accepted.covers(Lint("unused_index", "INFO", "public.notes", "", ""))
-    assert not accepted.covers(Lint("unused_index", "INFO", "public.tags", "", ""))
-    assert not accepted.covers(Lint("unindexed_foreign_keys", "INFO", "public.notes", "", ""))
+    assert accepted.covers(Lint("unused_index", "INFO", "public.notes", "", "", ""))
+    assert not accepted.covers(Lint("unused_index", "INFO", "public.tags", "", "", ""))
+    assert not accepted.covers(Lint("unindexed_foreign_keys", "INFO", "public.notes", "", "", ""))
 
 
 def test_an_acceptance_without_a_reason_is_refused(tmp_path):

@@ -42,6 +42,7 @@ class Lint:
     object: str  # schema.name, or the lint's own key when it names no object
     detail: str
     remediation: str
+    title: str  # the lint's name in words, as the dashboard shows it
 
     def fails(self, api_schemas: Collection[str]) -> bool:
         """An ERROR the security suite does not already fail on: its checks read the API's schemas only."""
@@ -54,7 +55,7 @@ class Lint:
     def to_json(self) -> dict[str, str]:
         return {
             "lint": self.name, "level": self.level, "object": self.object, "detail": self.detail,
-            "remediation": self.remediation,
+            "remediation": self.remediation, "title": self.title,
         }  # fmt: skip
 
 
@@ -91,7 +92,10 @@ def _lint(entry: dict[str, Any]) -> Lint:
     metadata = entry.get("metadata") or {}
     schema, name = metadata.get("schema"), metadata.get("name")
     where = f"{schema}.{name}" if schema and name else str(entry.get("cache_key", entry["name"]))
-    return Lint(entry["name"], entry["level"], where, entry.get("detail", ""), entry.get("remediation", ""))
+    return Lint(
+        entry["name"], entry["level"], where, entry.get("detail", ""), entry.get("remediation", ""),
+        entry.get("title", ""),
+    )  # fmt: skip
 
 
 def load_accepted(path: Path) -> list[Accepted]:
