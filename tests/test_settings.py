@@ -39,7 +39,8 @@ FILE_VALUES = {
     "supabase_dir": "project/supabase", "backend": "embedded", "bindir": "pg/bin", "user": "file-user",
     "keep": "true", "default_grants": "none", "home": "file-home", "seeders": "file_seeders", "seed": "11",
     "seed_scale": "medium",
-    "rls_matrix": "matrix/file.yaml", "base_ref": "origin/file", "expected_skips": "file-skips.yaml",
+    "rls_matrix": "matrix/file.yaml", "base_ref": "origin/file", "adopted_at": "20240101000000",
+    "suites": "idempotency=all", "expected_skips": "file-skips.yaml",
     "advisors_accepted": "file-advisors.yaml",
     "report_dir": "file-reports",
     "access_report": "file-grid.md", "baseline": "file-baseline.json", "api_url": "http://file.test",
@@ -53,6 +54,7 @@ FLAG_VALUES = {
     "bindir": "flag/bin", "user": "flag-user", "keep": True, "default_grants": "legacy", "home": "flag-home",
     "seeders": "flag_seeders",
     "seed": "33", "seed_scale": "large", "rls_matrix": "flag.yaml", "base_ref": "origin/flag",
+    "adopted_at": "20250101000000", "suites": "rollbacks=off",
     "expected_skips": "flag-skips.yaml", "advisors_accepted": "flag-advisors.yaml",
     "report_dir": "flag-reports", "access_report": "flag-grid.md", "baseline": "flag-baseline.json",
     "api_url": "http://flag.test", "api_jwt_secret": "flag-secret", "api_db_url": "postgresql://a:b@127.0.0.1:2/api",
@@ -298,3 +300,60 @@ def test_a_secret_flag_stays_out_of_what_pytest_prints_on_a_usage_error(tmp_path
     result = phase3test_settings(tmp_path, "--pg-backend=external", f"--pg-db-url={url}", env=env)
     assert result.returncode == 2
     assert "unrecognized arguments" in result.stderr and "s3cretpw" not in result.stderr + result.stdout
+
+
+def test_phase3test_toml_comes_between_the_environment_and_the_pytest_file(configured: Path) -> None:
+    """A repository without Python keeps its settings in phase3test.toml, found from any folder below it;
+    its paths are relative to it, and a [suites] table sets the suites' scopes."""
+    (configured / "phase3test.toml").write_text(
+        'seeders = "toml_seeders"\nseed = 9\nrls_matrix = "access/matrix.yaml"\n'
+        '[suites]\nidempotency = "all"\nrollbacks = "off"\n'
+    )
+    below = configured / "apps" / "web"
+    below.mkdir(parents=True)
+    got = json.loads(phase3test_settings(below, "--json", env=_env({"PHASE3TEST_SEED": ""})).stdout)
+    toml = f"phase3test.toml ({configured / 'phase3test.toml'})"
+    assert got["seeders"] == {"value": "toml_seeders", "from": toml}
+    assert got["seed"] == {"value": "9", "from": toml}
+    assert got["rls_matrix"]["value"] == str(configured / "access" / "matrix.yaml")
+    assert got["suites"] == {"value": "idempotency=all rollbacks=off", "from": toml}
+    assert got["seed_scale"]["from"].startswith(ENV), "the environment still wins"
+    assert got["report_dir"]["from"] == "pytest.ini (phase3test_report_dir)", "what the toml leaves, pytest.ini sets"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('seed = 1\nbogus = "x"\n', "phase3test.toml:2:1: 'bogus' is no setting"),
+        ('seed = 1\n  default_grants = "some"\n', "phase3test.toml:2:3: default_grants from phase3test.toml"),
+        ('[suites]\nidempotency = "sometimes"\n', "phase3test.toml:1:2: suites from phase3test.toml"),
+        ("seed = 1\nseeders = \n", "phase3test.toml:2:11: not valid TOML"),
+        ('api_jwt_secret = "x"\n', "phase3test.toml:1:1: api_jwt_secret is never read from a file"),
+    ],
+)
+def test_a_mistake_in_phase3test_toml_names_its_line_and_column(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "phase3test.toml").write_text(text)
+    result = phase3test_settings(tmp_path, env=_env())
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_the_supabase_folder_is_found_from_any_folder_below_as_the_cli_finds_it(tmp_path: Path) -> None:
+    (tmp_path / "supabase").mkdir()
+    (tmp_path / "supabase" / "config.toml").write_text('project_id = "x"\n')
+    below = tmp_path / "src" / "components"
+    below.mkdir(parents=True)
+    got = json.loads(phase3test_settings(below, "--json", env=_env()).stdout)
+    assert got["supabase_dir"] == {"value": str(tmp_path / "supabase"), "from": "default"}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("idempotency=sometimes", "the mode is new, all or off"),
+        ("security=new", "security checks the whole schema, so all or off"),
+        ("flaky=off", "'flaky' is no suite"),
+    ],
+)
+def test_a_suite_mode_that_cannot_be_is_refused(tmp_path: Path, value: str, message: str) -> None:
+    result = phase3test_settings(tmp_path, f"--pg-suites={value}", env=_env())
+    assert result.returncode == 2 and message in result.stderr, result.stderr

@@ -1,5 +1,5 @@
-"""`phase3test up | docs | snapshot | seed | check | down | settings`: the project's database in about a second,
-without Docker.
+"""`phase3test init | up | docs | snapshot | seed | check | down | settings`: the project's database in about a
+second, without Docker.
 
 Every command takes the settings it uses with the flags pytest takes (`--supabase-dir`, `--pg-backend`, ...),
 and reads the rest from the environment and the project's pytest configuration exactly as pytest does.
@@ -19,21 +19,22 @@ from pathlib import Path
 
 import psycopg
 
-from phase3test import seeding
+from phase3test import adopt, seeding
 from phase3test.docs.pages import generated_pages, stale
 from phase3test.errors import Phase3TestError, SetupError
-from phase3test.gate import check
+from phase3test.gate import check, shown_path
 from phase3test.inspection import catalog
 from phase3test.migrations.runner import MigrationError
 from phase3test.provisioning.provisioned import Provisioned
 from phase3test.provisioning.registry import base_dir, new_run_id, reap_orphans
 from phase3test.provisioning.remote import connect_admin
-from phase3test.provisioning.run import RunServer
+from phase3test.provisioning.run import RunServer, seeding_plan
 from phase3test.provisioning.templates import MIGRATED, SEEDED
 from phase3test.seeding.engine import SeederResult, SeedError
 from phase3test.server.process import ProcessId
 from phase3test.server.target import claimed_databases, drop_abandoned, redacted_url, this_host
 from phase3test.settings import BY_NAME, COMMAND_SETTINGS, FLAG, Settings, flags_of, load
+from phase3test.settings_file import SETTINGS_FILE
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
 
@@ -41,6 +42,10 @@ EXIT_OK, EXIT_FAILED, EXIT_SETUP = 0, 1, 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="phase3test", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    init = commands.add_parser(
+        "init", help="adopt the gate here: write phase3test.toml and a draft access matrix inferred from the database"
+    )
+    init.add_argument("--force", action="store_true", help="write phase3test.toml and the matrix even if they exist")
     commands.add_parser("up", help="start a migrated (and seeded) database and keep it running until Ctrl-C")
     docs = commands.add_parser("docs", help="regenerate docs/admin/schema-audit.md and docs/migrations/index.md")
     docs.add_argument("--docs-dir", default="docs", type=Path, help="where the docs live (default docs)")
@@ -95,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check":
             return check(_flags(args), args.paths, args.pytest_arg)
+        if args.command == "init":
+            return init(args)
         settings = settings_for(args)
         if args.command == "settings":
             return show_settings(settings, args.json)
@@ -152,15 +159,49 @@ def _project_server(settings: Settings) -> Iterator[Provisioned]:
 
 
 @contextlib.contextmanager
-def _migrated_database(settings: Settings, purpose: str) -> Iterator[psycopg.Connection]:
-    """A connection to a fresh clone of the project's migrated template (gone with the run)."""
+def _migrated_database(settings: Settings, purpose: str, seeded: bool = False) -> Iterator[psycopg.Connection]:
+    """A connection to a fresh clone of the project's migrated (or seeded) template, gone with the run."""
     with _project_server(settings) as provisioned:
+        if seeded and provisioned.seed_error is not None:
+            raise SeedError(f"seeding failed:\n{provisioned.seed_error}")
         target = provisioned.target
         name = target.name(purpose)
+        template = SEEDED if seeded and provisioned.seeded else MIGRATED
         with psycopg.connect(target.conninfo(), autocommit=True) as admin:
-            target.create(admin, name, target.template(MIGRATED))
+            target.create(admin, name, target.template(template))
         with psycopg.connect(target.conninfo(name)) as conn:
             yield conn
+
+
+def init(args: argparse.Namespace) -> int:
+    """Adopt the gate in this folder: phase3test.toml, then the access matrix the database enforces, as a draft."""
+    here = Path.cwd()
+    given = args.supabase_dir
+    supabase_dir = (here / given).resolve() if given else adopt.locate(here, _ask if sys.stdin.isatty() else None)
+    root = adopt.repository_root(supabase_dir)
+    settings_file = root / SETTINGS_FILE
+    adopt.refuse_overwrite([settings_file], args.force)
+    settings_file.write_text(adopt.settings_text(root, supabase_dir), encoding="utf-8")
+    print(f"wrote {shown_path(settings_file)} (project {shown_path(supabase_dir)})")
+    settings = settings_for(args)
+    matrix = settings.rls_matrix
+    assert matrix is not None  # it has a default
+    adopt.refuse_overwrite([matrix], args.force)
+    with _migrated_database(settings, "init", seeded=True) as conn:
+        source = "the migrations and the seed data" if seeding_plan(settings) else "the migrations (no seed data)"
+        print("wrote " + adopt.write_matrix(conn, settings.project, matrix, source))
+    print("next: review the matrix, then run `phase3test check` (docs/adopting.md)")
+    return EXIT_OK
+
+
+def _ask(candidates: list[Path]) -> Path:
+    """Which of several Supabase projects to adopt, asked on the terminal."""
+    for number, path in enumerate(candidates, start=1):
+        print(f"  {number}. {shown_path(path)}")
+    answer = input(f"which project (1-{len(candidates)})? ").strip()
+    if not answer.isdigit() or not 1 <= int(answer) <= len(candidates):
+        raise SetupError(f"{answer!r} is none of 1-{len(candidates)}")
+    return candidates[int(answer) - 1]
 
 
 def up(settings: Settings) -> int:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from phase3test.errors import Phase3TestError
+from phase3test.migrations.adoption import project_history
 from phase3test.migrations.discovery import discover
 from phase3test.settings import load, plugin_args
 
@@ -43,6 +44,7 @@ def check(flags: list[str], paths: list[str], pytest_args: list[str]) -> int:
         project = settings.project
         project.check_readable()
         migrations = discover(project.migrations_dir).migrations
+        history = project_history(migrations, project.migrations_dir, settings.adopted_at, settings.base_ref)
         pgtap_dir = project.root / "tests"
         pgtap_files = sorted(pgtap_dir.rglob("*.sql")) if pgtap_dir.is_dir() else []
         if pgtap_files:  # the project's pgTAP files, as `supabase test db` would run them
@@ -53,9 +55,11 @@ def check(flags: list[str], paths: list[str], pytest_args: list[str]) -> int:
     print(
         f"phase3test check: {len(migrations)} migrations in {project.migrations_dir}, {len(pgtap_files)} pgTAP "
         f"file(s); every suite{' and ' + ', '.join(paths) if paths else ''} with pytest -n auto; "
-        f"the report goes to {_shown(report_dir)}/",
+        f"the report goes to {shown_path(report_dir)}/",
         flush=True,
     )
+    if history.versions:
+        print(f"phase3test check: {history.describe(migrations)}", flush=True)
     args = [
         *plugin_args(), "-n", "auto", "-p", "no:cacheprovider", "-q", "-rs",
         *flags, f"--pg-report-dir={report_dir}", f"--junitxml={report_dir / 'junit.xml'}",
@@ -96,7 +100,7 @@ def summary(report_dir: Path, data: dict[str, Any] | None, elapsed: float, code:
     for failure in data["failures"][:SHOWN_FAILURES]:
         print(f"  - {failure['test']}: {failure['message']}")
     if len(data["failures"]) > SHOWN_FAILURES:
-        print(f"  - ... {len(data['failures']) - SHOWN_FAILURES} more in {_shown(report_dir) / 'report.json'}")
+        print(f"  - ... {len(data['failures']) - SHOWN_FAILURES} more in {shown_path(report_dir) / 'report.json'}")
     changes = data.get("changes")
     if changes:
         widened = [c for c in changes["access"] if c["widened"]]
@@ -105,9 +109,9 @@ def summary(report_dir: Path, data: dict[str, Any] | None, elapsed: float, code:
             f"failing, {len(changes['schema'])} schema change(s), {len(changes['slower_refreshes'])} slower refresh(es)"
         )
     files = "report.md, report.html, report.json, junit.xml" + (", access-matrix.md" if data["access"] else "")
-    print(f"report: {_shown(report_dir)}/ ({files})")
+    print(f"report: {shown_path(report_dir)}/ ({files})")
 
 
-def _shown(path: Path) -> Path:
+def shown_path(path: Path) -> Path:
     """A path as the user would write it: relative to where the command runs when it is below."""
     return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path

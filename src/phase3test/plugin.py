@@ -11,7 +11,8 @@ from phase3test import expected_skips
 from phase3test import settings as phase3test_settings
 from phase3test.access import matrix
 from phase3test.errors import Phase3TestError
-from phase3test.fixtures import API_STACK, RUN_SERVER, matrix_path
+from phase3test.fixtures import API_STACK, RUN_SERVER, checked_by, matrix_path, suite_of
+from phase3test.migrations.adoption import OFF
 from phase3test.migrations.discovery import discover
 from phase3test.provisioning.registry import base_dir, new_run_id, reap_orphans
 from phase3test.provisioning.run import RunServer, seeding_plan
@@ -143,11 +144,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     `access_cell`: once per cell of the access matrix (ids: table-role-operation); `api_cell` too, when a
     stack's API is configured (else one skipped test says how to configure one)."""
     if "migration" in metafunc.fixturenames:
-        project = metafunc.config.stash[RUN_SERVER].settings.project
+        run = metafunc.config.stash[RUN_SERVER]
         try:
-            migrations = discover(project.migrations_dir).migrations
+            every = discover(run.settings.project.migrations_dir).migrations
+            migrations = checked_by(metafunc.config, suite_of(metafunc.module.__name__), every)
         except Phase3TestError as exc:
             raise pytest.UsageError(str(exc)) from None
+        if every and not migrations:
+            reason = f"every migration is history ({run.history.why}); this suite checks the new ones"
+            metafunc.parametrize("migration", [pytest.param(None, marks=pytest.mark.skip(reason=reason))],
+                                 ids=["no-new-migrations"])  # fmt: skip
+            return
         metafunc.parametrize("migration", migrations, ids=[m.path.stem for m in migrations])
     if "access_cell" in metafunc.fixturenames:
         cells = _matrix_cells(metafunc.config)
@@ -159,6 +166,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             return
         cells = _matrix_cells(metafunc.config)
         metafunc.parametrize("api_cell", cells, ids=[cell.id for cell in cells])
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Suites set to `off` (setting `suites`) are deselected: pytest counts them, none runs."""
+    modes = config.stash[RUN_SERVER].settings.suites
+    off = [item for item in items if modes.mode(_suite_of_item(item) or "") == OFF]
+    if off:
+        config.hook.pytest_deselected(items=off)
+        items[:] = [item for item in items if item not in off]
+
+
+def _suite_of_item(item: pytest.Item) -> str | None:
+    if isinstance(item.parent, pgtap.PgTapFile):
+        return "pgtap"
+    module = getattr(item, "module", None)
+    return suite_of(module.__name__) if module is not None else None
 
 
 def _matrix_cells(config: pytest.Config) -> list[matrix.Cell]:
@@ -178,6 +201,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash[RUN_SERVER]
     lines = [*_server_header(config, run), f"phase3test: {Platform(run.settings.default_grants).describe()}"]
+    if run.settings.adopted_at or run.settings.base_ref:
+        try:
+            migrations = discover(run.settings.project.migrations_dir).migrations
+            lines.append(f"phase3test: {run.history.describe(migrations)}")
+        except Phase3TestError as exc:
+            lines.append(f"phase3test: {exc}")
     if config.get_verbosity() > 0:  # what `phase3test settings` shows, less the defaults
         shown = run.settings.shown()
         lines += [f"phase3test:   {name} = {value} ({origin})" for name, value, origin in shown if origin != DEFAULT]

@@ -148,3 +148,12 @@ def _bytes(size: object, where: str) -> int | None:
         )
     power = " kmgt".index(match["unit"].lower() or " ")
     return int(float(match["number"]) * 1024**power)
+
+
+def find_supabase_dir(start: Path) -> Path | None:
+    """The `supabase/` folder the Supabase CLI would use from `start`: the nearest one up that holds a
+    config.toml."""
+    for folder in (start, *start.parents):
+        if (folder / "supabase" / "config.toml").is_file():
+            return folder / "supabase"
+    return None

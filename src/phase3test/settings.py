@@ -2,11 +2,13 @@
 
 A value comes from, first to last: the command line (`--pg-<name>`, the same
 flag for pytest and for every `phase3test` command), the environment
-(`PHASE3TEST_<NAME>`), the project's pytest configuration file
+(`PHASE3TEST_<NAME>`), `phase3test.toml` (the nearest one up from where the
+command runs: `<name> = value`, what a repository without Python keeps, and
+what `phase3test init` writes), the project's pytest configuration file
 (`phase3test_<name>` in pytest.toml, pytest.ini, pyproject.toml, tox.ini or
 setup.cfg, found as pytest finds it), then the default. Paths given on the
 command line or in the environment are relative to where the command runs;
-paths in the file, and defaults, to the file's folder (where the command runs
+paths in a file, and defaults, to the file's folder (where the command runs
 when there is none), so neither pytest's rootdir nor whether an option is
 written `--opt=value` or `--opt value` moves them.
 
@@ -29,8 +31,10 @@ from typing import Any
 import pytest
 
 from phase3test.errors import Phase3TestError, SetupError
-from phase3test.project import SupabaseProject
+from phase3test.migrations.adoption import SuiteModes, parse_suite_modes, parse_version
+from phase3test.project import SupabaseProject, find_supabase_dir
 from phase3test.seeding.model import parse_scale, parse_seed
+from phase3test.settings_file import SETTINGS_FILE, SettingsFile
 
 BACKENDS = ("embedded", "external", "docker")
 FLAG, ENV, FILE = "command line", "environment", "configuration"
@@ -140,6 +144,19 @@ SETTINGS: tuple[Setting, ...] = (
         "must stay as they are, new ones come after them",
     ),
     Setting(
+        "adopted_at",
+        "the last migration version before this project adopted the gate (`phase3test init` records it): "
+        "files up to it are history, held to the whole-schema checks only",
+        parse=parse_version,
+    ),
+    Setting(
+        "suites",
+        "per suite, which migrations it checks: new (those after the history), all, or off; e.g. "
+        '"idempotency=all rollbacks=off" (default: the per-file suites new, the others all)',
+        default="",
+        parse=parse_suite_modes,
+    ),
+    Setting(
         "expected_skips",
         "the skips this project expects, each with its reason (YAML); any other skip fails its test",
         Path,
@@ -197,6 +214,7 @@ _SERVER = (
     "seed_scale",
 )
 COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
+    "init": (*_SERVER, "rls_matrix"),
     "up": _SERVER,
     "docs": _SERVER,
     "snapshot": _SERVER,
@@ -224,6 +242,8 @@ class Settings:
     seed_scale: int = 1
     rls_matrix: Path | None = None
     base_ref: str | None = None
+    adopted_at: str | None = None
+    suites: SuiteModes = field(default_factory=SuiteModes)
     expected_skips: Path | None = None
     advisors_accepted: Path | None = None
     report_dir: Path | None = None
@@ -275,32 +295,63 @@ class Settings:
 
 
 def resolve(config: pytest.Config, only: Collection[str] | None = None) -> Settings:
-    """The settings of a pytest run: its command line, the environment, its configuration file, defaults.
-    With `only`, the other settings keep their defaults unread (a command is not refused for a bad value
-    of a setting it does not use)."""
+    """The settings of a pytest run: its command line, the environment, phase3test.toml, its pytest
+    configuration file, defaults. With `only`, the other settings keep their defaults unread (a command is
+    not refused for a bad value of a setting it does not use)."""
     here = config.invocation_params.dir
     file = config.inipath
-    file_dir = file.parent if file else here
+    own_file = SettingsFile.find(here)
+    if own_file is not None:
+        _check_keys(own_file)
+    defaults_dir = file.parent if file else own_file.path.parent if own_file else here
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
     renamed: list[str] = []
     for setting in SETTINGS:
         wanted = only is None or setting.name in only
-        found = _lookup(setting, config, values.get("backend"), renamed) if wanted else None
+        found = _lookup(setting, config, own_file, values.get("backend"), renamed) if wanted else None
         if found is None:
-            raw, origin, base = setting.default, DEFAULT, file_dir
+            raw, origin, base = setting.default, DEFAULT, defaults_dir
+            if setting.name == "supabase_dir" and not (base / "supabase").is_dir():
+                found_dir = find_supabase_dir(here)  # as the Supabase CLI finds it, from any subfolder
+                raw = str(found_dir) if found_dir else raw
         else:
             raw, origin = found
-            base = file_dir if origin.startswith(FILE) else here
+            base = here if origin.startswith((FLAG, ENV)) else defaults_dir
+            if origin.startswith(SETTINGS_FILE):
+                base = own_file.path.parent  # type: ignore[union-attr]
         if origin.startswith(FILE):  # the file's name, or -o when an override set it without one
             origin = f"{file.name if file else '-o'} ({origin.removeprefix(FILE).strip()})"
-        values[setting.name] = _convert(setting, raw, base, origin)
+        try:
+            values[setting.name] = _convert(setting, raw, base, origin)
+        except SetupError as exc:
+            if own_file is None or not origin.startswith(SETTINGS_FILE):
+                raise
+            raise SetupError(f"{own_file.where(setting.name)}: {exc.message}", hint=exc.hint) from None
         origins[setting.name] = origin
     pythonpath = tuple(Path(p) for p in config.getini("pythonpath"))
     return Settings(**values, pythonpath=pythonpath, origins=origins, renamed=tuple(renamed))
 
 
-def _lookup(setting: Setting, config: pytest.Config, backend: str | None, renamed: list[str]) -> tuple[Any, str] | None:
+def _check_keys(own_file: SettingsFile) -> None:
+    """Every key of phase3test.toml is a setting a file may hold; the first that is not is named where it is."""
+    for key in own_file.values:
+        setting = BY_NAME.get(key)
+        if setting is None:
+            raise SetupError(
+                f"{own_file.where(key)}: {key!r} is no setting",
+                hint="`phase3test settings` lists them (names without the phase3test_ prefix)",
+            )
+        if FILE not in setting.sources:
+            raise SetupError(
+                f"{own_file.where(key)}: {key} is never read from a file (a committed file is no place for it)",
+                hint=f"set {setting.env} in the environment or pass {setting.option}",
+            )
+
+
+def _lookup(
+    setting: Setting, config: pytest.Config, own_file: SettingsFile | None, backend: str | None, renamed: list[str]
+) -> tuple[Any, str] | None:
     """(raw value, where from) by precedence, or None when nothing sets it."""
     if FLAG in setting.sources:
         given = config.getoption(setting.dest, None)
@@ -313,6 +364,8 @@ def _lookup(setting: Setting, config: pytest.Config, backend: str | None, rename
             if os.environ.get(name):
                 _note_renamed(name, setting.env, renamed)
                 return os.environ[name], f"{ENV} ({name})"
+    if own_file is not None and setting.name in own_file.values:
+        return own_file.values[setting.name], f"{SETTINGS_FILE} ({own_file.path})"
     if FILE in setting.sources:
         for key in (setting.ini, *(n for n in setting.renamed_from if n.islower())):
             try:
@@ -323,6 +376,9 @@ def _lookup(setting: Setting, config: pytest.Config, backend: str | None, rename
             if value is not None and value != "":
                 _note_renamed(key, setting.ini, renamed)
                 return value, f"{FILE} {key}"
+    if setting.name == "base_ref" and os.environ.get("GITHUB_BASE_REF"):
+        # A pull request's CI on GitHub: its base branch is the history it must not rewrite.
+        return f"origin/{os.environ['GITHUB_BASE_REF']}", f"{ENV} (GITHUB_BASE_REF)"
     return None
 
 

@@ -22,7 +22,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "seeding": BASE,
     "access": BASE | {"supabase", "inspection"},
     "docs": BASE | {"supabase", "migrations"},
-    "settings": BASE | {"server", "seeding"},  # below supabase: it never imports it
+    "settings_file": {"errors"},
+    "settings": BASE | {"server", "seeding", "migrations", "settings_file"},  # below supabase: it never imports it
     "provisioning": BASE | {"server", "supabase", "migrations", "seeding", "settings"},
     "report": BASE | {"access", "inspection", "migrations"},
     "fixtures": BASE | {"server", "supabase", "migrations", "access", "provisioning", "settings"},
@@ -41,7 +42,20 @@ MAY_IMPORT: dict[str, set[str]] = {
         "fixtures",
         "suites",
     },
-    "cli": BASE | {"server", "inspection", "migrations", "seeding", "docs", "provisioning", "settings", "gate"},
+    "adopt": BASE | {"access", "migrations"},
+    "cli": BASE
+    | {
+        "server",
+        "inspection",
+        "migrations",
+        "seeding",
+        "docs",
+        "provisioning",
+        "settings",
+        "settings_file",
+        "gate",
+        "adopt",
+    },
     "legacy_imports": set(),  # finds moved modules by name only
     "expected_skips": BASE,
 }

@@ -21,6 +21,7 @@ import psycopg
 from filelock import FileLock
 
 from phase3test.errors import Phase3TestError, SetupError
+from phase3test.migrations.adoption import History, project_history
 from phase3test.migrations.discovery import discover
 from phase3test.migrations.extensions import check_available, required_extensions
 from phase3test.provisioning import docker, external
@@ -130,6 +131,13 @@ class RunServer:
         required = required_extensions(files)
         shipped = shipped_files(project.root / EXTENSIONS_FOLDER)
         return ExtensionPlan(required, available, shipped, doubles_for(set(required), available))
+
+    @functools.cached_property
+    def history(self) -> History:
+        """The migrations production has applied (up to `adopted_at`, on `base_ref`): the per-file suites
+        check only the others."""
+        folder = self.settings.project.migrations_dir
+        return project_history(discover(folder).migrations, folder, self.settings.adopted_at, self.settings.base_ref)
 
     def check_home(self) -> None:
         """Embedded backend: stop before anything runs when the server's user cannot reach the run's folders

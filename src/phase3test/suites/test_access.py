@@ -14,17 +14,23 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 import psycopg
+import pytest
 
 from phase3test.access import probes
 from phase3test.access.matrix import Cell, Matrix
+from phase3test.fixtures import missing_matrix
 from phase3test.inspection.catalog import not_extension_member
 from phase3test.project import SupabaseProject
 from phase3test.report.access_grid import PROPERTY
 
 
 def test_every_table_and_function_in_an_exposed_schema_has_access_decisions(
-    access_matrix: Matrix, db: psycopg.Connection, supabase_project: SupabaseProject
+    request: pytest.FixtureRequest, db: psycopg.Connection, supabase_project: SupabaseProject
 ) -> None:
+    missing = missing_matrix(request.config)
+    if missing:
+        pytest.fail(missing, pytrace=False)  # check: access.matrix_present
+    access_matrix: Matrix = request.getfixturevalue("access_matrix")
     exposed = supabase_project.api_schemas()
     tables = _names(
         db,

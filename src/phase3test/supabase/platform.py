@@ -23,6 +23,8 @@ DEFAULT_GRANTS = {
     LEGACY: "all to the API roles (Supabase before 2026-10-30)",
 }
 _KINDS = ("tables", "functions", "sequences")
+# Schemas Supabase owns: what the API serves there (an old config may expose them) the platform decides.
+PLATFORM_SCHEMAS = ("auth", "storage", "realtime", "vault", "extensions", "graphql", "graphql_public", "net")
 
 
 @dataclass(frozen=True)

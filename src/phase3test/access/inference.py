@@ -1,0 +1,249 @@
+"""The access matrix a database actually enforces, inferred for a draft and for review.
+
+For each table the API serves, each role and each operation, the catalog
+says what decides: a missing grant, row-level security off, no policy, a
+policy that is always true, or policies whose expressions pick rows. That
+guess (allow, deny, own with the policies' expressions as the `own`
+predicate) is then checked by the same probe the access suite runs, on the
+seeded database; when the probe disagrees, the other values are tried, and a
+cell no value passes is kept with the reason in its comment. Each cell
+carries, as a comment, the grant or the policies that decide it.
+
+App roles are found where most projects keep them: a `role` column of a
+table in an exposed schema whose key is the user's id; without one, every
+signed-in user is one role, `user`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from phase3test.access import probes
+from phase3test.access.matrix import EXECUTE, OPERATIONS, Cell, FunctionAccess, Matrix, Role, TableAccess
+from phase3test.supabase.platform import PLATFORM_SCHEMAS
+
+_EXPRESSION = {"select": "qual", "delete": "qual", "update": "qual", "insert": "with_check"}
+UNCONFIRMED = "UNCONFIRMED"  # marks a cell no probe confirmed, with the reason
+INFERRED = Path("<inferred>")  # the path of a matrix no file holds yet
+# The values worth probing when the catalog's guess fails, per API role (only a signed-in user owns rows).
+_ALTERNATIVES = {
+    "anon": ("allow", "deny"),
+    "authenticated": ("allow", "own", "deny"),
+    "service_role": ("allow", "deny"),
+}
+
+
+@dataclass
+class InferredCell:
+    value: str
+    why: str  # the grant, the policies, or what the probe found
+
+
+@dataclass
+class InferredTable:
+    name: str
+    own: dict[str, str] = field(default_factory=dict)  # operation -> predicate
+    cells: dict[tuple[str, str], InferredCell] = field(default_factory=dict)  # (operation, role) -> cell
+
+
+@dataclass
+class InferredFunction:
+    signature: str
+    call: str
+    cells: dict[str, InferredCell] = field(default_factory=dict)  # role -> cell
+
+
+@dataclass
+class Inferred:
+    roles: dict[str, Role]
+    tables: list[InferredTable]
+    functions: list[InferredFunction]
+
+
+def infer(conn: psycopg.Connection, schemas: list[str]) -> Inferred:
+    """The matrix this (seeded) database enforces in the exposed `schemas`, each cell confirmed by a probe
+    where the seed data allows."""
+    schemas = [s for s in schemas if s not in PLATFORM_SCHEMAS]
+    roles = app_roles(conn, schemas)
+    tables = [_table(conn, name, roles) for name in _tables(conn, schemas)]
+    functions = [_function(conn, signature, call, roles) for signature, call in _functions(conn, schemas)]
+    return Inferred(roles, tables, functions)
+
+
+def app_roles(conn: psycopg.Connection, schemas: list[str]) -> dict[str, Role]:
+    """anon, the signed-in roles (one per value of a user table's `role` column, else `user`), service_role."""
+    signed_in = {"user": Role("user", "authenticated", "select id from auth.users order by id")}
+    found = conn.execute(
+        """select format('%%I.%%I', n.nspname, c.relname), a.attname, k.attname
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace
+             join pg_attribute a on a.attrelid = c.oid and a.attname in ('role', 'user_role', 'app_role')
+             join pg_constraint p on p.conrelid = c.oid and p.contype = 'p' and cardinality(p.conkey) = 1
+             join pg_attribute k on k.attrelid = c.oid and k.attnum = p.conkey[1]
+            where n.nspname = any (%s) and c.relkind in ('r', 'p')
+              and exists (select 1 from pg_constraint f where f.conrelid = c.oid and f.contype = 'f'
+                            and f.confrelid = 'auth.users'::regclass and f.conkey = p.conkey)
+            order by 1 limit 1""",
+        (schemas,),
+    ).fetchone()
+    if found is not None:
+        table, column, key = found
+        query = sql.SQL("select distinct {}::text from {} where {} is not null order by 1").format(
+            sql.Identifier(column), sql.SQL(table), sql.Identifier(column)
+        )
+        values = [value for (value,) in conn.execute(query)]
+        if values:
+            signed_in = {
+                value: Role(value, "authenticated", f"select {key} from {table} where {column}::text = '{value}' "
+                                                    f"order by {key}")
+                for value in values
+            }  # fmt: skip
+    return {"anon": Role("anon", "anon", None), **signed_in, "service_role": Role("service_role", "service_role", None)}
+
+
+def _tables(conn: psycopg.Connection, schemas: list[str]) -> list[str]:
+    rows = conn.execute(
+        """select format('%%I.%%I', n.nspname, c.relname) from pg_class c
+             join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = any (%s) and c.relkind in ('r', 'p') and not c.relispartition order by 1""",
+        (schemas,),
+    )
+    return [name for (name,) in rows]
+
+
+def _functions(conn: psycopg.Connection, schemas: list[str]) -> list[tuple[str, str]]:
+    """(signature, a call with NULL for each argument) of the functions the API serves as RPC."""
+    rows = conn.execute(
+        """select format('%%I.%%I(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+                  format('%%I.%%I(%%s)', n.nspname, p.proname,
+                         (select string_agg(format('null::%%s', format_type(t, null)), ', ' order by i)
+                            from unnest(p.proargtypes) with ordinality as a(t, i)))
+             from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+            where n.nspname = any (%s) and p.prokind = 'f'
+              and p.prorettype not in ('trigger'::regtype, 'event_trigger'::regtype)
+              and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass
+                                 and d.objid = p.oid and d.deptype = 'e')
+              and (has_function_privilege('anon', p.oid, 'execute')
+                   or has_function_privilege('authenticated', p.oid, 'execute')
+                   or has_function_privilege('service_role', p.oid, 'execute'))
+            order by 1""",
+        (schemas,),
+    )
+    return [(signature, call) for signature, call in rows]
+
+
+@dataclass
+class _Policies:
+    """The policies of one table that apply to one API role and command."""
+
+    rls: bool
+    permissive: list[tuple[str, str]]  # (name, expression)
+    restrictive: list[tuple[str, str]]
+
+    def predicate(self) -> str:
+        """The rows the role reaches: any permissive policy's, and every restrictive one's."""
+        either = [expr for _, expr in self.permissive]
+        whole = either[0] if len(either) == 1 else "(" + " or ".join(either) + ")"
+        return " and ".join([whole, *(expr for _, expr in self.restrictive)])
+
+    def names(self) -> str:
+        return ", ".join(f'"{name}"' for name, _ in self.permissive + self.restrictive)
+
+
+def _policies(conn: psycopg.Connection, table: str, api_role: str, operation: str) -> _Policies:
+    rls = conn.execute("select relrowsecurity from pg_class where oid = %s::regclass", (table,)).fetchone()
+    column = _EXPRESSION[operation]
+    rows = conn.execute(
+        f"""select policyname, permissive, coalesce({column}, qual, 'true') from pg_policies
+             where format('%%I.%%I', schemaname, tablename) = %s and cmd in (upper(%s), 'ALL')
+               and (%s = any (roles) or 'public' = any (roles))
+             order by policyname""",
+        (table, operation, api_role),
+    ).fetchall()
+    return _Policies(
+        bool(rls and rls[0]),
+        [(name, expr) for name, kind, expr in rows if kind == "PERMISSIVE"],
+        [(name, expr) for name, kind, expr in rows if kind == "RESTRICTIVE"],
+    )
+
+
+def _table(conn: psycopg.Connection, name: str, roles: dict[str, Role]) -> InferredTable:
+    inferred = InferredTable(name)
+    for operation in OPERATIONS:
+        signed_in = _policies(conn, name, "authenticated", operation)
+        if signed_in.rls and signed_in.permissive and not _always_true(signed_in):
+            inferred.own[operation] = signed_in.predicate()
+        for role in roles.values():
+            inferred.cells[(operation, role.name)] = _guess(conn, name, role.api_role, operation)
+    matrix = Matrix(INFERRED, roles, {name: _as_access(inferred)})
+    for (operation, role_name), cell in inferred.cells.items():
+        _confirm(conn, matrix, inferred, Cell(name, role_name, operation, cell.value), roles[role_name].api_role)
+    return inferred
+
+
+def _always_true(policies: _Policies) -> bool:
+    return any(expr.strip().lower() == "true" for _, expr in policies.permissive) and not policies.restrictive
+
+
+def _guess(conn: psycopg.Connection, table: str, api_role: str, operation: str) -> InferredCell:
+    """What the catalog says decides this cell."""
+    if not probes.holds_privilege(conn, api_role, table, operation):
+        return InferredCell("deny", f"no {operation} grant to {api_role}")
+    if api_role == "service_role":
+        return InferredCell("allow", f"{operation} granted to service_role, which bypasses row-level security")
+    policies = _policies(conn, table, api_role, operation)
+    if not policies.rls:
+        return InferredCell("allow", f"row-level security off; {operation} granted to {api_role}")
+    if not policies.permissive:
+        return InferredCell("deny", f"row-level security on, no {operation} policy for {api_role}")
+    if _always_true(policies):
+        return InferredCell("allow", f"policy {policies.names()}: true")
+    if api_role == "anon":
+        return InferredCell("deny", f"policy {policies.names()} picks rows; anon owns none")
+    return InferredCell("own", f"policy {policies.names()}")
+
+
+def _as_access(table: InferredTable) -> TableAccess:
+    decisions = {
+        op: {role: c.value for (o, role), c in table.cells.items() if o == op and c.value != "deny"}
+        for op in OPERATIONS
+    }
+    return TableAccess(table.name, decisions, dict(table.own))
+
+
+def _confirm(conn: psycopg.Connection, matrix: Matrix, table: InferredTable, cell: Cell, api_role: str) -> None:
+    """Probe the guess; when it fails, the first other value that passes; else keep it, saying why."""
+    guess = table.cells[(cell.operation, cell.role)]
+    tried = [guess.value, *(v for v in _ALTERNATIVES[api_role] if v != guess.value)]
+    first_problem = ""
+    for value in tried:
+        if value == "own" and cell.operation not in table.own:
+            continue
+        verdict = probes.check(conn, matrix, Cell(cell.table, cell.role, cell.operation, value))
+        if not verdict.problems:
+            if value != guess.value:
+                guess.why = f"the probe found {value} ({guess.why}: {guess.value})"
+                guess.value = value
+            return
+        first_problem = first_problem or "; ".join(verdict.problems)
+    guess.why += f" — {UNCONFIRMED}: {first_problem}"
+
+
+def _function(conn: psycopg.Connection, signature: str, call: str, roles: dict[str, Role]) -> InferredFunction:
+    inferred = InferredFunction(signature, call)
+    access = FunctionAccess(signature, (), call)
+    matrix = Matrix(INFERRED, roles, {}, {signature: access})
+    for role in roles.values():
+        may = conn.execute(
+            "select has_function_privilege(%s, %s::regprocedure, 'execute')", (role.api_role, signature)
+        ).fetchone() == (True,)
+        cell = InferredCell("allow" if may else "deny", f"execute {'granted' if may else 'not granted'} to "
+                                                        f"{role.api_role}")  # fmt: skip
+        problems = probes.check(conn, matrix, Cell(signature, role.name, EXECUTE, cell.value)).problems
+        if problems:
+            cell.why += f" — {UNCONFIRMED}: {'; '.join(problems)}"
+        inferred.cells[role.name] = cell
+    return inferred
