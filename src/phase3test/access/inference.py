@@ -70,7 +70,7 @@ def infer(conn: psycopg.Connection, schemas: list[str]) -> Inferred:
     schemas = [s for s in schemas if s not in PLATFORM_SCHEMAS]
     roles = app_roles(conn, schemas)
     tables = [_table(conn, name, roles) for name in _tables(conn, schemas)]
-    functions = [_function(conn, signature, call, roles) for signature, call in _functions(conn, schemas)]
+    functions = [_function(conn, found, roles) for found in _functions(conn, schemas)]
     return Inferred(roles, tables, functions)
 
 
@@ -97,11 +97,20 @@ def app_roles(conn: psycopg.Connection, schemas: list[str]) -> dict[str, Role]:
         values = [value for (value,) in conn.execute(query)]
         if values:
             signed_in = {
-                value: Role(value, "authenticated", f"select {key} from {table} where {column}::text = '{value}' "
-                                                    f"order by {key}")
+                _role_name(value): Role(_role_name(value), "authenticated", f"select {key} from {table} where "
+                                        f"{column}::text = {_literal(value)} order by {key}")
                 for value in values
             }  # fmt: skip
     return {"anon": Role("anon", "anon", None), **signed_in, "service_role": Role("service_role", "service_role", None)}
+
+
+def _role_name(value: str) -> str:
+    """A matrix role named after an app role, apart from the API roles' own names."""
+    return f"{value}_user" if value in ("anon", "service_role") else value
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _tables(conn: psycopg.Connection, schemas: list[str]) -> list[str]:
@@ -114,10 +123,11 @@ def _tables(conn: psycopg.Connection, schemas: list[str]) -> list[str]:
     return [name for (name,) in rows]
 
 
-def _functions(conn: psycopg.Connection, schemas: list[str]) -> list[tuple[str, str]]:
-    """(signature, a call with NULL for each argument) of the functions the API serves as RPC."""
+def _functions(conn: psycopg.Connection, schemas: list[str]) -> list[tuple[int, str, str]]:
+    """(oid, signature, a call with NULL for each argument) of the functions the API serves as RPC."""
     rows = conn.execute(
-        """select format('%%I.%%I(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+        """select p.oid::int,
+                  format('%%I.%%I(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
                   format('%%I.%%I(%%s)', n.nspname, p.proname,
                          (select string_agg(format('null::%%s', format_type(t, null)), ', ' order by i)
                             from unnest(p.proargtypes) with ordinality as a(t, i)))
@@ -132,7 +142,7 @@ def _functions(conn: psycopg.Connection, schemas: list[str]) -> list[tuple[str, 
             order by 1""",
         (schemas,),
     )
-    return [(signature, call) for signature, call in rows]
+    return [(oid, signature, call) for oid, signature, call in rows]
 
 
 @dataclass
@@ -215,30 +225,40 @@ def _as_access(table: InferredTable) -> TableAccess:
 
 
 def _confirm(conn: psycopg.Connection, matrix: Matrix, table: InferredTable, cell: Cell, api_role: str) -> None:
-    """Probe the guess; when it fails, the first other value that passes; else keep it, saying why."""
+    """Probe the guess; when it fails, or passes only for want of rows to check (an `own` no seeded row
+    belongs to), the first other value the probe confirms fully; else the first that passed at all, or the
+    guess, saying why."""
     guess = table.cells[(cell.operation, cell.role)]
     tried = [guess.value, *(v for v in _ALTERNATIVES[api_role] if v != guess.value)]
-    first_problem = ""
+    doubts: list[str] = []
+    passed: str | None = None
     for value in tried:
         if value == "own" and cell.operation not in table.own:
             continue
         verdict = probes.check(conn, matrix, Cell(cell.table, cell.role, cell.operation, value))
-        if not verdict.problems:
-            if value != guess.value:
-                guess.why = f"the probe found {value} ({guess.why}: {guess.value})"
-                guess.value = value
+        if not verdict.problems and not verdict.unchecked:
+            _settle(guess, value)
             return
-        first_problem = first_problem or "; ".join(verdict.problems)
-    guess.why += f" — {UNCONFIRMED}: {first_problem}"
+        doubts.append("; ".join(verdict.problems or verdict.unchecked))
+        passed = passed or (value if not verdict.problems else None)
+    _settle(guess, passed or guess.value)
+    guess.why += f" — {UNCONFIRMED}: {doubts[0]}"
 
 
-def _function(conn: psycopg.Connection, signature: str, call: str, roles: dict[str, Role]) -> InferredFunction:
+def _settle(guess: InferredCell, value: str) -> None:
+    if value != guess.value:
+        guess.why = f"the probe found {value} ({guess.why}: {guess.value})"
+        guess.value = value
+
+
+def _function(conn: psycopg.Connection, found: tuple[int, str, str], roles: dict[str, Role]) -> InferredFunction:
+    oid, signature, call = found
     inferred = InferredFunction(signature, call)
     access = FunctionAccess(signature, (), call)
     matrix = Matrix(INFERRED, roles, {}, {signature: access})
     for role in roles.values():
         may = conn.execute(
-            "select has_function_privilege(%s, %s::regprocedure, 'execute')", (role.api_role, signature)
+            "select has_function_privilege(%s, %s::oid, 'execute')", (role.api_role, oid)
         ).fetchone() == (True,)
         cell = InferredCell("allow" if may else "deny", f"execute {'granted' if may else 'not granted'} to "
                                                         f"{role.api_role}")  # fmt: skip
