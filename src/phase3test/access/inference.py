@@ -24,7 +24,7 @@ from psycopg import sql
 
 from phase3test.access import probes
 from phase3test.access.matrix import EXECUTE, OPERATIONS, Cell, FunctionAccess, Matrix, Role, TableAccess
-from phase3test.supabase.platform import PLATFORM_SCHEMAS
+from phase3test.access.served import ServedFunction, project_schemas, served_functions, served_tables
 
 _EXPRESSION = {"select": "qual", "delete": "qual", "update": "qual", "insert": "with_check"}
 UNCONFIRMED = "UNCONFIRMED"  # marks a cell no probe confirmed, with the reason
@@ -67,10 +67,9 @@ class Inferred:
 def infer(conn: psycopg.Connection, schemas: list[str]) -> Inferred:
     """The matrix this (seeded) database enforces in the exposed `schemas`, each cell confirmed by a probe
     where the seed data allows."""
-    schemas = [s for s in schemas if s not in PLATFORM_SCHEMAS]
-    roles = app_roles(conn, schemas)
-    tables = [_table(conn, name, roles) for name in _tables(conn, schemas)]
-    functions = [_function(conn, found, roles) for found in _functions(conn, schemas)]
+    roles = app_roles(conn, project_schemas(schemas))
+    tables = [_table(conn, name, roles) for name in served_tables(conn, schemas)]
+    functions = [_function(conn, found, roles) for found in served_functions(conn, schemas)]
     return Inferred(roles, tables, functions)
 
 
@@ -111,38 +110,6 @@ def _role_name(value: str) -> str:
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def _tables(conn: psycopg.Connection, schemas: list[str]) -> list[str]:
-    rows = conn.execute(
-        """select format('%%I.%%I', n.nspname, c.relname) from pg_class c
-             join pg_namespace n on n.oid = c.relnamespace
-            where n.nspname = any (%s) and c.relkind in ('r', 'p') and not c.relispartition order by 1""",
-        (schemas,),
-    )
-    return [name for (name,) in rows]
-
-
-def _functions(conn: psycopg.Connection, schemas: list[str]) -> list[tuple[int, str, str]]:
-    """(oid, signature, a call with NULL for each argument) of the functions the API serves as RPC."""
-    rows = conn.execute(
-        """select p.oid::int,
-                  format('%%I.%%I(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
-                  format('%%I.%%I(%%s)', n.nspname, p.proname,
-                         (select string_agg(format('null::%%s', format_type(t, null)), ', ' order by i)
-                            from unnest(p.proargtypes) with ordinality as a(t, i)))
-             from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = any (%s) and p.prokind = 'f'
-              and p.prorettype not in ('trigger'::regtype, 'event_trigger'::regtype)
-              and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass
-                                 and d.objid = p.oid and d.deptype = 'e')
-              and (has_function_privilege('anon', p.oid, 'execute')
-                   or has_function_privilege('authenticated', p.oid, 'execute')
-                   or has_function_privilege('service_role', p.oid, 'execute'))
-            order by 1""",
-        (schemas,),
-    )
-    return [(oid, signature, call) for oid, signature, call in rows]
 
 
 @dataclass
@@ -251,14 +218,13 @@ def _settle(guess: InferredCell, value: str) -> None:
         guess.value = value
 
 
-def _function(conn: psycopg.Connection, found: tuple[int, str, str], roles: dict[str, Role]) -> InferredFunction:
-    oid, signature, call = found
-    inferred = InferredFunction(signature, call)
-    access = FunctionAccess(signature, (), call)
-    matrix = Matrix(INFERRED, roles, {}, {signature: access})
+def _function(conn: psycopg.Connection, served: ServedFunction, roles: dict[str, Role]) -> InferredFunction:
+    signature = served.signature
+    inferred = InferredFunction(signature, served.call_with_nulls)
+    matrix = Matrix(INFERRED, roles, {}, {signature: FunctionAccess(signature, (), served.call_with_nulls)})
     for role in roles.values():
         may = conn.execute(
-            "select has_function_privilege(%s, %s::oid, 'execute')", (role.api_role, oid)
+            "select has_function_privilege(%s, %s::oid, 'execute')", (role.api_role, served.oid)
         ).fetchone() == (True,)
         cell = InferredCell("allow" if may else "deny", f"execute {'granted' if may else 'not granted'} to "
                                                         f"{role.api_role}")  # fmt: skip

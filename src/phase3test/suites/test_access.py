@@ -18,8 +18,8 @@ import pytest
 
 from phase3test.access import probes
 from phase3test.access.matrix import Cell, Matrix
+from phase3test.access.served import served_functions, served_tables
 from phase3test.fixtures import missing_matrix
-from phase3test.inspection.catalog import not_extension_member
 from phase3test.project import SupabaseProject
 from phase3test.report.access_grid import PROPERTY
 
@@ -32,26 +32,8 @@ def test_every_table_and_function_in_an_exposed_schema_has_access_decisions(
         pytest.fail(missing, pytrace=False)  # check: access.matrix_present
     access_matrix: Matrix = request.getfixturevalue("access_matrix")
     exposed = supabase_project.api_schemas()
-    tables = _names(
-        db,
-        """select format('%%I.%%I', n.nspname, c.relname) from pg_class c
-             join pg_namespace n on n.oid = c.relnamespace
-            where n.nspname = any (%s) and c.relkind in ('r', 'p') and not c.relispartition""",
-        exposed,
-    )
-    # What PostgREST serves as RPC: callable by an API role, not a trigger, not an extension's.
-    functions = _names(
-        db,
-        f"""select format('%%I.%%I(%%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid))
-             from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = any (%s) and p.prokind = 'f'
-              and p.prorettype not in ('trigger'::regtype, 'event_trigger'::regtype)
-              and (has_function_privilege('anon', p.oid, 'execute')
-                   or has_function_privilege('authenticated', p.oid, 'execute')
-                   or has_function_privilege('service_role', p.oid, 'execute'))
-              and {not_extension_member("pg_proc", "p.oid")}""",
-        exposed,
-    )
+    tables = set(served_tables(db, exposed))
+    functions = {function.signature for function in served_functions(db, exposed)}
     problems: list[str] = []
     problems += [  # check: access.undeclared_tables
         f"{t}: a table in an exposed schema with no access decisions"
@@ -70,10 +52,6 @@ def test_every_table_and_function_in_an_exposed_schema_has_access_decisions(
         if f not in functions
     ]
     assert not problems, f"{access_matrix.path} (exposed schemas: {', '.join(exposed)}):\n  " + "\n  ".join(problems)
-
-
-def _names(conn: psycopg.Connection, query: str, schemas: list[str]) -> set[str]:
-    return {name for (name,) in conn.execute(query, (schemas,))}
 
 
 def _exists(conn: psycopg.Connection, table: str) -> bool:
