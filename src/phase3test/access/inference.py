@@ -148,14 +148,21 @@ def _policies(conn: psycopg.Connection, table: str, api_role: str, operation: st
 
 
 def _table(conn: psycopg.Connection, name: str, roles: dict[str, Role]) -> InferredTable:
+    """Each cell guessed from the catalog (once per API role: every app role is `authenticated` to it), then
+    confirmed by the probe per role."""
     inferred = InferredTable(name)
     for operation in OPERATIONS:
         signed_in = _policies(conn, name, "authenticated", operation)
         if signed_in.rls and signed_in.permissive and not _always_true(signed_in):
             inferred.own[operation] = signed_in.predicate()
+        guesses = {
+            api_role: _guess(conn, name, api_role, operation) for api_role in {r.api_role for r in roles.values()}
+        }
         for role in roles.values():
-            inferred.cells[(operation, role.name)] = _guess(conn, name, role.api_role, operation)
-    matrix = Matrix(INFERRED, roles, {name: _as_access(inferred)})
+            guess = guesses[role.api_role]
+            inferred.cells[(operation, role.name)] = InferredCell(guess.value, guess.why)
+    # The probes read a table's `own` predicates; the values to test come with each cell.
+    matrix = Matrix(INFERRED, roles, {name: TableAccess(name, {op: {} for op in OPERATIONS}, dict(inferred.own))})
     for (operation, role_name), cell in inferred.cells.items():
         _confirm(conn, matrix, inferred, Cell(name, role_name, operation, cell.value), roles[role_name].api_role)
     return inferred
@@ -181,14 +188,6 @@ def _guess(conn: psycopg.Connection, table: str, api_role: str, operation: str) 
     if api_role == "anon":
         return InferredCell("deny", f"policy {policies.names()} picks rows; anon owns none")
     return InferredCell("own", f"policy {policies.names()}")
-
-
-def _as_access(table: InferredTable) -> TableAccess:
-    decisions = {
-        op: {role: c.value for (o, role), c in table.cells.items() if o == op and c.value != "deny"}
-        for op in OPERATIONS
-    }
-    return TableAccess(table.name, decisions, dict(table.own))
 
 
 def _confirm(conn: psycopg.Connection, matrix: Matrix, table: InferredTable, cell: Cell, api_role: str) -> None:
