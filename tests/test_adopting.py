@@ -116,6 +116,25 @@ def test_history_fails_the_per_file_suites_set_to_all(repository: Path, home: Pa
     assert any("test_idempotency.py" in test and "20230602120000_todos" in test for test in failing), failing
 
 
+def test_the_files_on_the_base_ref_are_history_and_a_file_after_them_is_checked(repository: Path, home: Path) -> None:
+    assert phase3test(repository, home, "init").returncode == 0
+    settings = repository / "phase3test.toml"
+    settings.write_text("".join(line for line in settings.read_text().splitlines(True) if "adopted_at" not in line))
+    (repository / "supabase" / "migrations" / "20261201090000_tags.sql").write_text(NEW_TABLE_WITHOUT_RLS)
+    check = phase3test(repository, home, "check", "--pg-base-ref=HEAD")
+    assert "3 migration(s) are history (on HEAD), 1 new" in check.stdout
+    assert report(repository)["suites"]["test_idempotency.py"] == {"passed": 1}, "only the new file"
+
+
+def test_a_suite_set_off_runs_no_test(repository: Path, home: Path) -> None:
+    assert phase3test(repository, home, "init").returncode == 0
+    check = phase3test(repository, home, "check", "--pg-suites=security=off static=off")
+    assert check.returncode == 0, check.stdout
+    suites = report(repository)["suites"]
+    assert "test_security.py" not in suites and "test_static.py" not in suites
+    assert "test_access.py" in suites
+
+
 def test_a_project_without_a_matrix_gets_one_failure_that_says_how_to_write_one(repository: Path, home: Path) -> None:
     (repository / "phase3test.toml").write_text('adopted_at = "20241120083000"\ndefault_grants = "legacy"\n')
     check = phase3test(repository, home, "check")

@@ -357,3 +357,11 @@ def test_the_supabase_folder_is_found_from_any_folder_below_as_the_cli_finds_it(
 def test_a_suite_mode_that_cannot_be_is_refused(tmp_path: Path, value: str, message: str) -> None:
     result = phase3test_settings(tmp_path, f"--pg-suites={value}", env=_env())
     assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_in_a_github_pull_request_the_base_ref_defaults_to_its_base_branch(tmp_path: Path) -> None:
+    got = json.loads(phase3test_settings(tmp_path, "--json", env=_env({"GITHUB_BASE_REF": "develop"})).stdout)
+    assert got["base_ref"] == {"value": "origin/develop", "from": f"{ENV} (GITHUB_BASE_REF)"}
+    (tmp_path / "pytest.ini").write_text("[pytest]\nphase3test_base_ref = origin/release\n")
+    configured = json.loads(phase3test_settings(tmp_path, "--json", env=_env({"GITHUB_BASE_REF": "develop"})).stdout)
+    assert configured["base_ref"]["value"] == "origin/release", "a configured base ref wins"

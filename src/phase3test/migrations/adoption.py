@@ -14,13 +14,13 @@ a setting (`suites`): new, all or off.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from phase3test.errors import SetupError
 from phase3test.migrations.discovery import Migration
-from phase3test.migrations.gitref import checksums_on_ref
+from phase3test.migrations.gitref import files_on_ref
 
 # Suites whose tests run once per migration file; the others read the schema the whole chain builds.
 PER_FILE_SUITES = ("static", "idempotency", "rollbacks", "reruns")
@@ -88,19 +88,13 @@ class History:
         )
 
 
-def project_history(migrations: Sequence[Migration], migrations_dir: Path, adopted_at: str | None,
-                    base_ref: str | None) -> History:  # fmt: skip
-    """The history of a project's migrations folder (the base ref read through git)."""
-    on_ref = checksums_on_ref(migrations_dir, base_ref) if base_ref else {}
-    return history_of(migrations, adopted_at, base_ref, on_ref.keys())
-
-
-def history_of(
-    migrations: Sequence[Migration], adopted_at: str | None, base_ref: str | None, on_base_ref: Collection[str]
+def project_history(
+    migrations: Sequence[Migration], migrations_dir: Path, adopted_at: str | None, base_ref: str | None
 ) -> History:
-    """History from the adoption version and the versions on the base ref (either may be absent)."""
-    # Versions compare as the CLI orders files: by name.
+    """The files up to the adoption version (compared as the CLI orders files: by name) and those on the base
+    ref (read through git); either may be absent."""
     versions = {m.version for m in migrations if adopted_at is not None and m.version <= adopted_at}
-    versions |= set(on_base_ref)
+    if base_ref:
+        versions |= files_on_ref(migrations_dir, base_ref).keys()
     reasons = ([f"up to {adopted_at} (adopted_at)"] if adopted_at else []) + ([f"on {base_ref}"] if base_ref else [])
     return History(frozenset(versions), " and ".join(reasons) or "no adopted_at, no base ref")

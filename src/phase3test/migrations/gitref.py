@@ -16,16 +16,20 @@ from phase3test.errors import SetupError
 from phase3test.migrations.discovery import FILE_RULE
 
 
+def files_on_ref(migrations_dir: Path, ref: str) -> dict[str, str]:
+    """{version: file name} of the migration files in `migrations_dir` on `ref`: one `git ls-tree`, no content
+    read (which files production has applied is all the history needs)."""
+    listing = _git(migrations_dir, "ls-tree", "-z", "--name-only", ref, "--", ".", ref=ref)
+    names = (Path(name).name for name in filter(None, listing.decode().split("\0")))  # -z: never quoted
+    return {match.group(1): name for name in names if (match := FILE_RULE.match(name))}
+
+
 def checksums_on_ref(migrations_dir: Path, ref: str) -> dict[str, str]:
     """{version: sha256} of the migration files in `migrations_dir` as committed on `ref`."""
-    listing = _git(migrations_dir, "ls-tree", "-z", "--name-only", ref, "--", ".", ref=ref)
-    checksums = {}
-    for name in filter(None, listing.decode().split("\0")):  # -z: names as they are, never quoted
-        match = FILE_RULE.match(Path(name).name)
-        if match:
-            content = _git(migrations_dir, "show", f"{ref}:./{Path(name).name}", ref=ref)
-            checksums[match.group(1)] = hashlib.sha256(content).hexdigest()
-    return checksums
+    return {
+        version: hashlib.sha256(_git(migrations_dir, "show", f"{ref}:./{name}", ref=ref)).hexdigest()
+        for version, name in files_on_ref(migrations_dir, ref).items()
+    }
 
 
 def _git(folder: Path, *args: str, ref: str) -> bytes:
