@@ -164,6 +164,20 @@ def test_init_does_not_overwrite_what_exists_without_force(repository: Path, hom
     assert any("UNCONFIRMED: no seeded rows in public.tags" in line for line in tags), "an empty table is marked"
 
 
+def test_init_that_stops_leaves_the_repository_as_it_was(repository: Path, home: Path) -> None:
+    matrix = repository / "fixtures" / "rls_matrix.yaml"
+    matrix.parent.mkdir()
+    matrix.write_text("# reviewed by hand\n")
+    refused = phase3test(repository, home, "init")
+    assert refused.returncode == 2 and "rls_matrix.yaml already exist(s)" in refused.stderr
+    assert not (repository / "phase3test.toml").exists() and matrix.read_text() == "# reviewed by hand\n"
+    matrix.unlink()
+    (repository / "supabase" / "migrations" / "20261201090000_broken.sql").write_text("create tabel oops ();\n")
+    failed = phase3test(repository, home, "init")
+    assert failed.returncode == 1 and "20261201090000_broken.sql:1:8: ERROR 42601" in failed.stderr, failed.stderr
+    assert not (repository / "phase3test.toml").exists() and not matrix.exists()
+
+
 def _project(folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "config.toml").write_text('project_id = "x"\n')

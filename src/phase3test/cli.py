@@ -181,15 +181,24 @@ def init(args: argparse.Namespace) -> int:
     root = adopt.repository_root(supabase_dir)
     settings_file = root / SETTINGS_FILE
     adopt.refuse_overwrite([settings_file], args.force)
+    before = settings_file.read_text(encoding="utf-8") if settings_file.exists() else None
     settings_file.write_text(adopt.settings_text(root, supabase_dir), encoding="utf-8")
+    try:  # the settings decide where the matrix goes; a failure from here on leaves the file as it was
+        settings = settings_for(args)
+        matrix = settings.rls_matrix
+        assert matrix is not None  # it has a default
+        adopt.refuse_overwrite([matrix], args.force)
+        with _migrated_database(settings, "init", seeded=True) as conn:
+            source = "the migrations and the seed data" if seeding_plan(settings) else "the migrations (no seed data)"
+            written = adopt.write_matrix(conn, settings.project, matrix, source)
+    except BaseException:
+        if before is None:
+            settings_file.unlink()
+        else:
+            settings_file.write_text(before, encoding="utf-8")
+        raise
     print(f"wrote {shown_path(settings_file)} (project {shown_path(supabase_dir)})")
-    settings = settings_for(args)
-    matrix = settings.rls_matrix
-    assert matrix is not None  # it has a default
-    adopt.refuse_overwrite([matrix], args.force)
-    with _migrated_database(settings, "init", seeded=True) as conn:
-        source = "the migrations and the seed data" if seeding_plan(settings) else "the migrations (no seed data)"
-        print("wrote " + adopt.write_matrix(conn, settings.project, matrix, source))
+    print(f"wrote {written}")
     print("next: review the matrix, then run `phase3test check` (docs/adopting.md)")
     return EXIT_OK
 
