@@ -178,6 +178,17 @@ def test_init_that_stops_leaves_the_repository_as_it_was(repository: Path, home:
     assert not (repository / "phase3test.toml").exists() and not matrix.exists()
 
 
+def test_init_on_a_project_needing_extensions_the_server_lacks_names_them_and_writes_nothing(
+    tmp_path: Path, home: Path
+) -> None:
+    project = tmp_path / "depots"
+    shutil.copytree(SAMPLE.parent / "needs_extensions", project)
+    stopped = phase3test(project, home, "init")
+    assert stopped.returncode == 2
+    assert "pg_cron (created in 20250501000000_depots.sql:4" in stopped.stderr, stopped.stderr
+    assert not (project / "phase3test.toml").exists() and not (project / "fixtures").exists()
+
+
 def _project(folder: Path) -> Path:
     folder.mkdir(parents=True)
     (folder / "config.toml").write_text('project_id = "x"\n')
