@@ -116,3 +116,62 @@ def test_an_interrupted_run_says_so_in_the_summary_and_the_report(tmp_path, caps
     assert "migration gate INTERRUPTED in 1 s: 1 passed" in capsys.readouterr().out
     report.failures.append({"test": "test_x.py::test_two", "when": "call", "message": "boom"})
     assert report.to_json(int(pytest.ExitCode.INTERRUPTED))["outcome"] == "failed"  # -x stopped it on a failure
+
+
+def test_a_migration_that_does_not_apply_is_one_failure_and_what_needed_it_is_not_run(project, run_check):
+    (project / "supabase/migrations/20240103000000_typo.sql").write_text(
+        "set local lock_timeout = '5s';\nalter table public.notes add column title text;\nselect no_such_function(1);\n"
+    )
+    (project / "supabase/rollbacks/20240103000000_typo.down.sql").write_text(
+        "alter table public.notes drop column if exists title;\n"
+    )
+    result = run_check(project)
+    assert result.returncode == 1
+    data = json.loads((project / "reports/report.json").read_text())
+    assert [f["test"] for f in data["failures"]] == ["test_migrations.py::test_every_migration_applies_in_order"]
+    message = data["failures"][0]["message"]
+    assert "20240103000000_typo.sql:3:8: ERROR 42883: function no_such_function(integer) does not exist" in message
+    assert "statement:\n    select no_such_function(1)" in message  # the whole message, not its first line
+    assert data["totals"]["not run"] >= 30 and data["totals"]["failed"] == 1
+    assert {t["reason"] for t in data["not_run"]} == {
+        "not run: 20240103000000_typo.sql:3:8 did not apply (ERROR 42883)"
+    }
+    assert data["versions"]["postgres"].startswith("15.")  # no suite read the schema; the server said
+    assert "select no_such_function(1)" in result.stdout  # the summary shows the statement too
+    assert "----  test_access.py:" in result.stdout and "not run" in result.stdout
+    report = (project / "reports/report.md").read_text()
+    assert "PostgreSQL 15." in report and "## Not run because of a failure above" in report
+
+
+def test_a_seeder_that_fails_is_one_failure_and_what_needed_the_data_is_not_run(tmp_path, notes_project, run_check):
+    project = notes_project(tmp_path / "project", extra='{"no_such_column": 1}')
+    result = run_check(project)
+    assert result.returncode == 1
+    data = json.loads((project / "reports/report.json").read_text())
+    assert [f["test"] for f in data["failures"]] == ["test_migrations.py::test_the_seed_data_loads"]
+    assert "no_such_column" in data["failures"][0]["message"]
+    assert data["totals"]["not run"] >= 20
+    assert all(t["reason"].startswith("not run: the seed data did not load") for t in data["not_run"])
+
+
+def test_a_failure_naming_many_objects_keeps_each_in_the_summary_and_the_reports(project, run_check):
+    tables = [f"undeclared_{n}" for n in range(5)]
+    (project / "supabase/migrations/20240103000000_more.sql").write_text(
+        "set local lock_timeout = '5s';\n"
+        + "".join(
+            f"create table public.{t} (id bigint primary key);\nalter table public.{t} enable row level security;\n"
+            for t in tables
+        )
+    )
+    (project / "supabase/rollbacks/20240103000000_more.down.sql").write_text(
+        "".join(f"drop table public.{t};\n" for t in tables)
+    )
+    result = run_check(project)
+    assert result.returncode == 1
+    coverage = "test_access.py::test_every_table_and_function_in_an_exposed_schema_has_access_decisions"
+    data = json.loads((project / "reports/report.json").read_text())
+    message = next(f["message"] for f in data["failures"] if f["test"] == coverage)
+    report = (project / "reports/report.md").read_text()
+    for table in tables:
+        needle = f"public.{table}: a table in an exposed schema with no access decisions"
+        assert needle in message and needle in report and needle in result.stdout

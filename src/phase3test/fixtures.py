@@ -4,7 +4,9 @@
   external backend a server shared with others, where only the run's own
   databases (names from `pg_server.prefix`) may be touched.
 - `migrated_template`: name of the template with every migration applied;
-  fails every test that uses it, with the migration's error, if one fails.
+  fails every test that uses it, with the migration's error, if one fails
+  (with the shipped suites in the session, one test fails and those others
+  are reported as not run because of it).
 - `seeded_template`: the migrated template with the project's seed data.
 - `db`: a connection to this worker's clone, inside a transaction that is
   rolled back after the test (the fast path); seeded unless the test is
@@ -43,6 +45,7 @@ from phase3test.access.matrix import load as load_matrix
 from phase3test.errors import Phase3TestError
 from phase3test.migrations.adoption import NEW
 from phase3test.migrations.discovery import Migration, discover
+from phase3test.migrations.runner import MigrationError
 from phase3test.project import SupabaseProject
 from phase3test.provisioning.provisioned import Provisioned
 from phase3test.provisioning.run import RunServer
@@ -125,6 +128,32 @@ class DatabaseFactory:
 
 RUN_SERVER = pytest.StashKey[RunServer]()
 API_STACK = pytest.StashKey[ApiStack | None]()
+# The parts of the chain (SERVER, MIGRATIONS, SEEDING) a test of this session reports (marker `cause`).
+REPORTED_PARTS = pytest.StashKey[frozenset[str]]()
+SERVER, MIGRATIONS, SEEDING = "server", "migrations", "seeding"
+
+
+class ChainBroken(pytest.fail.Exception):  # type: ignore[name-defined]  # pytest.fail.Exception is its Failed
+    """A part of what every test builds on (the server, the migrations, the seed data) failed. It fails the
+    test as any setup error does, unless a test marked `cause` for that part runs in the session: that one
+    then fails, and the plugin reports the others as not run because of it (`reason`)."""
+
+    def __init__(self, part: str, message: str, reason: str) -> None:
+        super().__init__(message, pytrace=False)
+        self.part, self.reason = part, reason
+
+    @classmethod
+    def of(cls, error: MigrationError) -> ChainBroken:
+        """The migration that does not apply, as the chain's failure."""
+        where = f"{Path(error.path).name}:{error.line}:{error.column}"
+        return cls(MIGRATIONS, f"migrations failed:\n{error}", f"{where} did not apply (ERROR {error.sqlstate})")
+
+    def reported_elsewhere(self, item: pytest.Item) -> bool:
+        """Whether a test other than `item` fails with this error in the session."""
+        marker = item.get_closest_marker("cause")
+        if marker is not None and self.part in marker.args:
+            return False
+        return self.part in item.config.stash.get(REPORTED_PARTS, frozenset())
 
 
 def _run_server(request: pytest.FixtureRequest) -> RunServer:
@@ -210,7 +239,7 @@ def pg_provisioned(request: pytest.FixtureRequest) -> Provisioned:
     try:
         return _run_server(request).get()
     except Phase3TestError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        raise ChainBroken(SERVER, str(exc), f"the server did not start: {str(exc).splitlines()[0]}") from None
 
 
 @pytest.fixture(scope="session")
@@ -233,7 +262,7 @@ def pg_databases(pg_server: ServerInfo, request: pytest.FixtureRequest) -> Itera
 @pytest.fixture(scope="session")
 def migrated_template(pg_provisioned: Provisioned) -> str:
     if pg_provisioned.migration_error is not None:
-        pytest.fail(f"migrations failed:\n{pg_provisioned.migration_error}", pytrace=False)
+        raise ChainBroken.of(pg_provisioned.migration_error)
     return pg_provisioned.target.template(MIGRATED)
 
 
@@ -263,7 +292,11 @@ class _WorkerDatabase:
 def seeded_template(pg_provisioned: Provisioned, migrated_template: str) -> str:
     """The migrated template with the project's seed data (seed files, config.toml buckets, `phase3test_seeders`)."""
     if pg_provisioned.seed_error is not None:
-        pytest.fail(f"seeding the template failed:\n{pg_provisioned.seed_error}", pytrace=False)
+        raise ChainBroken(
+            SEEDING,
+            f"seeding the template failed:\n{pg_provisioned.seed_error}",
+            f"the seed data did not load: {pg_provisioned.seed_error.splitlines()[0]}",
+        )
     if not pg_provisioned.seeded:
         pytest.fail(
             "no seeded template: add supabase/seed.sql or set phase3test_seeders to your seeders module, "

@@ -22,6 +22,7 @@ import pytest
 from phase3test.errors import Phase3TestError
 from phase3test.migrations.adoption import project_history
 from phase3test.migrations.discovery import discover
+from phase3test.report.outcomes import FAILED, NOT_RUN, PASSED, counted
 from phase3test.settings import load, plugin_args
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -31,6 +32,7 @@ _EXIT_CODES = {
     pytest.ExitCode.INTERRUPTED: EXIT_INTERRUPTED,
 }
 SHOWN_FAILURES = 10
+SHOWN_LINES = 40  # of one failure's message; report.md and report.json keep all
 DEFAULT_REPORT_DIR = "reports"
 
 
@@ -84,8 +86,7 @@ def summary(report_dir: Path, data: dict[str, Any] | None, elapsed: float, code:
         print(f"phase3test check: no report was written ({elapsed:.0f} s); see the errors above", file=sys.stderr)
         return
     verdict = {EXIT_OK: "PASSED", EXIT_FAILED: "FAILED", EXIT_INTERRUPTED: "INTERRUPTED"}.get(code, "DID NOT RUN")
-    totals = data["totals"]
-    print(f"migration gate {verdict} in {elapsed:.0f} s: " + ", ".join(f"{n:,} {k}" for k, n in totals.items()))
+    print(f"migration gate {verdict} in {elapsed:.0f} s: {counted(data['totals'], zeros=False)}")
     if data["access"]:
         differing = sum(1 for cell in data["access"] if not cell["as_declared"])
         print(f"  access matrix: {len(data['access']):,} cells, {differing} not as declared")
@@ -95,10 +96,14 @@ def summary(report_dir: Path, data: dict[str, Any] | None, elapsed: float, code:
         assertions = sum(len(found) for found in data["pgtap"].values())
         print(f"  pgTAP: {len(data['pgtap'])} file(s), {assertions} assertion(s)")
     for suite, counts in data["suites"].items():
-        marks = ", ".join(f"{n} {k}" for k, n in counts.items())
-        print(f"  {'FAIL' if counts.get('failed') else 'ok  '}  {suite}: {marks}")
+        print(f"  {_mark(counts)}  {suite}: {counted(counts, zeros=False)}")
     for failure in data["failures"][:SHOWN_FAILURES]:
-        print(f"  - {failure['test']}: {failure['message']}")
+        first, *rest = failure["message"].splitlines()
+        print(f"  - {failure['test']}: {first}")
+        for line in rest[:SHOWN_LINES]:
+            print(f"      {line}")
+        if len(rest) > SHOWN_LINES:
+            print(f"      ... {len(rest) - SHOWN_LINES} more line(s) in {shown_path(report_dir) / 'report.md'}")
     if len(data["failures"]) > SHOWN_FAILURES:
         print(f"  - ... {len(data['failures']) - SHOWN_FAILURES} more in {shown_path(report_dir) / 'report.json'}")
     changes = data.get("changes")
@@ -110,6 +115,13 @@ def summary(report_dir: Path, data: dict[str, Any] | None, elapsed: float, code:
         )
     files = "report.md, report.html, report.json, junit.xml" + (", access-matrix.md" if data["access"] else "")
     print(f"report: {shown_path(report_dir)}/ ({files})")
+
+
+def _mark(counts: dict[str, int]) -> str:
+    """FAIL, ok, or ---- for a suite none of whose tests ran because of a failure elsewhere."""
+    if counts.get(FAILED):
+        return "FAIL"
+    return "----" if counts.get(NOT_RUN) and not counts.get(PASSED) else "ok  "
 
 
 def shown_path(path: Path) -> Path:

@@ -11,14 +11,16 @@ from phase3test import expected_skips
 from phase3test import settings as phase3test_settings
 from phase3test.access import matrix
 from phase3test.errors import Phase3TestError
-from phase3test.fixtures import API_STACK, RUN_SERVER, checked_by, matrix_path, suite_of
+from phase3test.fixtures import API_STACK, REPORTED_PARTS, RUN_SERVER, ChainBroken, checked_by, matrix_path, suite_of
 from phase3test.migrations.adoption import OFF
 from phase3test.migrations.discovery import discover
+from phase3test.migrations.runner import MigrationError
 from phase3test.provisioning.registry import base_dir, new_run_id, reap_orphans
 from phase3test.provisioning.run import RunServer, seeding_plan
 from phase3test.report import baseline
 from phase3test.report.access_grid import AccessReport
-from phase3test.report.regression import RunReport, skip_reason
+from phase3test.report.outcomes import NOT_RUN, NOT_RUN_PREFIX, SKIPPED, outcome_of, skip_reason
+from phase3test.report.regression import RunReport
 from phase3test.server import container
 from phase3test.server.extension_files import FOLDER as EXTENSIONS_FOLDER
 from phase3test.server.process import ProcessId
@@ -39,6 +41,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "unseeded: db and fresh_db clone the migrated template without seed data")
+    config.addinivalue_line(
+        "markers", "cause(*parts): the test that fails when these parts (server, migrations, seeding) fail; "
+        "with it in the session, the other tests they stop are reported as not run"
+    )  # fmt: skip
     try:
         settings = phase3test_settings.resolve(config)
         config.stash[API_STACK] = api.stack_from(settings.api_url, settings.api_jwt_secret, settings.api_db_url)
@@ -81,24 +87,47 @@ def _start_the_run(config: pytest.Config, settings: phase3test_settings.Settings
         config.pluginmanager.register(AccessReport(settings.access_report), "phase3test-access")
     if settings.report_dir:
         earlier = baseline.load(settings.baseline) if settings.baseline else None
-        config.pluginmanager.register(
-            RunReport(settings.report_dir, settings.project, settings.backend, earlier), "phase3test-report"
-        )
+        report = RunReport(settings.report_dir, settings.project, settings.backend, earlier, lambda: _version(config))
+        config.pluginmanager.register(report, "phase3test-report")
+
+
+def _version(config: pytest.Config) -> str | None:
+    """The run's server version, when it started."""
+    provisioned = config.stash[RUN_SERVER].started() if RUN_SERVER in config.stash else None
+    return provisioned.target.version if provisioned else None
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """With expected skips configured, a skip they do not list fails its test (in the process that ran it)."""
+    """A test stopped by a broken chain another test reports is not run, rather than failed again; with
+    expected skips configured, a skip they do not list fails its test (in the process that ran it)."""
     report = yield
+    broken = _chain_broken(item, call.excinfo.value if call.excinfo is not None else None)
+    if broken is not None and broken.reported_elsewhere(item):
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), (item.location[1] or 0) + 1, f"{NOT_RUN_PREFIX}{broken.reason}")
     pinned = item.config.stash.get(EXPECTED_SKIPS, None)
-    if pinned is not None and report.skipped and not hasattr(report, "wasxfail"):
+    if pinned is not None and outcome_of(report) == SKIPPED and not hasattr(report, "wasxfail"):
         problem = pinned.unexpected(report.nodeid, skip_reason(report))
         if problem:
             report.outcome = "failed"
             report.longrepr = problem
     return report
+
+
+def _chain_broken(item: pytest.Item, error: BaseException | None) -> ChainBroken | None:
+    """The broken chain that stopped a test: a fixture's, or the migration error the template's build met, met
+    again by a test that migrates a database itself."""
+    if isinstance(error, ChainBroken):
+        return error
+    if isinstance(error, MigrationError):
+        provisioned = item.config.stash[RUN_SERVER].started()
+        met = provisioned.migration_error if provisioned else None
+        if met is not None and met.located() == error.located():
+            return ChainBroken.of(error)
+    return None
 
 
 class _SkipsSeen:
@@ -111,7 +140,7 @@ class _SkipsSeen:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.ran.add(report.nodeid)
-        if report.skipped:
+        if report.skipped and outcome_of(report) != NOT_RUN:
             self.pinned.unexpected(report.nodeid, skip_reason(report))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -175,6 +204,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if off:
         config.hook.pytest_deselected(items=off)
         items[:] = [item for item in items if item not in off]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The parts of the chain a test of this session reports when they fail (in each process that runs tests)."""
+    parts = {part for item in session.items for marker in item.iter_markers("cause") for part in marker.args}
+    session.config.stash[REPORTED_PARTS] = frozenset(parts)
 
 
 def _suite_of_item(item: pytest.Item) -> str | None:

@@ -27,8 +27,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "provisioning": BASE | {"server", "supabase", "migrations", "seeding", "settings"},
     "report": BASE | {"access", "inspection", "migrations"},
     "fixtures": BASE | {"server", "supabase", "migrations", "access", "provisioning", "settings"},
-    "gate": BASE | {"migrations", "settings"},
-    "suites": BASE | {"server", "supabase", "migrations", "inspection", "access", "report", "settings", "fixtures"},
+    "gate": BASE | {"migrations", "report", "settings"},  # the summary reads report.json
+    "suites": BASE
+    | {"server", "supabase", "migrations", "inspection", "access", "provisioning", "report", "settings", "fixtures"},
     "plugin": BASE
     | {
         "expected_skips",

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from phase3test.access.matrix import EXECUTE, OPERATIONS
+from phase3test.report.outcomes import failure_line
 
 PROPERTY = "access_cell"
 CODES = {"allow": "A", "own": "O", "deny": "-"}  # one character per operation in a grid cell
@@ -76,12 +77,3 @@ class AccessReport:
 def _problem(report: pytest.TestReport) -> str:
     """Nothing for a passing cell, else the first line of its failure."""
     return "" if report.passed else failure_line(report)
-
-
-def failure_line(report: pytest.TestReport) -> str:
-    """The first line of what made a test fail (two when the first announces a list), without the exception's
-    class name."""
-    crash = getattr(report.longrepr, "reprcrash", None)
-    lines = str(getattr(crash, "message", "") or report.longreprtext or "failed").strip().splitlines() or ["failed"]
-    shown = " ".join(line.strip() for line in lines[:2]) if lines[0].endswith(":") else lines[0]
-    return shown.removeprefix("AssertionError: ")

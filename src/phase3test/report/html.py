@@ -8,13 +8,16 @@ the failures.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
 from phase3test.access.matrix import EXECUTE, OPERATIONS
 from phase3test.report import baseline
-from phase3test.report.access_grid import CODES, FAILED
+from phase3test.report.access_grid import CODES
+from phase3test.report.access_grid import FAILED as FAILED_CODE
+from phase3test.report.outcomes import FAILED, PASSED, counted
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em; color: #1d2125; }
@@ -40,7 +43,7 @@ MIGRATION_CHECKS = {
 
 
 def render(data: dict[str, Any], results: dict[str, str]) -> str:
-    """`data` is report.json; `results` maps every test id to passed, failed or skipped."""
+    """`data` is report.json; `results` maps every test id to its outcome (outcomes.OUTCOMES)."""
     verdict = data["outcome"]
     parts = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
@@ -56,6 +59,7 @@ def render(data: dict[str, Any], results: dict[str, str]) -> str:
         *_listed("Checks that ran under other conditions", data.get("conditions", []), "note"),
         *_listed("Skipped", data.get("skips", []), "reason"),
         *_failures(data["failures"]),
+        *_not_run(data.get("not_run", [])),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -72,8 +76,7 @@ def _listed(title: str, entries: list[dict[str, str]], key: str) -> list[str]:
 def _counts(data: dict[str, Any]) -> str:
     totals, versions = data["totals"], data["versions"]
     return (
-        f"{sum(totals.values()):,} tests in {data['elapsed_s']} s: "
-        + ", ".join(f"{totals.get(k, 0):,} {k}" for k in ("passed", "failed", "skipped"))
+        f"{sum(totals.values()):,} tests in {data['elapsed_s']} s: {counted(totals)}"
         + f". {len(data['migrations'])} migrations; PostgreSQL {versions.get('postgres') or '?'} "
         f"({versions.get('backend', 'embedded')} backend); "
         f"phase3test {versions['phase3test']}; finished {data['finished_at']}."
@@ -116,7 +119,7 @@ def _access_grid(cells: list[dict[str, Any]], order: list[str]) -> list[str]:
                 cell = by_key.get((name, role, operation))
                 if cell is None:
                     continue
-                label = FAILED if not cell["as_declared"] else CODES[cell["expected"]]
+                label = FAILED_CODE if not cell["as_declared"] else CODES[cell["expected"]]
                 kind = _CSS_CLASS.get(label, label)
                 title = escape(
                     f"{operation}: {cell['expected']}" + (f" - {cell['problem']}" if cell["problem"] else "")
@@ -141,8 +144,8 @@ def _migrations(migrations: list[dict[str, str]], results: dict[str, str]) -> li
         row = [f"<tr><td><code>{escape(stem)}</code></td><td><code>{migration['sha256'][:12]}</code></td>"]
         for test in MIGRATION_CHECKS:
             outcome = next((o for tid, o in results.items() if f"::{test}[{stem}]" in tid), None)
-            css = {"passed": "pass", "failed": "fail", "skipped": "skip"}.get(outcome or "", "")
-            row.append(f"<td class={css or 'skip'}>{escape(outcome or 'not run')}</td>")
+            css = {PASSED: "pass", FAILED: "fail"}.get(outcome or "", "skip")
+            row.append(f"<td class={css}>{escape(outcome or 'not checked')}</td>")
         out.append("".join(row) + "</tr>")
     return [*out, "</table>"]
 
@@ -226,5 +229,14 @@ def by_lint(reported: list[dict[str, str]]) -> list[Group]:
 def _failures(failures: list[dict[str, str]]) -> list[str]:
     if not failures:
         return []
-    items = "".join(f"<li><code>{escape(f['test'])}</code>: {escape(f['message'])}</li>" for f in failures)
+    items = "".join(f"<li><code>{escape(f['test'])}</code>:<pre>{escape(f['message'])}</pre></li>" for f in failures)
     return [f"<h2 id=failures>Failures ({len(failures)})</h2>", f"<ul>{items}</ul>"]
+
+
+def _not_run(not_run: list[dict[str, str]]) -> list[str]:
+    """Tests a failure above kept from running, counted per reason (they are many, the reasons few)."""
+    if not not_run:
+        return []
+    reasons = Counter(test["reason"] for test in not_run)
+    items = "".join(f"<li>{count} test(s): {escape(reason)}</li>" for reason, count in reasons.items())
+    return [f"<h2>Not run because of a failure ({len(not_run)})</h2>", f"<ul>{items}</ul>"]

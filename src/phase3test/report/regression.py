@@ -15,6 +15,7 @@ import json
 import platform
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -26,8 +27,9 @@ import pytest
 from phase3test.migrations.discovery import discover
 from phase3test.project import SupabaseProject
 from phase3test.report import baseline, html
-from phase3test.report.access_grid import AccessReport, failure_line
+from phase3test.report.access_grid import AccessReport
 from phase3test.report.html import by_lint
+from phase3test.report.outcomes import FAILED, NOT_RUN, OUTCOMES, counted, failure_message, outcome_of, skip_reason
 
 # Names the suites record their findings under (record_property); access cells: access_grid.PROPERTY.
 # CONDITIONS: a test ran under other conditions than its suite promises (seeded data -> an empty database).
@@ -41,8 +43,10 @@ class RunReport:
     project: SupabaseProject
     backend: str
     baseline: dict[str, Any] | None = None  # an earlier report.json, loaded
+    # The run's server version, once it started (known even when no suite got to read the schema).
+    server_version: Callable[[], str | None] = lambda: None
     started: float = field(default_factory=time.monotonic)
-    results: dict[str, str] = field(default_factory=dict)  # test id -> passed | failed | skipped
+    results: dict[str, str] = field(default_factory=dict)  # test id -> one of outcomes.OUTCOMES
     failures: list[dict[str, str]] = field(default_factory=list)
     access: AccessReport = field(init=False)
     matviews: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -50,6 +54,7 @@ class RunReport:
     pgtap: dict[str, list[Any]] = field(default_factory=dict)  # file (under tests/) -> [number, ok, name] each
     conditions: list[dict[str, str]] = field(default_factory=list)  # {test, note}
     skips: list[dict[str, str]] = field(default_factory=list)  # {test, reason}
+    not_run: list[dict[str, str]] = field(default_factory=list)  # {test, reason}: skipped for a failure elsewhere
     advisors: list[dict[str, str]] = field(default_factory=list)  # Lint.to_json of each lint not accepted
 
     def __post_init__(self) -> None:
@@ -58,11 +63,14 @@ class RunReport:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """A test's outcome: its call's, or its setup's when that kept it from running; any failure wins."""
         decides = report.when == "call" or (report.when == "setup" and not report.passed) or report.failed
-        if decides and self.results.get(report.nodeid) != "failed":
-            self.results[report.nodeid] = report.outcome
+        outcome = outcome_of(report)
+        if decides and self.results.get(report.nodeid) != FAILED:
+            self.results[report.nodeid] = outcome
         if report.failed:
-            self.failures.append({"test": report.nodeid, "when": report.when, "message": failure_line(report)})
-        if report.skipped:
+            self.failures.append({"test": report.nodeid, "when": report.when, "message": failure_message(report)})
+        if outcome == NOT_RUN:
+            self.not_run.append({"test": report.nodeid, "reason": skip_reason(report)})
+        elif report.skipped:
             self.skips.append({"test": report.nodeid, "reason": skip_reason(report)})
         self.access.pytest_runtest_logreport(report)
         for name, value in report.user_properties:
@@ -89,7 +97,7 @@ class RunReport:
             self.access.pytest_sessionfinish(session)
 
     def outcomes(self) -> dict[str, Counter[str]]:
-        """Per suite file, how many of its tests passed, failed or were skipped (each test once)."""
+        """Per suite file, how many of its tests had each outcome (each test once)."""
         counts: dict[str, Counter[str]] = {}
         for nodeid, outcome in self.results.items():
             counts.setdefault(nodeid.split("::")[0], Counter())[outcome] += 1
@@ -108,7 +116,7 @@ class RunReport:
             "versions": {
                 "phase3test": version("phase3test"),
                 "python": platform.python_version(),
-                "postgres": self.schema.get("server_version"),
+                "postgres": self.schema.get("server_version") or self.server_version(),
                 "backend": self.backend,
             },
             "migrations": self._migrations(),
@@ -124,6 +132,7 @@ class RunReport:
             "advisors": self.advisors,
             "conditions": self.conditions,
             "skips": self.skips,
+            "not_run": self.not_run,
             "schema": {key: value for key, value in self.schema.items() if key != "server_version"},
         }
 
@@ -133,13 +142,6 @@ class RunReport:
         except Exception:  # the run itself reports an unreadable folder; the report just has none
             return []
         return [{"version": m.version, "name": m.name, "sha256": m.checksum} for m in found]
-
-
-def skip_reason(report: pytest.TestReport) -> str:
-    """Why a test was skipped, without pytest's "Skipped: " prefix."""
-    longrepr = report.longrepr
-    reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
-    return reason.removeprefix("Skipped: ")
 
 
 def _outcome(exit_status: int, failed: bool) -> str:
@@ -156,27 +158,29 @@ def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
     lines = [
         f"# Migration gate: {verdict}",
         "",
-        f"{sum(totals.values()):,} tests in {data['elapsed_s']} s: "
-        + ", ".join(f"{totals.get(k, 0):,} {k}" for k in ("passed", "failed", "skipped")),
+        f"{sum(totals.values()):,} tests in {data['elapsed_s']} s: {counted(totals)}",
         f"{len(data['migrations'])} migrations; PostgreSQL {data['versions']['postgres'] or '?'} "
         f"({data['versions'].get('backend', 'embedded')} backend); "
         f"phase3test {data['versions']['phase3test']}"
         + (f"; schema digest `{data['schema']['digest'][:16]}`" if data["schema"].get("digest") else ""),
         "",
-        "| suite | passed | failed | skipped |",
-        "| --- | ---: | ---: | ---: |",
     ]
+    columns = [outcome for outcome in OUTCOMES if outcome != NOT_RUN or totals.get(NOT_RUN)]
+    lines += ["| suite | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
     for suite, counts in data["suites"].items():
-        lines.append(
-            f"| `{suite}` | {counts.get('passed', 0)} | {counts.get('failed', 0)} | {counts.get('skipped', 0)} |"
-        )
+        lines.append(f"| `{suite}` | " + " | ".join(str(counts.get(outcome, 0)) for outcome in columns) + " |")
     if data.get("changes"):
         lines += baseline.markdown(data["changes"])
     if data["failures"]:
         lines += ["", f"## Failures ({len(data['failures'])})", ""]
-        lines += [f"- `{f['test']}`: {f['message']}" for f in data["failures"][:FAILURES_SHOWN]]
+        lines += [_listed_failure(f) for f in data["failures"][:FAILURES_SHOWN]]
         if len(data["failures"]) > FAILURES_SHOWN:
             lines.append(f"- … and {len(data['failures']) - FAILURES_SHOWN} more (report.json has them all)")
+    if data.get("not_run"):
+        lines += ["", f"## Not run because of a failure above ({len(data['not_run'])})", ""]
+        lines += [
+            f"- {count} test(s): {reason}" for reason, count in Counter(t["reason"] for t in data["not_run"]).items()
+        ]
     if data["conditions"]:
         lines += ["", f"## Checks that ran under other conditions ({len(data['conditions'])})", ""]
         lines += [f"- `{c['test']}`: {c['note']}" for c in data["conditions"]]
@@ -214,3 +218,10 @@ def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
                 f"| {f['plain_median_ms']:.2f} / {f['plain_p99_ms']:.1f} ms |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _listed_failure(failure: dict[str, str]) -> str:
+    """A failure as a list item, its further lines kept (indented as a code block under the item)."""
+    first, *rest = failure["message"].splitlines()
+    block = ["", "  ```", *(f"  {line}" for line in rest), "  ```"] if rest else []
+    return "\n".join([f"- `{failure['test']}`: {first}", *block])

@@ -1,0 +1,57 @@
+"""What one test's report says: its outcome (passed, failed, not run, skipped) and its message, whole.
+
+"Not run" is a skip that names a failure reported elsewhere: when the chain
+of migrations does not apply, one test fails with the error and every test
+that needed the migrated database is skipped with a reason starting
+`not run: `. Counting those apart from skips keeps the report honest: a
+hundred tests did not pass, but there is one thing to fix.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+PASSED, FAILED, NOT_RUN, SKIPPED = "passed", "failed", "not run", "skipped"
+OUTCOMES = (PASSED, FAILED, NOT_RUN, SKIPPED)  # in the order reports list them
+NOT_RUN_PREFIX = f"{NOT_RUN}: "
+_ASSERTION, _FAILED = "AssertionError: ", "Failed: "
+
+
+def outcome_of(report: pytest.TestReport) -> str:
+    """passed, failed, skipped, or not run (a skip whose reason names the failure that kept it from running)."""
+    if report.skipped and skip_reason(report).startswith(NOT_RUN_PREFIX):
+        return NOT_RUN
+    return report.outcome
+
+
+def skip_reason(report: pytest.TestReport) -> str:
+    """Why a test was skipped, without pytest's "Skipped: " prefix."""
+    longrepr = report.longrepr
+    reason = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+def failure_message(report: pytest.TestReport) -> str:
+    """Everything the failing check said (a list of twenty files stays twenty lines), without the exception's
+    class name or pytest's re-evaluation of the assert that follows a message."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = str(getattr(crash, "message", "") or report.longreprtext or "failed").strip() or "failed"
+    if text.startswith(_ASSERTION):
+        first, *rest = text.removeprefix(_ASSERTION).splitlines()
+        explanation = next((i for i, line in enumerate(rest) if line.startswith("assert ")), len(rest))
+        # pytest indents a message's further lines by two spaces
+        return "\n".join([first, *(line.removeprefix("  ") for line in rest[:explanation])])
+    return text.removeprefix(_FAILED)
+
+
+def failure_line(report: pytest.TestReport) -> str:
+    """The first line of what made a test fail (two when the first announces a list): where one line fits."""
+    lines = failure_message(report).splitlines()
+    return " ".join(line.strip() for line in lines[:2]) if lines[0].endswith(":") else lines[0]
+
+
+def counted(totals: dict[str, int], zeros: bool = True) -> str:
+    """`12 passed, 1 failed, 40 not run, 3 skipped`: passed, failed and skipped even when 0 (unless `zeros` is
+    False), not run when any."""
+    shown = [outcome for outcome in OUTCOMES if totals.get(outcome) or (zeros and outcome != NOT_RUN)]
+    return ", ".join(f"{totals.get(outcome, 0):,} {outcome}" for outcome in shown)
