@@ -175,3 +175,51 @@ def test_a_failure_naming_many_objects_keeps_each_in_the_summary_and_the_reports
     for table in tables:
         needle = f"public.{table}: a table in an exposed schema with no access decisions"
         assert needle in message and needle in report and needle in result.stdout
+
+
+def _add_an_empty_table(project):
+    """A table the seed data leaves empty, with its grants, policy and access decisions."""
+    (project / "supabase/migrations/20240103000000_labels.sql").write_text(
+        "set local lock_timeout = '5s';\n"
+        "create table if not exists public.labels (id bigint primary key, name text not null);\n"
+        "alter table public.labels enable row level security;\n"
+        "grant select on public.labels to authenticated, service_role;\n"
+        "drop policy if exists labels_read on public.labels;\n"
+        "create policy labels_read on public.labels for select to authenticated using (true);\n"
+    )
+    (project / "supabase/rollbacks/20240103000000_labels.down.sql").write_text("drop table public.labels;\n")
+    with (project / "fixtures/rls_matrix.yaml").open("a") as matrix:
+        matrix.write(
+            "  public.labels:\n    select: {writer: allow, service_role: allow}\n"
+            "    insert: {}\n    update: {}\n    delete: {}\n"
+        )
+
+
+def test_access_cells_on_a_table_without_rows_are_unchecked_listed_and_counted(project, run_check):
+    _add_an_empty_table(project)
+    result = run_check(project)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "access matrix: 36 cells, 0 not as declared, 12 unchecked" in result.stdout
+    data = json.loads((project / "reports/report.json").read_text())
+    unchecked = [c for c in data["access"] if c["unchecked"]]
+    assert {c["table"] for c in unchecked} == {"public.labels"} and len(unchecked) == 12
+    assert all(c["as_declared"] is None for c in unchecked)
+    assert unchecked[0]["unchecked"] == "no rows in public.labels to act on: seed some"
+    assert data["totals"]["unchecked"] == 12
+    assert not [s for s in data["skips"] if "labels" in s["test"]]  # listed with the access matrix, not as skips
+    grid = (project / "reports/access-matrix.md").read_text()
+    assert "| `public.labels` | `????` | `????` | `????` |" in grid
+    assert "- writer select on `public.labels`: no rows in public.labels to act on: seed some" in grid
+
+
+def test_with_require_rows_an_access_cell_without_rows_fails_naming_the_table(project, run_check):
+    _add_an_empty_table(project)
+    result = run_check(project, "--pg-require-rows")
+    assert result.returncode == 1
+    data = json.loads((project / "reports/report.json").read_text())
+    failed = {f["test"]: f["message"] for f in data["failures"]}
+    assert len(failed) == 12
+    message = failed["test_access.py::test_access_matches_the_matrix[public.labels-writer-select]"]
+    assert (
+        message == "writer select on public.labels: no rows in public.labels to act on: seed some (require_rows is set)"
+    )

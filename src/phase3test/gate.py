@@ -22,6 +22,7 @@ import pytest
 from phase3test.errors import Phase3TestError
 from phase3test.migrations.adoption import project_history
 from phase3test.migrations.discovery import discover
+from phase3test.report.access_grid import tally
 from phase3test.report.outcomes import FAILED, NOT_RUN, PASSED, counted
 from phase3test.settings import load, plugin_args
 
@@ -88,8 +89,7 @@ def summary(report_dir: Path, data: dict[str, Any] | None, elapsed: float, code:
     verdict = {EXIT_OK: "PASSED", EXIT_FAILED: "FAILED", EXIT_INTERRUPTED: "INTERRUPTED"}.get(code, "DID NOT RUN")
     print(f"migration gate {verdict} in {elapsed:.0f} s: {counted(data['totals'], zeros=False)}")
     if data["access"]:
-        differing = sum(1 for cell in data["access"] if not cell["as_declared"])
-        print(f"  access matrix: {len(data['access']):,} cells, {differing} not as declared")
+        print(f"  access matrix: {tally(data['access'])}")
     if data["matviews"]:
         print(f"  materialized views: {len(data['matviews'])} refreshed concurrently under load")
     if data.get("pgtap"):

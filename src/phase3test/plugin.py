@@ -19,7 +19,7 @@ from phase3test.provisioning.registry import base_dir, new_run_id, reap_orphans
 from phase3test.provisioning.run import RunServer, seeding_plan
 from phase3test.report import baseline
 from phase3test.report.access_grid import AccessReport
-from phase3test.report.outcomes import NOT_RUN, NOT_RUN_PREFIX, SKIPPED, outcome_of, skip_reason
+from phase3test.report.outcomes import NOT_RUN_PREFIX, SKIPPED, outcome_of, skip_reason
 from phase3test.report.regression import RunReport
 from phase3test.server import container
 from phase3test.server.extension_files import FOLDER as EXTENSIONS_FOLDER
@@ -140,7 +140,7 @@ class _SkipsSeen:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.ran.add(report.nodeid)
-        if report.skipped and outcome_of(report) != NOT_RUN:
+        if outcome_of(report) == SKIPPED:
             self.pinned.unexpected(report.nodeid, skip_reason(report))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

@@ -157,6 +157,12 @@ SETTINGS: tuple[Setting, ...] = (
         parse=parse_suite_modes,
     ),
     Setting(
+        "require_rows",
+        "an access cell whose table has no rows to act on fails (default: it is reported unchecked, "
+        "listed and counted)",
+        bool,
+    ),
+    Setting(
         "expected_skips",
         "the skips this project expects, each with its reason (YAML); any other skip fails its test",
         Path,
@@ -244,6 +250,7 @@ class Settings:
     base_ref: str | None = None
     adopted_at: str | None = None
     suites: SuiteModes = field(default_factory=SuiteModes)
+    require_rows: bool = False
     expected_skips: Path | None = None
     advisors_accepted: Path | None = None
     report_dir: Path | None = None

@@ -323,7 +323,7 @@ def test_the_access_report_shows_each_cell_declared_and_found(pytester, broken_p
     result = run_suite(pytester, "test_access", "--pg-access-report", "reports/access.md")
     result.assert_outcomes(passed=24, failed=1)  # 24 cells and the coverage test
     report = (pytester.path / "reports/access.md").read_text()
-    assert "24 cells, 23 as declared, 1 not." in report
+    assert "24 cells, 1 not as declared." in report
     assert "| table | anon | writer | service_role |" in report
     assert "| `public.notes` | `X---` | `OOOO` | `AAAA` |" in report
     assert "- anon select on public.notes: expected deny: sees 4 of 4 rows" in report

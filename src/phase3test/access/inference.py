@@ -202,11 +202,11 @@ def _confirm(conn: psycopg.Connection, matrix: Matrix, table: InferredTable, cel
         if value == "own" and cell.operation not in table.own:
             continue
         verdict = probes.check(conn, matrix, Cell(cell.table, cell.role, cell.operation, value))
-        if not verdict.problems and not verdict.unchecked:
+        if not verdict.doubts():
             _settle(guess, value)
             return
-        doubts.append("; ".join(verdict.problems or verdict.unchecked))
-        passed = passed or (value if not verdict.problems else None)
+        doubts.append("; ".join(verdict.doubts()))
+        passed = passed or (value if not verdict.problems and not verdict.nothing_to_act_on else None)
     _settle(guess, passed or guess.value)
     guess.why += f" — {UNCONFIRMED}: {doubts[0]}"
 

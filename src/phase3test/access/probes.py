@@ -168,10 +168,18 @@ class UncheckedAccess(UserWarning):
 
 @dataclass
 class Verdict:
-    """What is wrong with a cell ([] when reality matches the matrix), and what could not be checked."""
+    """What is wrong with a cell ([] when reality matches the matrix), and what could not be checked: part of
+    it (`unchecked`), or all of it for want of rows to act on (`nothing_to_act_on`)."""
 
     problems: list[str]
     unchecked: list[str]
+    nothing_to_act_on: str = ""
+
+    def doubts(self) -> list[str]:
+        """Why the cell is not confirmed as declared: its problems, else what was left unchecked."""
+        if self.problems or self.unchecked:
+            return self.problems or self.unchecked
+        return [self.nothing_to_act_on] if self.nothing_to_act_on else []
 
 
 def check(
@@ -219,7 +227,7 @@ def _check_table(
     probe = probe_for(access, role) if probe_for else Probe(conn, access, role)
     every = probe.all_rows()
     if not every:
-        return Verdict([f"no seeded rows in {cell.table}{_scope(probe)}: nothing to check this cell on; seed some"], [])
+        return Verdict([], [], f"no rows in {cell.table}{_scope(probe)} to act on: seed some")
     candidates = probe.users()
     nobody = nobody_to_act_as(probe.role, candidates)
     if nobody:

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from phase3test.access.matrix import EXECUTE, OPERATIONS
-from phase3test.report.outcomes import failure_line
+from phase3test.report.outcomes import UNCHECKED, UNCHECKED_PREFIX, failure_line, outcome_of, skip_reason
 
 PROPERTY = "access_cell"
 CODES = {"allow": "A", "own": "O", "deny": "-"}  # one character per operation in a grid cell
-FAILED = "X"
+FAILED, NOT_CHECKED = "X", "?"
 
 
 @dataclass(eq=False)  # a plugin: pytest hashes it (a field-wise __eq__ would drop __hash__)
@@ -25,7 +25,8 @@ class AccessReport:
     """Collects cell outcomes; `pytest_sessionfinish` writes the grid to `path`."""
 
     path: Path
-    cells: dict[tuple[str, str, str], tuple[str, str]] = field(default_factory=dict)  # -> (expected, problem)
+    # (table, role, operation) -> (expected, problem, why it was not checked): "" where there is none
+    cells: dict[tuple[str, str, str], tuple[str, str, str]] = field(default_factory=dict)
     roles: list[str] = field(default_factory=list)  # in the matrix's order
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -33,7 +34,10 @@ class AccessReport:
             return
         for name, cell in report.user_properties:
             if name == PROPERTY and isinstance(cell, dict):
-                self.cells[(cell["table"], cell["role"], cell["operation"])] = (cell["expected"], _problem(report))
+                unchecked = outcome_of(report) == UNCHECKED
+                why = skip_reason(report).removeprefix(UNCHECKED_PREFIX) if unchecked else ""
+                problem = "" if report.passed or unchecked else failure_line(report)
+                self.cells[(cell["table"], cell["role"], cell["operation"])] = (cell["expected"], problem, why)
                 self.roles = self.roles or list(cell["roles"])
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -49,11 +53,13 @@ class AccessReport:
         tables = sorted({name for name, _, op in self.cells if op != EXECUTE})
         functions = sorted({name for name, _, op in self.cells if op == EXECUTE})
         roles = [role for role in self.roles if any(r == role for _, r, _ in self.cells)]
-        failed = {key: problem for key, (_, problem) in self.cells.items() if problem}
+        failed = {key: problem for key, (_, problem, _) in self.cells.items() if problem}
+        unchecked = {key: why for key, (_, _, why) in self.cells.items() if why}
         lines = [
-            f"{len(self.cells)} cells, {len(self.cells) - len(failed)} as declared, {len(failed)} not.",
+            f"{tallied(len(self.cells), len(failed), len(unchecked))}.",
             "Each table cell shows select, insert, update, delete and each function cell execute: `A` allow, "
-            f"`O` own, `-` deny (as declared and found), `{FAILED}` found otherwise than declared (listed below).",
+            f"`O` own, `-` deny (as declared and found), `{FAILED}` found otherwise than declared, "
+            f"`{NOT_CHECKED}` not checked: nothing to act on (both listed below).",
         ]
         for kind, names, operations in (("table", tables, OPERATIONS), ("function", functions, (EXECUTE,))):
             if names:
@@ -64,16 +70,28 @@ class AccessReport:
         if failed:
             lines += ["", "## Found otherwise than declared", ""]
             lines += [f"- {problem}" for _cell, problem in sorted(failed.items())]
+        if unchecked:
+            lines += ["", "## Not checked: nothing to act on", ""]
+            lines += [
+                f"- {role} {operation} on `{table}`: {why}"
+                for (table, role, operation), why in sorted(unchecked.items())
+            ]
         return lines
 
     def _cell(self, name: str, role: str, operations: tuple[str, ...]) -> str:
         codes = []
         for operation in operations:
-            expected, problem = self.cells.get((name, role, operation), ("", ""))
-            codes.append(FAILED if problem else CODES.get(expected, "?"))
+            expected, problem, why = self.cells.get((name, role, operation), ("", "", ""))
+            codes.append(FAILED if problem else NOT_CHECKED if why else CODES.get(expected, NOT_CHECKED))
         return f"`{''.join(codes)}`"
 
 
-def _problem(report: pytest.TestReport) -> str:
-    """Nothing for a passing cell, else the first line of its failure."""
-    return "" if report.passed else failure_line(report)
+def tallied(cells: int, differing: int, unchecked: int) -> str:
+    """`2,088 cells, 3 not as declared, 12 unchecked`: the access matrix's headline in every report."""
+    return f"{cells:,} cells, {differing} not as declared" + (f", {unchecked} unchecked" if unchecked else "")
+
+
+def tally(cells: list[dict[str, object]]) -> str:
+    """The headline of report.json's access cells."""
+    differing = sum(1 for cell in cells if cell["as_declared"] is False)
+    return tallied(len(cells), differing, sum(1 for cell in cells if cell.get("unchecked")))

@@ -15,7 +15,7 @@ from typing import Any
 
 from phase3test.access.matrix import EXECUTE, OPERATIONS
 from phase3test.report import baseline
-from phase3test.report.access_grid import CODES
+from phase3test.report.access_grid import CODES, NOT_CHECKED, tally
 from phase3test.report.access_grid import FAILED as FAILED_CODE
 from phase3test.report.outcomes import FAILED, PASSED, counted
 
@@ -101,12 +101,11 @@ def _access_grid(cells: list[dict[str, Any]], order: list[str]) -> list[str]:
     present = set(cell["role"] for cell in cells)
     roles = [role for role in order if role in present] + sorted(present - set(order))
     by_key = {(c["table"], c["role"], c["operation"]): c for c in cells}
-    differing = sum(1 for c in cells if not c["as_declared"])
     out = [
-        f"<h2 id=access>Access matrix: {len(cells):,} cells, {differing} not as declared</h2>",
+        f"<h2 id=access>Access matrix: {escape(tally(cells))}</h2>",
         "<p>Per table: select, insert, update, delete; per function: execute. "
         "<span class=A>A allow</span> <span class=O>O own</span> <span class=D>- deny</span> "
-        "<span class=X>X found otherwise</span></p>",
+        "<span class=X>X found otherwise</span> <span class=D>? not checked: nothing to act on</span></p>",
         "<table class=grid><tr><th>table / function</th>" + "".join(f"<th>{escape(r)}</th>" for r in roles) + "</tr>",
     ]
     names = list(dict.fromkeys(c["table"] for c in cells))
@@ -119,10 +118,21 @@ def _access_grid(cells: list[dict[str, Any]], order: list[str]) -> list[str]:
                 cell = by_key.get((name, role, operation))
                 if cell is None:
                     continue
-                label = FAILED_CODE if not cell["as_declared"] else CODES[cell["expected"]]
+                label = (
+                    NOT_CHECKED
+                    if cell.get("unchecked")
+                    else FAILED_CODE
+                    if cell["problem"]
+                    else CODES[cell["expected"]]
+                )
                 kind = _CSS_CLASS.get(label, label)
                 title = escape(
-                    f"{operation}: {cell['expected']}" + (f" - {cell['problem']}" if cell["problem"] else "")
+                    f"{operation}: {cell['expected']}"
+                    + (
+                        f" - {cell['problem'] or cell.get('unchecked')}"
+                        if cell["problem"] or cell.get("unchecked")
+                        else ""
+                    )
                 )
                 codes.append(f"<span class={kind} title='{title}'>{label}</span>")
             row.append(f"<td class=code>{''.join(codes)}</td>")

@@ -1,26 +1,30 @@
-"""What one test's report says: its outcome (passed, failed, not run, skipped) and its message, whole.
+"""What one test's report says: its outcome (passed, failed, unchecked, not run, skipped) and its message, whole.
 
 "Not run" is a skip that names a failure reported elsewhere: when the chain
 of migrations does not apply, one test fails with the error and every test
 that needed the migrated database is skipped with a reason starting
 `not run: `. Counting those apart from skips keeps the report honest: a
-hundred tests did not pass, but there is one thing to fix.
+hundred tests did not pass, but there is one thing to fix. "Unchecked" is a
+skip for want of data (`unchecked: `): an access cell whose table has no
+rows to act on, which a project may require instead (`require_rows`).
 """
 
 from __future__ import annotations
 
 import pytest
 
-PASSED, FAILED, NOT_RUN, SKIPPED = "passed", "failed", "not run", "skipped"
-OUTCOMES = (PASSED, FAILED, NOT_RUN, SKIPPED)  # in the order reports list them
-NOT_RUN_PREFIX = f"{NOT_RUN}: "
+PASSED, FAILED, UNCHECKED, NOT_RUN, SKIPPED = "passed", "failed", "unchecked", "not run", "skipped"
+OUTCOMES = (PASSED, FAILED, UNCHECKED, NOT_RUN, SKIPPED)  # in the order reports list them
+ALWAYS_SHOWN = (PASSED, FAILED, SKIPPED)  # the others are counted when there are any
+NOT_RUN_PREFIX, UNCHECKED_PREFIX = f"{NOT_RUN}: ", f"{UNCHECKED}: "
 _ASSERTION, _FAILED = "AssertionError: ", "Failed: "
 
 
 def outcome_of(report: pytest.TestReport) -> str:
-    """passed, failed, skipped, or not run (a skip whose reason names the failure that kept it from running)."""
-    if report.skipped and skip_reason(report).startswith(NOT_RUN_PREFIX):
-        return NOT_RUN
+    """passed, failed, skipped, or the kind of skip its reason announces: not run, unchecked."""
+    if report.skipped:
+        reason = skip_reason(report)
+        return next((kind for kind in (NOT_RUN, UNCHECKED) if reason.startswith(f"{kind}: ")), SKIPPED)
     return report.outcome
 
 
@@ -52,6 +56,6 @@ def failure_line(report: pytest.TestReport) -> str:
 
 def counted(totals: dict[str, int], zeros: bool = True) -> str:
     """`12 passed, 1 failed, 40 not run, 3 skipped`: passed, failed and skipped even when 0 (unless `zeros` is
-    False), not run when any."""
-    shown = [outcome for outcome in OUTCOMES if totals.get(outcome) or (zeros and outcome != NOT_RUN)]
+    False), the others when any."""
+    shown = [outcome for outcome in OUTCOMES if totals.get(outcome) or (zeros and outcome in ALWAYS_SHOWN)]
     return ", ".join(f"{totals.get(outcome, 0):,} {outcome}" for outcome in shown)

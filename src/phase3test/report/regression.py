@@ -27,9 +27,19 @@ import pytest
 from phase3test.migrations.discovery import discover
 from phase3test.project import SupabaseProject
 from phase3test.report import baseline, html
-from phase3test.report.access_grid import AccessReport
+from phase3test.report.access_grid import AccessReport, tally
 from phase3test.report.html import by_lint
-from phase3test.report.outcomes import FAILED, NOT_RUN, OUTCOMES, counted, failure_message, outcome_of, skip_reason
+from phase3test.report.outcomes import (
+    ALWAYS_SHOWN,
+    FAILED,
+    NOT_RUN,
+    OUTCOMES,
+    SKIPPED,
+    counted,
+    failure_message,
+    outcome_of,
+    skip_reason,
+)
 
 # Names the suites record their findings under (record_property); access cells: access_grid.PROPERTY.
 # CONDITIONS: a test ran under other conditions than its suite promises (seeded data -> an empty database).
@@ -70,7 +80,7 @@ class RunReport:
             self.failures.append({"test": report.nodeid, "when": report.when, "message": failure_message(report)})
         if outcome == NOT_RUN:
             self.not_run.append({"test": report.nodeid, "reason": skip_reason(report)})
-        elif report.skipped:
+        elif outcome == SKIPPED:  # an unchecked access cell is listed with the access matrix
             self.skips.append({"test": report.nodeid, "reason": skip_reason(report)})
         self.access.pytest_runtest_logreport(report)
         for name, value in report.user_properties:
@@ -124,8 +134,16 @@ class RunReport:
             "failures": self.failures,
             "access_roles": self.access.roles,
             "access": [
-                {"table": t, "role": r, "operation": o, "expected": e, "as_declared": not p, "problem": p}
-                for (t, r, o), (e, p) in sorted(self.access.cells.items())
+                {
+                    "table": t,
+                    "role": r,
+                    "operation": o,
+                    "expected": e,
+                    "as_declared": None if u else not p,
+                    "problem": p,
+                    "unchecked": u or None,
+                }
+                for (t, r, o), (e, p, u) in sorted(self.access.cells.items())
             ],
             "matviews": self.matviews,
             "pgtap": self.pgtap,
@@ -165,7 +183,7 @@ def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
         + (f"; schema digest `{data['schema']['digest'][:16]}`" if data["schema"].get("digest") else ""),
         "",
     ]
-    columns = [outcome for outcome in OUTCOMES if outcome != NOT_RUN or totals.get(NOT_RUN)]
+    columns = [outcome for outcome in OUTCOMES if outcome in ALWAYS_SHOWN or totals.get(outcome)]
     lines += ["| suite | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
     for suite, counts in data["suites"].items():
         lines.append(f"| `{suite}` | " + " | ".join(str(counts.get(outcome, 0)) for outcome in columns) + " |")
@@ -194,10 +212,9 @@ def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
         lines += ["", f"## Skipped ({len(data['skips'])})", ""]
         lines += [f"- `{s['test']}`: {s['reason']}" for s in data["skips"][:FAILURES_SHOWN]]
     if access.cells:
-        differing = sum(1 for cell in data["access"] if not cell["as_declared"])
         lines += [
             "",
-            f"## Access matrix: {len(data['access']):,} cells, {differing} not as declared",
+            f"## Access matrix: {tally(data['access'])}",
             "",
             "<details><summary>table × role grid</summary>",
             "",

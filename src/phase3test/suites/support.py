@@ -1,13 +1,18 @@
-"""What the suites share: a database holding real rows at an earlier version of the chain."""
+"""What the suites share: a database holding real rows at an earlier version of the chain; what an access cell
+with no rows to act on becomes."""
 
 from __future__ import annotations
 
 import psycopg
+import pytest
 
+from phase3test.access.matrix import Cell
+from phase3test.access.probes import Verdict
 from phase3test.migrations.discovery import Migration, Rollback, rollback_for
 from phase3test.migrations.history import applied_checksums
 from phase3test.migrations.runner import MigrationError, revert
 from phase3test.project import SupabaseProject
+from phase3test.report.outcomes import UNCHECKED_PREFIX
 
 
 def roll_back_seeded(conn: psycopg.Connection, chain: list[Migration], keep: int, project: SupabaseProject) -> str:
@@ -53,3 +58,14 @@ def clear_the_way(conn: psycopg.Connection, rollback: Rollback) -> bool:
     with conn.transaction():
         conn.execute(rollback.cleared_by)
     return True
+
+
+def unless_nothing_to_act_on(verdict: Verdict, cell: Cell, require_rows: bool) -> None:
+    """A cell whose table has no rows cannot be checked: unchecked (listed and counted in the report, not
+    passed), or a failure where the project requires rows for every cell (`require_rows`)."""
+    if not verdict.nothing_to_act_on:
+        return
+    assert not require_rows, (  # check: access.rows_required
+        f"{cell.role} {cell.operation} on {cell.table}: {verdict.nothing_to_act_on} (require_rows is set)"
+    )
+    pytest.skip(f"{UNCHECKED_PREFIX}{verdict.nothing_to_act_on}")

@@ -22,6 +22,8 @@ from phase3test.access.served import served_functions, served_tables
 from phase3test.fixtures import missing_matrix
 from phase3test.project import SupabaseProject
 from phase3test.report.access_grid import PROPERTY
+from phase3test.settings import Settings
+from phase3test.suites.support import unless_nothing_to_act_on
 
 
 def test_every_table_and_function_in_an_exposed_schema_has_access_decisions(
@@ -59,10 +61,15 @@ def _exists(conn: psycopg.Connection, table: str) -> bool:
 
 
 def test_access_matches_the_matrix(
-    access_cell: Cell, access_matrix: Matrix, db: psycopg.Connection, record_property: Callable[[str, object], None]
+    access_cell: Cell,
+    access_matrix: Matrix,
+    db: psycopg.Connection,
+    pg_settings: Settings,
+    record_property: Callable[[str, object], None],
 ) -> None:
     record_property(PROPERTY, {**asdict(access_cell), "roles": list(access_matrix.roles)})
     verdict = probes.check(db, access_matrix, access_cell)
+    unless_nothing_to_act_on(verdict, access_cell, pg_settings.require_rows)
     for note in verdict.unchecked:
         warnings.warn(note, probes.UncheckedAccess, stacklevel=1)
     assert not verdict.problems, (
