@@ -223,3 +223,20 @@ def test_with_require_rows_an_access_cell_without_rows_fails_naming_the_table(pr
     assert (
         message == "writer select on public.labels: no rows in public.labels to act on: seed some (require_rows is set)"
     )
+
+
+def test_a_matrix_that_does_not_load_is_a_setup_error_located_in_the_summary_and_counted(project, run_check):
+    matrix = project / "fixtures/rls_matrix.yaml"
+    matrix.write_text(matrix.read_text().replace("    delete: {writer: own, service_role: allow}\n", "", 1))
+    result = run_check(project)
+    assert result.returncode == 2
+    where = f"{matrix}:9:3: public.notes: no `delete:` decision"
+    assert "migration gate SETUP ERROR" in result.stdout and f"setup error: {matrix} has 1 problem(s):" in result.stdout
+    assert where in result.stdout
+    data = json.loads((project / "reports/report.json").read_text())
+    assert data["outcome"] == "error" and where in data["setup_errors"][0]
+    assert [f["test"] for f in data["failures"]] == [
+        "test_access.py::test_every_table_and_function_in_an_exposed_schema_has_access_decisions"
+    ]
+    assert data["suites"]["test_access.py"] == {"failed": 1, "not run": 1}  # the suite is still counted
+    assert data["totals"]["passed"] > 20  # the suites that do not read the matrix ran

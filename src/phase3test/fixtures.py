@@ -128,15 +128,16 @@ class DatabaseFactory:
 
 RUN_SERVER = pytest.StashKey[RunServer]()
 API_STACK = pytest.StashKey[ApiStack | None]()
-# The parts of the chain (SERVER, MIGRATIONS, SEEDING) a test of this session reports (marker `cause`).
+# The parts of the chain (SERVER, MIGRATIONS, SEEDING, MATRIX) a test of this session reports (marker `cause`).
 REPORTED_PARTS = pytest.StashKey[frozenset[str]]()
-SERVER, MIGRATIONS, SEEDING = "server", "migrations", "seeding"
+SERVER, MIGRATIONS, SEEDING, MATRIX = "server", "migrations", "seeding", "matrix"
+SETUP_PARTS = (MATRIX,)  # a file of the project's configuration: its failure is a setup error (exit 2)
 
 
 class ChainBroken(pytest.fail.Exception):  # type: ignore[name-defined]  # pytest.fail.Exception is its Failed
-    """A part of what every test builds on (the server, the migrations, the seed data) failed. It fails the
-    test as any setup error does, unless a test marked `cause` for that part runs in the session: that one
-    then fails, and the plugin reports the others as not run because of it (`reason`)."""
+    """A part of what every test builds on (the server, the migrations, the seed data, the access matrix) failed.
+    It fails the test as any setup error does, unless a test marked `cause` for that part runs in the session:
+    that one then fails, and the plugin reports the others as not run because of it (`reason`)."""
 
     def __init__(self, part: str, message: str, reason: str) -> None:
         super().__init__(message, pytrace=False)
@@ -213,11 +214,15 @@ def matrix_path(config: pytest.Config) -> Path:
 @pytest.fixture(scope="session")
 def access_matrix(request: pytest.FixtureRequest) -> Matrix:
     """The project's access matrix (`phase3test_rls_matrix`). Without one the test is skipped: the access
-    suite's coverage test is the one failure that says so (`missing_matrix`)."""
+    suite's coverage test is the one failure that says so (`missing_matrix`); so it is for a file that does not
+    load, with each problem's file:line:column (a setup error: `phase3test check` exits 2)."""
     path = matrix_path(request.config)
     if not path.is_file():
         pytest.skip(f"no access matrix at {path} (the access suite's coverage test fails on it)")
-    return load_matrix(path)
+    try:
+        return load_matrix(path)
+    except Phase3TestError as exc:
+        raise ChainBroken(MATRIX, str(exc), f"the access matrix {path.name} does not load") from None
 
 
 def missing_matrix(config: pytest.Config) -> str | None:

@@ -76,6 +76,8 @@ def check(flags: list[str], paths: list[str], pytest_args: list[str]) -> int:
     data = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else None
     if code == EXIT_INTERRUPTED and data and data["failures"]:
         code = EXIT_FAILED  # -x / --maxfail stop a run the way Ctrl-C does; a failure is what stopped it
+    if data and data.get("setup_errors"):
+        code = EXIT_SETUP  # a project file that does not load: fix it first, whatever else failed
     summary(report_dir, data, time.monotonic() - started, code)
     return code
 
@@ -86,8 +88,10 @@ def summary(report_dir: Path, data: dict[str, Any] | None, elapsed: float, code:
     if data is None:
         print(f"phase3test check: no report was written ({elapsed:.0f} s); see the errors above", file=sys.stderr)
         return
-    verdict = {EXIT_OK: "PASSED", EXIT_FAILED: "FAILED", EXIT_INTERRUPTED: "INTERRUPTED"}.get(code, "DID NOT RUN")
+    verdict = {EXIT_OK: "PASSED", EXIT_FAILED: "FAILED", EXIT_INTERRUPTED: "INTERRUPTED"}.get(code, "SETUP ERROR")
     print(f"migration gate {verdict} in {elapsed:.0f} s: {counted(data['totals'], zeros=False)}")
+    for error in data.get("setup_errors", []):
+        print("  setup error: " + error.replace("\n", "\n    "))
     if data["access"]:
         print(f"  access matrix: {tally(data['access'])}")
     if data["matviews"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,16 @@ from phase3test import expected_skips
 from phase3test import settings as phase3test_settings
 from phase3test.access import matrix
 from phase3test.errors import Phase3TestError
-from phase3test.fixtures import API_STACK, REPORTED_PARTS, RUN_SERVER, ChainBroken, checked_by, matrix_path, suite_of
+from phase3test.fixtures import (
+    API_STACK,
+    REPORTED_PARTS,
+    RUN_SERVER,
+    SETUP_PARTS,
+    ChainBroken,
+    checked_by,
+    matrix_path,
+    suite_of,
+)
 from phase3test.migrations.adoption import OFF
 from phase3test.migrations.discovery import discover
 from phase3test.migrations.runner import MigrationError
@@ -20,7 +30,7 @@ from phase3test.provisioning.run import RunServer, seeding_plan
 from phase3test.report import baseline
 from phase3test.report.access_grid import AccessReport
 from phase3test.report.outcomes import NOT_RUN_PREFIX, SKIPPED, outcome_of, skip_reason
-from phase3test.report.regression import RunReport
+from phase3test.report.regression import SETUP_ERROR, RunReport
 from phase3test.server import container
 from phase3test.server.extension_files import FOLDER as EXTENSIONS_FOLDER
 from phase3test.server.process import ProcessId
@@ -108,6 +118,8 @@ def pytest_runtest_makereport(
     if broken is not None and broken.reported_elsewhere(item):
         report.outcome = "skipped"
         report.longrepr = (str(item.path), (item.location[1] or 0) + 1, f"{NOT_RUN_PREFIX}{broken.reason}")
+    elif broken is not None and broken.part in SETUP_PARTS:
+        report.user_properties.append((SETUP_ERROR, str(broken.msg)))
     pinned = item.config.stash.get(EXPECTED_SKIPS, None)
     if pinned is not None and outcome_of(report) == SKIPPED and not hasattr(report, "wasxfail"):
         problem = pinned.unexpected(report.nodeid, skip_reason(report))
@@ -186,15 +198,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             return
         metafunc.parametrize("migration", migrations, ids=[m.path.stem for m in migrations])
     if "access_cell" in metafunc.fixturenames:
-        cells = _matrix_cells(metafunc.config)
-        metafunc.parametrize("access_cell", cells, ids=[cell.id for cell in cells])
+        metafunc.parametrize("access_cell", _matrix_cells(metafunc.config))
     if "api_cell" in metafunc.fixturenames:
         if metafunc.config.stash.get(API_STACK, None) is None:
             skipped = pytest.param(None, marks=pytest.mark.skip(reason=api.NOT_CONFIGURED))
             metafunc.parametrize("api_cell", [skipped], ids=["no-api"])
             return
-        cells = _matrix_cells(metafunc.config)
-        metafunc.parametrize("api_cell", cells, ids=[cell.id for cell in cells])
+        metafunc.parametrize("api_cell", _matrix_cells(metafunc.config))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -219,12 +229,14 @@ def _suite_of_item(item: pytest.Item) -> str | None:
     return suite_of(module.__name__) if module is not None else None
 
 
-def _matrix_cells(config: pytest.Config) -> list[matrix.Cell]:
+def _matrix_cells(config: pytest.Config) -> list[Any]:
+    """One parameter per cell; one that the `access_matrix` fixture fails when the file does not load (the
+    coverage test reports why, the suite is still counted)."""
     path = matrix_path(config)
     try:
-        return matrix.load(path).cells() if path.is_file() else []
-    except Phase3TestError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        return [pytest.param(cell, id=cell.id) for cell in matrix.load(path).cells()] if path.is_file() else []
+    except Phase3TestError:
+        return [pytest.param(None, id="matrix-does-not-load")]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

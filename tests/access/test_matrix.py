@@ -69,3 +69,30 @@ def test_a_signed_in_role_needs_its_users_and_the_file_its_sections(tmp_path):
         load(matrix(tmp_path, "tables: {}\n"))
     with pytest.raises(SetupError, match="not valid YAML"):
         load(matrix(tmp_path, "roles: [\n"))
+
+
+def test_each_problem_says_where_it_is_as_file_line_column(tmp_path):
+    path = matrix(
+        tmp_path,
+        ROLES + "tables:\n  public.notes:\n    select: {}\n    insert: {}\n    update: {}\n"  # no delete
+        "  public.tags:\n    select: {writer: always}\n    insert: {}\n    update: {}\n    delete: {}\n"
+        "functions:\n  public.f(uuid):\n    execute: {anon: allow}\n"
+        "colour: blue\n",
+    )
+    with pytest.raises(SetupError) as caught:
+        load(path)
+    lines = str(caught.value).splitlines()
+    assert f"  {path}:6:3: public.notes: no `delete:` decision (write `delete: {{}}` if nobody may)" in lines
+    assert f"  {path}:10:3: public.tags select writer: 'always' is not one of allow, own, deny" in lines
+    assert (
+        f"  {path}:16:3: public.f(uuid): a function with arguments needs `call:`, the expression that probes it"
+        in lines
+    )
+    assert any(line.startswith(f"  {path}:18:1: unknown top-level key 'colour'") for line in lines)
+
+
+def test_a_yaml_syntax_error_says_where_it_is(tmp_path):
+    path = matrix(tmp_path, ROLES + "tables:\n  public.notes:\n    select: [writer\n    insert: {}\n")
+    with pytest.raises(SetupError) as caught:
+        load(path)
+    assert str(caught.value).startswith(f"{path}:8:11: not valid YAML: expected ',' or ']'")

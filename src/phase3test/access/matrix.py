@@ -9,9 +9,10 @@ the file's shape and names every mistake with its table, role and operation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -22,6 +23,7 @@ OPERATIONS = ("select", "insert", "update", "delete")
 EXECUTE = "execute"  # the one operation on a function the API exposes as RPC
 VALUES = ("allow", "own", "deny")
 _TABLE_KEYS = {*OPERATIONS, "own", "rows", "insert_defaults", "note"}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,34 +97,71 @@ class Matrix:
 
 
 def load(path: Path) -> Matrix:
-    """Read and check a matrix file; every problem is reported at once, with where it is."""
+    """Read and check a matrix file; every problem is reported at once, each with its file:line:column (of the
+    role, table or function it is about) as editors and CI annotations read them."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise SetupError(f"cannot read the access matrix {path}: {exc}", hint=_HINT) from exc
     except yaml.YAMLError as exc:
-        raise SetupError(f"{path} is not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise SetupError(f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}", hint=_HINT) from exc
     if not isinstance(data, dict) or not all(isinstance(data.get(key), dict) for key in ("roles", "tables")):
-        raise SetupError(f"{path}: expected top-level `roles:` and `tables:` mappings", hint=_HINT)
+        raise SetupError(f"{path}:1:1: expected top-level `roles:` and `tables:` mappings", hint=_HINT)
+    at = _Locations(path, text)
     problems: list[str] = []
-    roles = {name: _role(name, spec, problems) for name, spec in data["roles"].items()}
-    tables = {name: _table(name, spec or {}, roles, problems) for name, spec in data["tables"].items()}
-    functions = {name: _function(name, spec, roles, problems) for name, spec in (data.get("functions") or {}).items()}
-    anon = _names(data, "anon_may_execute", "function signatures, e.g. public.f(uuid)", problems)
-    views = _names(data, "definer_views", "view names, e.g. public.leaderboard", problems)
+    roles = at.each("roles", data["roles"], _role, problems)
+    tables = at.each("tables", data["tables"], lambda n, spec, found: _table(n, spec or {}, roles, found), problems)
+    functions = at.each(
+        "functions", data.get("functions") or {}, lambda n, spec, found: _function(n, spec, roles, found), problems
+    )
+    anon = _names(data, "anon_may_execute", "function signatures, e.g. public.f(uuid)", at, problems)
+    views = _names(data, "definer_views", "view names, e.g. public.leaderboard", at, problems)
     known = ("roles", "tables", "functions", "anon_may_execute", "definer_views")
-    for key in sorted(set(data) - set(known)):
-        problems.append(f"unknown top-level key {key!r} (expected {', '.join(known)})")
+    problems += [
+        at.located((key,), f"unknown top-level key {key!r} (expected {', '.join(known)})")
+        for key in sorted(set(data) - set(known))
+    ]
     if problems:
         raise SetupError(f"{path} has {len(problems)} problem(s):\n  " + "\n  ".join(problems), hint=_HINT)
     return Matrix(path, roles, tables, functions, anon, views)
 
 
-def _names(data: dict[str, Any], key: str, expected: str, problems: list[str]) -> tuple[str, ...]:
+class _Locations:
+    """Where the file writes each key of its first two levels (a section, a role, table or function)."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.marks: dict[tuple[str, ...], tuple[int, int]] = {}
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        for key, value in root.value if isinstance(root, yaml.MappingNode) else []:
+            self.marks[(key.value,)] = (key.start_mark.line + 1, key.start_mark.column + 1)
+            for entry, _ in value.value if isinstance(value, yaml.MappingNode) else []:
+                self.marks[(key.value, entry.value)] = (entry.start_mark.line + 1, entry.start_mark.column + 1)
+
+    def located(self, key: tuple[str, ...], problem: str) -> str:
+        line, column = self.marks.get(key) or self.marks.get(key[:1]) or (1, 1)
+        return f"{self.path}:{line}:{column}: {problem}"
+
+    def each(
+        self, section: str, entries: dict[str, Any], build: Callable[[str, Any, list[str]], T], problems: list[str]
+    ) -> dict[str, T]:
+        """Each entry of a section built, its problems located at its key."""
+        built = {}
+        for name, spec in entries.items():
+            found: list[str] = []
+            built[name] = build(name, spec, found)
+            problems += [self.located((section, name), problem) for problem in found]
+        return built
+
+
+def _names(data: dict[str, Any], key: str, expected: str, at: _Locations, problems: list[str]) -> tuple[str, ...]:
     """A top-level list of names; a problem (and nothing) when it is something else."""
     names = data.get(key) or []
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        problems.append(f"{key}: expected a list of {expected}")
+        problems.append(at.located((key,), f"{key}: expected a list of {expected}"))
         return ()
     return tuple(names)
 

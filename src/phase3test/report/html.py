@@ -21,7 +21,7 @@ from phase3test.report.outcomes import FAILED, PASSED, counted
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em; color: #1d2125; }
-h1 { margin-bottom: 0.2em; } .passed { color: #1a7f37; } .failed { color: #c0392b; }
+h1 { margin-bottom: 0.2em; } .passed { color: #1a7f37; } .failed, .error { color: #c0392b; }
 table { border-collapse: collapse; margin: 0.8em 0; } th, td { border: 1px solid #d0d7de; padding: 2px 6px; }
 th { background: #f6f8fa; text-align: left; } td.code { font-family: ui-monospace, monospace; text-align: center; }
 .A { background: #ffe2b3; } .O { background: #cfe6ff; } .D { background: #eef0f2; color: #8c959f; }
@@ -51,6 +51,7 @@ def render(data: dict[str, Any], results: dict[str, str]) -> str:
         f"<style>{_STYLE}</style></head><body>",
         f"<h1>Migration gate: <span class={verdict}>{verdict.upper()}</span></h1>",
         f"<p>{escape(_counts(data))}</p>",
+        *_setup_errors(data.get("setup_errors", [])),
         *_changes(data.get("changes")),
         *_access_grid(data["access"], data.get("access_roles") or []),
         *_migrations(data["migrations"], results),
@@ -241,6 +242,12 @@ def _failures(failures: list[dict[str, str]]) -> list[str]:
         return []
     items = "".join(f"<li><code>{escape(f['test'])}</code>:<pre>{escape(f['message'])}</pre></li>" for f in failures)
     return [f"<h2 id=failures>Failures ({len(failures)})</h2>", f"<ul>{items}</ul>"]
+
+
+def _setup_errors(errors: list[str]) -> list[str]:
+    if not errors:
+        return []
+    return ["<h2>Setup errors (fix these first)</h2>", *(f"<pre>{escape(error)}</pre>" for error in errors)]
 
 
 def _not_run(not_run: list[dict[str, str]]) -> list[str]:

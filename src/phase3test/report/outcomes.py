@@ -11,6 +11,8 @@ rows to act on, which a project may require instead (`require_rows`).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 PASSED, FAILED, UNCHECKED, NOT_RUN, SKIPPED = "passed", "failed", "unchecked", "not run", "skipped"
@@ -18,6 +20,7 @@ OUTCOMES = (PASSED, FAILED, UNCHECKED, NOT_RUN, SKIPPED)  # in the order reports
 ALWAYS_SHOWN = (PASSED, FAILED, SKIPPED)  # the others are counted when there are any
 NOT_RUN_PREFIX, UNCHECKED_PREFIX = f"{NOT_RUN}: ", f"{UNCHECKED}: "
 _ASSERTION, _FAILED = "AssertionError: ", "Failed: "
+_OWN_ERROR = re.compile(r"^phase3test(\.\w+)+: ")  # our errors' messages are written for users: no class name
 
 
 def outcome_of(report: pytest.TestReport) -> str:
@@ -36,8 +39,8 @@ def skip_reason(report: pytest.TestReport) -> str:
 
 
 def failure_message(report: pytest.TestReport) -> str:
-    """Everything the failing check said (a list of twenty files stays twenty lines), without the exception's
-    class name or pytest's re-evaluation of the assert that follows a message."""
+    """Everything the failing check said (a list of twenty files stays twenty lines), without pytest's or our
+    exceptions' class names or pytest's re-evaluation of the assert that follows a message."""
     crash = getattr(report.longrepr, "reprcrash", None)
     text = str(getattr(crash, "message", "") or report.longreprtext or "failed").strip() or "failed"
     if text.startswith(_ASSERTION):
@@ -45,7 +48,7 @@ def failure_message(report: pytest.TestReport) -> str:
         explanation = next((i for i, line in enumerate(rest) if line.startswith("assert ")), len(rest))
         # pytest indents a message's further lines by two spaces
         return "\n".join([first, *(line.removeprefix("  ") for line in rest[:explanation])])
-    return text.removeprefix(_FAILED)
+    return _OWN_ERROR.sub("", text.removeprefix(_FAILED), count=1)
 
 
 def failure_line(report: pytest.TestReport) -> str:

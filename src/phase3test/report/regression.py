@@ -44,6 +44,8 @@ from phase3test.report.outcomes import (
 # Names the suites record their findings under (record_property); access cells: access_grid.PROPERTY.
 # CONDITIONS: a test ran under other conditions than its suite promises (seeded data -> an empty database).
 MATVIEWS, SCHEMA, PGTAP, CONDITIONS, ADVISORS = "matviews", "schema", "pgtap", "conditions", "advisors"
+# A failure that is a setup error (a project file that does not load): the run's outcome is "error", exit 2.
+SETUP_ERROR = "setup_error"
 FAILURES_SHOWN = 30
 
 
@@ -65,6 +67,7 @@ class RunReport:
     conditions: list[dict[str, str]] = field(default_factory=list)  # {test, note}
     skips: list[dict[str, str]] = field(default_factory=list)  # {test, reason}
     not_run: list[dict[str, str]] = field(default_factory=list)  # {test, reason}: skipped for a failure elsewhere
+    setup_errors: list[str] = field(default_factory=list)  # each one's message, file:line:column first
     advisors: list[dict[str, str]] = field(default_factory=list)  # Lint.to_json of each lint not accepted
 
     def __post_init__(self) -> None:
@@ -92,6 +95,8 @@ class RunReport:
                 self.pgtap[value["file"]] = value["assertions"]
             elif name == ADVISORS and isinstance(value, list):
                 self.advisors = value
+            elif name == SETUP_ERROR and value not in self.setup_errors:
+                self.setup_errors.append(str(value))
             elif name == CONDITIONS and report.when == "call":
                 self.conditions.append({"test": report.nodeid, "note": str(value)})
 
@@ -120,7 +125,7 @@ class RunReport:
             "format": 1,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "elapsed_s": round(time.monotonic() - self.started, 1),
-            "outcome": _outcome(exit_status, bool(self.failures)),
+            "outcome": "error" if self.setup_errors else _outcome(exit_status, bool(self.failures)),
             "exit_status": exit_status,
             "totals": dict(totals),
             "versions": {
@@ -132,6 +137,7 @@ class RunReport:
             "migrations": self._migrations(),
             "suites": {suite: dict(counts) for suite, counts in sorted(outcomes.items())},
             "failures": self.failures,
+            "setup_errors": self.setup_errors,
             "access_roles": self.access.roles,
             "access": [
                 {
@@ -187,6 +193,9 @@ def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
     lines += ["| suite | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
     for suite, counts in data["suites"].items():
         lines.append(f"| `{suite}` | " + " | ".join(str(counts.get(outcome, 0)) for outcome in columns) + " |")
+    if data.get("setup_errors"):
+        lines += ["", "## Setup errors (fix these first: exit 2)", ""]
+        lines += [f"```\n{error}\n```" for error in data["setup_errors"]]
     if data.get("changes"):
         lines += baseline.markdown(data["changes"])
     if data["failures"]:

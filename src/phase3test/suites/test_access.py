@@ -19,13 +19,14 @@ import pytest
 from phase3test.access import probes
 from phase3test.access.matrix import Cell, Matrix
 from phase3test.access.served import served_functions, served_tables
-from phase3test.fixtures import missing_matrix
+from phase3test.fixtures import MATRIX, missing_matrix
 from phase3test.project import SupabaseProject
 from phase3test.report.access_grid import PROPERTY
 from phase3test.settings import Settings
 from phase3test.suites.support import unless_nothing_to_act_on
 
 
+@pytest.mark.cause(MATRIX)
 def test_every_table_and_function_in_an_exposed_schema_has_access_decisions(
     request: pytest.FixtureRequest, db: psycopg.Connection, supabase_project: SupabaseProject
 ) -> None:
