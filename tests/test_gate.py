@@ -240,3 +240,20 @@ def test_a_matrix_that_does_not_load_is_a_setup_error_located_in_the_summary_and
     ]
     assert data["suites"]["test_access.py"] == {"failed": 1, "not run": 1}  # the suite is still counted
     assert data["totals"]["passed"] > 20  # the suites that do not read the matrix ran
+
+
+def test_check_honours_the_settings_in_phase3test_toml_over_the_pytest_file(project, run_check):
+    """What the gate checks comes from the one resolver: here a project moved below apps/, found through
+    phase3test.toml (which outranks pytest.ini's `supabase_dir = supabase`), with its own report folder and
+    adoption point, run from a subfolder."""
+    (project / "apps/db").mkdir(parents=True)
+    shutil.move(project / "supabase", project / "apps/db/supabase")
+    (project / "phase3test.toml").write_text(
+        'supabase_dir = "apps/db/supabase"\nreport_dir = "out/gate"\nadopted_at = "20240101000000"\n'
+    )
+    result = run_check(project / "apps")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert f"2 migrations in {project / 'apps/db/supabase/migrations'}" in result.stdout
+    assert "1 migration(s) are history (up to 20240101000000 (adopted_at))" in result.stdout
+    data = json.loads((project / "out/gate/report.json").read_text())
+    assert data["suites"]["test_idempotency.py"] == {"passed": 1}  # the file after the adoption point only
