@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import time
 
 import pytest
+from fix_projects import PHASE3TEST
+from limits import SUBPROCESS_TIMEOUT
 
 from phase3test.gate import EXIT_INTERRUPTED, summary
 from phase3test.project import SupabaseProject
@@ -104,6 +110,36 @@ def test_a_baseline_that_is_not_a_report_is_a_setup_error(project, run_check):
     result = run_check(project, "--baseline", "baseline.json")
     assert result.returncode == 2
     assert "baseline.json is not a phase3test report" in result.stdout + result.stderr
+
+
+def test_ctrl_c_during_the_gate_exits_130_and_says_interrupted(project, home):
+    """A real Ctrl-C (SIGINT to the terminal's process group) while a test runs."""
+    started = project / "started"
+    (project / "slow").mkdir()
+    (project / "slow/test_slow.py").write_text(
+        f"import pathlib, time\n\ndef test_waits():\n    pathlib.Path({str(started)!r}).touch()\n    time.sleep(120)\n"
+    )
+    gate = subprocess.Popen(
+        [PHASE3TEST, "check", "slow"],
+        cwd=project,
+        env={**os.environ, "PHASE3TEST_HOME": str(home)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + SUBPROCESS_TIMEOUT
+        while not started.exists() and gate.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        os.killpg(gate.pid, signal.SIGINT)
+        out, _ = gate.communicate(timeout=SUBPROCESS_TIMEOUT)
+    finally:
+        if gate.poll() is None:
+            os.killpg(gate.pid, signal.SIGKILL)
+    assert gate.returncode == EXIT_INTERRUPTED, out[-3000:]
+    assert "migration gate INTERRUPTED in" in out
+    assert json.loads((project / "reports/report.json").read_text())["outcome"] == "interrupted"
 
 
 def test_an_interrupted_run_says_so_in_the_summary_and_the_report(tmp_path, capsys):
