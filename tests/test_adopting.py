@@ -61,7 +61,7 @@ def test_init_from_a_subfolder_then_check_passes_on_years_of_history(repository:
     settings = (repository / "phase3test.toml").read_text()
     assert 'supabase_dir = "supabase"' in settings
     assert 'adopted_at = "20241120083000"' in settings, "the newest migration is the adoption point"
-    assert 'default_grants = "legacy"' in settings, "history from before 2026-10-30 relied on the old grants"
+    assert 'legacy_grants_until = "20241120083000"' in settings, "history from before 2026-10-30 had the old grants"
     matrix_text = (repository / "fixtures" / "rls_matrix.yaml").read_text()
     assert matrix_text.startswith("# DRAFT access matrix")
     matrix = yaml.safe_load(matrix_text)
@@ -107,6 +107,42 @@ def test_a_later_migration_that_adds_a_table_without_rls_fails_naming_it(reposit
     assert any("idempotency" in line and "1 passed" in line for line in check.stdout.splitlines())
 
 
+NEW_TABLE_WITHOUT_GRANTS = """set lock_timeout = '5s';
+set statement_timeout = '30s';
+create table if not exists public.labels (id bigint primary key, name text not null);
+alter table public.labels enable row level security;
+drop policy if exists "signed-in users read labels" on public.labels;
+create policy "signed-in users read labels" on public.labels for select to authenticated using (true);
+insert into public.labels values (1, 'home') on conflict do nothing;
+"""
+
+
+def test_history_keeps_its_old_grants_and_a_new_table_gets_none_as_in_production(repository: Path, home: Path) -> None:
+    """The history ran while Supabase granted new tables to the API roles; a table a new migration creates
+    gets no grant in production today, and the gate must not lend it one."""
+    assert phase3test(repository, home, "init").returncode == 0
+    migration = repository / "supabase" / "migrations" / "20261201090000_labels.sql"
+    migration.write_text(NEW_TABLE_WITHOUT_GRANTS)
+    (repository / "supabase" / "rollbacks").mkdir()
+    (repository / "supabase" / "rollbacks" / "20261201090000_labels.down.sql").write_text("drop table public.labels;\n")
+    matrix = repository / "fixtures" / "rls_matrix.yaml"
+    labels = "  public.labels:\n    select: {user: allow, service_role: allow}\n"
+    labels += "    insert: {}\n    update: {}\n    delete: {}\n"
+    matrix.write_text(matrix.read_text().replace("\nfunctions:", labels + "\nfunctions:"))
+    check = phase3test(repository, home, "check")
+    assert check.returncode == 1, check.stdout[-3000:]
+    failures = {f["test"]: f["message"] for f in report(repository)["failures"]}
+    assert set(failures) == {
+        "test_access.py::test_access_matches_the_matrix[public.labels-user-select]",
+        "test_access.py::test_access_matches_the_matrix[public.labels-service_role-select]",
+        "test_security.py::test_every_policy_names_roles_that_hold_the_privilege_it_governs",
+    }, failures  # the history's tables (profiles, todos) keep the grants they got then
+    assert "authenticated holds no SELECT privilege on public.labels" in "".join(failures.values())
+    migration.write_text(NEW_TABLE_WITHOUT_GRANTS + "grant select on public.labels to authenticated, service_role;\n")
+    check = phase3test(repository, home, "check")
+    assert check.returncode == 0, check.stdout[-3000:]
+
+
 def test_history_fails_the_per_file_suites_set_to_all(repository: Path, home: Path) -> None:
     """What the adoption point spares the history from is real: with idempotency=all it fails on it."""
     assert phase3test(repository, home, "init").returncode == 0
@@ -136,7 +172,9 @@ def test_a_suite_set_off_runs_no_test(repository: Path, home: Path) -> None:
 
 
 def test_a_project_without_a_matrix_gets_one_failure_that_says_how_to_write_one(repository: Path, home: Path) -> None:
-    (repository / "phase3test.toml").write_text('adopted_at = "20241120083000"\ndefault_grants = "legacy"\n')
+    (repository / "phase3test.toml").write_text(
+        'adopted_at = "20241120083000"\nlegacy_grants_until = "20241120083000"\n'
+    )
     check = phase3test(repository, home, "check")
     assert check.returncode == 1
     failures = report(repository)["failures"]

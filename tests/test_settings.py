@@ -37,7 +37,8 @@ print("SETTINGS=" + json.dumps(resolved.to_json()))
 # Distinct values per source; each parses as its setting's type.
 FILE_VALUES = {
     "supabase_dir": "project/supabase", "backend": "embedded", "bindir": "pg/bin", "user": "file-user",
-    "keep": "true", "default_grants": "none", "home": "file-home", "seeders": "file_seeders", "seed": "11",
+    "keep": "true", "default_grants": "none", "legacy_grants_until": "20240101000000",
+    "home": "file-home", "seeders": "file_seeders", "seed": "11",
     "seed_scale": "medium",
     "rls_matrix": "matrix/file.yaml", "base_ref": "origin/file", "adopted_at": "20240101000000",
     "suites": "idempotency=all", "require_rows": "true", "expected_skips": "file-skips.yaml",
@@ -51,7 +52,8 @@ ENV_VALUES = {
 }  # fmt: skip
 FLAG_VALUES = {
     "supabase_dir": "flag/supabase", "backend": "external", "db_url": "postgresql://u:pw@127.0.0.1:1/postgres",
-    "bindir": "flag/bin", "user": "flag-user", "keep": True, "default_grants": "legacy", "home": "flag-home",
+    "bindir": "flag/bin", "user": "flag-user", "keep": True, "default_grants": "legacy",
+    "legacy_grants_until": "20250101000000", "home": "flag-home",
     "seeders": "flag_seeders",
     "seed": "33", "seed_scale": "large", "rls_matrix": "flag.yaml", "base_ref": "origin/flag",
     "adopted_at": "20250101000000", "suites": "rollbacks=off", "require_rows": True,

@@ -74,7 +74,7 @@ def _projects_below(here: Path) -> list[Path]:
 
 def settings_text(root: Path, supabase_dir: Path) -> str:
     """phase3test.toml for this project: where it is, its adoption point, the default privileges its history
-    was written under."""
+    was applied under."""
     migrations = discover(SupabaseProject(supabase_dir).migrations_dir).migrations
     lines = [
         "# phase3test's settings (docs/adopting.md); `phase3test settings` shows each value and where it came from.",
@@ -89,10 +89,10 @@ def settings_text(root: Path, supabase_dir: Path) -> str:
         ]
         if newest[:8] < CURRENT_GRANTS_SINCE:
             lines += [
-                "# The history was written when Supabase granted new public tables to the API roles (before",
-                "# 2026-10-30): the gate replays it that way. New tables need explicit grants in production now;",
-                '# once your migrations grant what the API serves, set "none" (Supabase today).',
-                'default_grants = "legacy"',
+                "# Production applied that history while Supabase granted new public tables to the API roles",
+                "# (before 2026-10-30): the gate replays it that way, and the files after it as Supabase runs",
+                "# them today, where each table the API serves needs its own grant.",
+                f'legacy_grants_until = "{newest}"',
             ]
     return "\n".join(lines) + "\n"
 

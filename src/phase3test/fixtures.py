@@ -49,7 +49,7 @@ from phase3test.migrations.runner import MigrationError
 from phase3test.project import SupabaseProject
 from phase3test.provisioning.provisioned import Provisioned
 from phase3test.provisioning.run import RunServer
-from phase3test.provisioning.templates import EMPTY, MIGRATED, SEEDED
+from phase3test.provisioning.templates import EMPTY, MIGRATED, SEEDED, in_their_era
 from phase3test.server.target import Target
 from phase3test.settings import Settings
 from phase3test.supabase import prelude
@@ -179,9 +179,10 @@ def supabase_project(request: pytest.FixtureRequest) -> SupabaseProject:
 
 
 @pytest.fixture(scope="session")
-def migration_chain(supabase_project: SupabaseProject) -> list[Migration]:
-    """The project's migrations in the CLI's order, oldest first."""
-    return discover(supabase_project.migrations_dir).migrations
+def migration_chain(supabase_project: SupabaseProject, request: pytest.FixtureRequest) -> list[Migration]:
+    """The project's migrations in the CLI's order, oldest first, each applied under the platform defaults of
+    its era (setting `legacy_grants_until`)."""
+    return in_their_era(discover(supabase_project.migrations_dir).migrations, _run_server(request).platform)
 
 
 def suite_of(module: str) -> str | None:

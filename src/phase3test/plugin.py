@@ -27,6 +27,7 @@ from phase3test.migrations.discovery import discover
 from phase3test.migrations.runner import MigrationError
 from phase3test.provisioning.registry import base_dir, new_run_id, reap_orphans
 from phase3test.provisioning.run import RunServer, seeding_plan
+from phase3test.provisioning.templates import in_their_era
 from phase3test.report import baseline
 from phase3test.report.access_grid import AccessReport
 from phase3test.report.outcomes import NOT_RUN_PREFIX, SKIPPED, outcome_of, skip_reason
@@ -38,7 +39,6 @@ from phase3test.server.target import redacted
 from phase3test.settings import DEFAULT
 from phase3test.suites import pgtap
 from phase3test.supabase import api
-from phase3test.supabase.platform import Platform
 
 pytest_plugins = ["phase3test.fixtures"]
 _WORKER_KEY = "phase3test_run"
@@ -187,7 +187,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "migration" in metafunc.fixturenames:
         run = metafunc.config.stash[RUN_SERVER]
         try:
-            every = discover(run.settings.project.migrations_dir).migrations
+            every = in_their_era(discover(run.settings.project.migrations_dir).migrations, run.platform)
             migrations = checked_by(metafunc.config, suite_of(metafunc.module.__name__), every)
         except Phase3TestError as exc:
             raise pytest.UsageError(str(exc)) from None
@@ -247,7 +247,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash[RUN_SERVER]
-    lines = [*_server_header(config, run), f"phase3test: {Platform(run.settings.default_grants).describe()}"]
+    lines = [*_server_header(config, run), f"phase3test: {run.platform.describe()}"]
     if run.settings.adopted_at or run.settings.base_ref:
         try:
             migrations = discover(run.settings.project.migrations_dir).migrations

@@ -118,6 +118,12 @@ SETTINGS: tuple[Setting, ...] = (
         default="none",
         choices=("none", "legacy"),
     ),
+    Setting(
+        "legacy_grants_until",
+        "the newest migration production applied while Supabase granted new public tables to the API roles "
+        "(before 2026-10-30): files up to it replay under those defaults, later ones under default_grants",
+        parse=parse_version,
+    ),
     Setting("home", "where servers and the cache live (default /dev/shm, else the temp folder)", Path),
     Setting("seeders", "the module whose SEEDERS list seeds the template", cli_aliases=("--seeders",)),
     Setting(
@@ -214,6 +220,7 @@ _SERVER = (
     "bindir",
     "user",
     "default_grants",
+    "legacy_grants_until",
     "home",
     "seeders",
     "seed",
@@ -242,6 +249,7 @@ class Settings:
     user: str | None = None
     keep: bool = False
     default_grants: str = "none"
+    legacy_grants_until: str | None = None
     home: Path | None = None
     seeders: str | None = None
     seed: int = 0

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import importlib.resources
 import uuid
+from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from psycopg import errors
 
+from phase3test.migrations.discovery import discover
+from phase3test.migrations.runner import migrate, reapply
+from phase3test.provisioning.templates import in_their_era
 from phase3test.settings import BY_NAME
 from phase3test.supabase.platform import CURRENT, DEFAULT_GRANTS, LEGACY, Platform, apply_platform
 from phase3test.supabase.prelude import STORAGE_API_DELETES, as_role
@@ -117,6 +121,23 @@ def test_legacy_grants_make_a_new_public_table_readable_until_rls_is_enabled(
     with empty_db.transaction():
         as_role(empty_db, role)
         assert _one(empty_db, "select count(*) from public.gadgets") == 0
+
+
+def test_each_migration_runs_under_the_defaults_of_its_era(empty_db: psycopg.Connection, tmp_path: Path) -> None:
+    """History up to `legacy_until` gets the grants production gave it then; later files and anything after
+    them get today's defaults, however often a file is applied again."""
+    for name, table in (("20241120083000_old.sql", "old_things"), ("20261201090000_new.sql", "new_things")):
+        (tmp_path / name).write_text(f"create table if not exists public.{table} (id int primary key);\n")
+    chain = in_their_era(discover(tmp_path).migrations, Platform(CURRENT, legacy_until="20241120083000"))
+    apply_platform(empty_db, Platform(CURRENT))
+    migrate(empty_db, chain)
+    reapply(empty_db, chain[0])
+    empty_db.execute("create table public.later_things (id int primary key)")
+    granted = {
+        table: _one(empty_db, f"select has_table_privilege('anon', 'public.{table}', 'select')")
+        for table in ("old_things", "new_things", "later_things")
+    }
+    assert granted == {"old_things": True, "new_things": False, "later_things": False}
 
 
 def test_the_platform_setting_offers_exactly_the_modelled_defaults() -> None:

@@ -28,6 +28,9 @@ class Migration:
     path: Path
     version: str
     name: str
+    # SQL the runner runs before and after the file, in its transaction: the platform's defaults of the era
+    # production applied it in (supabase.platform.Platform.era_of); empty for most files.
+    around: tuple[str, str] = ("", "")
 
     @cached_property
     def text(self) -> str:

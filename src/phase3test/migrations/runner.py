@@ -131,16 +131,27 @@ def _run_script(conn: psycopg.Connection, script: Migration, bookkeeping: Callab
         # Our parser rejected the file: let the server report the syntax error
         # with its position, and record the file as one statement if it passes.
         statements = [Statement(script.text, 0, 1, 1)]
+    before, after = script.around
     if any(needs_autocommit(s) for s in statements):
+        _run_around(conn, before)
         for statement in statements:
             _execute(conn, script, statement, transactional=False)
         with conn.transaction():
+            _run_around(conn, after)
             bookkeeping(statements)
         return
     with conn.transaction():
+        _run_around(conn, before)
         for statement in statements:
             _execute(conn, script, statement, transactional=True)
+        _run_around(conn, after)
         bookkeeping(statements)
+
+
+def _run_around(conn: psycopg.Connection, sql: str) -> None:
+    """What the platform runs around a file (`Migration.around`), when there is anything."""
+    if sql:
+        conn.execute(sql)
 
 
 def _execute(conn: psycopg.Connection, migration: Migration, statement: Statement, transactional: bool) -> None:

@@ -33,7 +33,7 @@ def provision_container(project: SupabaseProject, seeding: SeedingPlan | None, p
                     apply_platform(conn, platform)
                 target.seal(admin, target.template(EMPTY), LABEL)
 
-            provisioned = provision_on(project, target, admin, seeding, empty, f"docker ({container.IMAGE})")
+            provisioned = provision_on(project, target, admin, seeding, platform, empty, f"docker ({container.IMAGE})")
     except BaseException:
         container.remove(started.id)
         raise

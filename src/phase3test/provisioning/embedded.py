@@ -126,7 +126,7 @@ class Provisioner:
             psycopg.connect(server.conninfo(), autocommit=True) as admin,
         ):
             target, label = _own(server), self.migrated_key(discovery)
-            build_migrated(target, admin, discovery, label)
+            build_migrated(target, admin, discovery, label, self.platform)
             if self.seeding is not None:
                 seed_error = build_seeded(target, admin, self.seeding, label)
                 if seed_error is not None:

@@ -29,7 +29,7 @@ def provision_external(
         drop_abandoned(admin)
         target = Target(url, server_version(admin), prefix=shared_prefix(claim.run_id), claim=claim)
         return provision_on(
-            project, target, admin, seeding, lambda: build_empty(target, admin, LABEL, platform), "external"
+            project, target, admin, seeding, platform, lambda: build_empty(target, admin, LABEL, platform), "external"
         )
 
 

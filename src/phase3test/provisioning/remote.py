@@ -21,6 +21,7 @@ from phase3test.provisioning.provisioned import Provisioned
 from phase3test.provisioning.templates import build_migrated, build_seeded
 from phase3test.seeding.template import SeedingPlan
 from phase3test.server.target import Target, redacted
+from phase3test.supabase.platform import Platform
 
 LABEL = "built for one run"  # nothing is cached off this machine: no cache key to label templates with
 
@@ -52,6 +53,7 @@ def provision_on(
     target: Target,
     admin: psycopg.Connection,
     seeding: SeedingPlan | None,
+    platform: Platform,
     build_empty_template: Callable[[], None],
     source: str,
 ) -> Provisioned:
@@ -64,7 +66,7 @@ def provision_on(
     seed_error: str | None = None
     try:
         build_empty_template()
-        build_migrated(target, admin, discovery, LABEL)
+        build_migrated(target, admin, discovery, LABEL, platform)
         if seeding is not None:
             seed_error = build_seeded(target, admin, seeding, LABEL)
     except MigrationError as exc:

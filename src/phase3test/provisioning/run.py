@@ -169,11 +169,16 @@ class RunServer:
             server += ", which carries no contrib extensions,"
         check_available(plan.required, plan.provided(), binaries.major, server)
 
+    @property
+    def platform(self) -> Platform:
+        """The platform defaults the run's databases have, and each migration is applied under."""
+        return Platform(self.settings.default_grants, self.settings.legacy_grants_until)
+
     def _provision(self, run: RunDir) -> Provisioned:
         settings = self.settings
         self.check_extensions()
         seeding = seeding_plan(settings)
-        platform = Platform(settings.default_grants)
+        platform = self.platform
         if settings.backend == "external":
             assert settings.db_url is not None
             return external.provision_external(settings.project, settings.db_url, self.claim, seeding, platform)

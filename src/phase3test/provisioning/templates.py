@@ -7,9 +7,11 @@ each is built once per run, or once per cache key on a server of our own.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import psycopg
 
-from phase3test.migrations.discovery import Discovery
+from phase3test.migrations.discovery import Discovery, Migration
 from phase3test.migrations.runner import MigrationError, migrate, run_file
 from phase3test.seeding.engine import SeedError
 from phase3test.seeding.template import SeedingPlan
@@ -31,13 +33,21 @@ def build_empty(target: Target, admin: psycopg.Connection, label: str, platform:
     target.seal(admin, name, label)
 
 
-def build_migrated(target: Target, admin: psycopg.Connection, discovery: Discovery, label: str) -> None:
+def in_their_era(migrations: list[Migration], platform: Platform) -> list[Migration]:
+    """Each migration set to run under the platform defaults production applied it with (`Platform.era_of`):
+    how the template is built and how every suite applies a file."""
+    return [replace(migration, around=platform.era_of(migration.version)) for migration in migrations]
+
+
+def build_migrated(
+    target: Target, admin: psycopg.Connection, discovery: Discovery, label: str, platform: Platform
+) -> None:
     """The migrated template, cloned from the empty one; a failing migration leaves none and raises."""
     name = target.template(MIGRATED)
     target.create(admin, name, target.template(EMPTY))
     try:
         with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
-            migrate(conn, discovery.migrations)
+            migrate(conn, in_their_era(discovery.migrations, platform))
     except MigrationError:
         target.drop(admin, name)
         raise

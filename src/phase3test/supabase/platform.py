@@ -7,6 +7,12 @@ API serves needs its own `grant`. Projects created before keep the old
 default privileges (everything granted to anon, authenticated, service_role;
 RLS alone decides) until they are changed. The bootstrap models the current
 default; `default_grants = legacy` models the old one.
+
+A project adopted with years of history lived through the change: the
+migrations production applied before it ran under the old defaults, the new
+ones run under today's. `legacy_until` (a migration version) replays each
+file under the defaults of its era, so the history keeps the grants it got
+and a new table gets none it would not get in production.
 """
 
 from __future__ import annotations
@@ -32,14 +38,25 @@ class Platform:
     """The platform defaults one project's database runs with."""
 
     default_grants: str = CURRENT
+    legacy_until: str | None = None  # the newest migration production applied under the legacy defaults
 
     def describe(self) -> str:
         """For the report header: which Supabase this database behaves like."""
-        return f"default privileges in public: {DEFAULT_GRANTS[self.default_grants]}"
+        described = f"default privileges in public: {DEFAULT_GRANTS[self.default_grants]}"
+        if self.legacy_until and self.default_grants != LEGACY:
+            described += f"; {DEFAULT_GRANTS[LEGACY]} for the migrations up to {self.legacy_until}"
+        return described
 
     def fingerprint(self) -> str:
         """What a cached template built with these defaults must match."""
-        return f"default_grants={self.default_grants}"
+        return f"default_grants={self.default_grants} legacy_until={self.legacy_until}"
+
+    def era_of(self, version: str) -> tuple[str, str]:
+        """What to run before and after a migration of this version so that it runs under the defaults of its
+        era: the legacy ones up to `legacy_until`, then back to this platform's; nothing for the others."""
+        if self.legacy_until is None or self.default_grants == LEGACY or int(version) > int(self.legacy_until):
+            return "", ""
+        return Platform(LEGACY).sql(), self.sql()
 
     def sql(self) -> str:
         """Statements that set these defaults on any Supabase-like database, bootstrapped or Supabase's own;
