@@ -1,5 +1,5 @@
-"""`phase3test init | up | docs | snapshot | seed | check | down | settings`: the project's database in about a
-second, without Docker.
+"""`phase3test init | up | docs | snapshot | seed | check | profile | down | settings`: the project's database
+in about a second, without Docker.
 
 Every command takes the settings it uses with the flags pytest takes (`--supabase-dir`, `--pg-backend`, ...),
 and reads the rest from the environment and the project's pytest configuration exactly as pytest does.
@@ -24,12 +24,15 @@ from phase3test.docs.pages import generated_pages, stale
 from phase3test.errors import Phase3TestError, SetupError
 from phase3test.gate import check, shown_path
 from phase3test.inspection import catalog
+from phase3test.migrations.adoption import project_history
+from phase3test.migrations.discovery import Migration, discover
 from phase3test.migrations.runner import MigrationError
+from phase3test.profiling.run import profile_each, render
 from phase3test.provisioning.provisioned import Provisioned
 from phase3test.provisioning.registry import base_dir, new_run_id, reap_orphans
 from phase3test.provisioning.remote import connect_admin
-from phase3test.provisioning.run import RunServer, seeding_plan
-from phase3test.provisioning.templates import MIGRATED, SEEDED
+from phase3test.provisioning.run import RunServer, platform_of, seeding_plan
+from phase3test.provisioning.templates import MIGRATED, SEEDED, in_their_era
 from phase3test.seeding.engine import SeederResult, SeedError
 from phase3test.server.process import ProcessId
 from phase3test.server.target import claimed_databases, drop_abandoned, redacted_url, this_host
@@ -66,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     gate.add_argument("paths", nargs="*", help="more test paths to run with the suites (e.g. tests/)")
     gate.add_argument("--pytest-arg", action="append", default=[], help="pass this on to pytest (repeatable)")
+    measure = commands.add_parser(
+        "profile", help="apply migrations on the seed data (--scale) and measure the locks they hold, for how long"
+    )
+    measure.add_argument(
+        "migrations", nargs="*", help="files or versions to profile (default: those after the history, else all)"
+    )
     shown = commands.add_parser("settings", help="print every setting, its value and where it came from")
     shown.add_argument("--json", action="store_true", help="as JSON")
     for name, command in commands.choices.items():
@@ -113,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
             return snapshot_command(settings, args.out, args.db_url)
         if args.command == "up":
             return up(settings)
+        if args.command == "profile":
+            return profile_command(settings, args.migrations)
         return docs(settings, args.docs_dir, args.check)
     except psycopg.OperationalError as exc:
         print(f"phase3test: cannot connect to the database: {exc}", file=sys.stderr)
@@ -311,6 +322,33 @@ def seed_command(settings: Settings, args: argparse.Namespace) -> int:
         report = seeding.seed(conn, seeders, seed, scale, progress)
     print(f"seeded {report.rows:,} rows in {report.seconds:.2f}s (seed {seed}, scale {scale})")
     return EXIT_OK
+
+
+def profile_command(settings: Settings, wanted: list[str]) -> int:
+    """Measure what the chosen migrations do on the seed data at the configured scale."""
+    chain = in_their_era(discover(settings.project.migrations_dir).migrations, platform_of(settings))
+    chosen = _chosen(chain, wanted, settings)
+    with _project_server(settings) as provisioned:
+        if not provisioned.seeded:
+            raise SetupError(
+                provisioned.seed_error or "no seed data to measure on",
+                hint="the profile needs rows: add supabase/seed.sql or seeders (phase3test_seeders), and --scale",
+            )
+        target = provisioned.target
+        print(render(profile_each(target, target.template(SEEDED), chain, chosen, settings.project)), end="")
+    return EXIT_OK
+
+
+def _chosen(chain: list[Migration], wanted: list[str], settings: Settings) -> list[Migration]:
+    """The files asked for (by file name or version), else those after the history, else every one."""
+    if not wanted:
+        history = project_history(chain, settings.project.migrations_dir, settings.adopted_at, settings.base_ref)
+        return history.new(chain) or chain
+    by_name = {key: m for m in chain for key in (m.version, m.path.name, m.path.stem)}
+    unknown = [name for name in wanted if Path(name).name not in by_name]
+    if unknown:
+        raise SetupError(f"no such migration: {', '.join(unknown)}", hint=f"see {settings.project.migrations_dir}")
+    return [by_name[Path(name).name] for name in wanted]
 
 
 def _domains(only: str | None) -> list[str] | None:

@@ -233,6 +233,7 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
     "snapshot": _SERVER,
     "seed": ("seeders", "seed", "seed_scale"),
     "down": ("home",),
+    "profile": (*_SERVER, "adopted_at", "base_ref"),
     "check": tuple(s.name for s in SETTINGS),
     "settings": tuple(s.name for s in SETTINGS),
 }

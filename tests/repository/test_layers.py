@@ -26,6 +26,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "settings": BASE | {"server", "seeding", "migrations", "settings_file"},  # below supabase: it never imports it
     "provisioning": BASE | {"server", "supabase", "migrations", "seeding", "settings"},
     "report": BASE | {"access", "inspection", "migrations"},
+    "profiling": BASE | {"server", "migrations"},
     "fixtures": BASE | {"server", "supabase", "migrations", "access", "provisioning", "settings"},
     "gate": BASE | {"migrations", "report", "settings"},  # the summary reads report.json
     "suites": BASE
@@ -56,6 +57,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "settings_file",
         "gate",
         "adopt",
+        "profiling",
     },
     "legacy_imports": set(),  # finds moved modules by name only
     "expected_skips": BASE,

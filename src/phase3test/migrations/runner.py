@@ -94,9 +94,10 @@ def migrate(conn: psycopg.Connection, migrations: Iterable[Migration]) -> list[M
     return pending
 
 
-def apply(conn: psycopg.Connection, migration: Migration) -> None:
-    """Apply one file and record it, all or nothing where Postgres allows."""
-    _run_script(conn, migration, lambda statements: record(conn, migration, statements))
+def apply(conn: psycopg.Connection, migration: Migration, observe: Callable[[Statement], None] | None = None) -> None:
+    """Apply one file and record it, all or nothing where Postgres allows; `observe` is called after each
+    statement, inside the file's transaction when it has one (the lock profile looks there)."""
+    _run_script(conn, migration, lambda statements: record(conn, migration, statements), observe)
 
 
 def reapply(conn: psycopg.Connection, migration: Migration) -> None:
@@ -124,7 +125,12 @@ def run_file(conn: psycopg.Connection, path: Path) -> None:
     _run_script(conn, Migration(path, "", path.stem), lambda _statements: None)
 
 
-def _run_script(conn: psycopg.Connection, script: Migration, bookkeeping: Callable[[list[Statement]], None]) -> None:
+def _run_script(
+    conn: psycopg.Connection,
+    script: Migration,
+    bookkeeping: Callable[[list[Statement]], None],
+    observe: Callable[[Statement], None] | None = None,
+) -> None:
     """Run a file's statements, then `bookkeeping`, in one transaction unless a statement forbids it."""
     statements = script.statements
     if statements is None:
@@ -136,6 +142,8 @@ def _run_script(conn: psycopg.Connection, script: Migration, bookkeeping: Callab
         _run_around(conn, before)
         for statement in statements:
             _execute(conn, script, statement, transactional=False)
+            if observe is not None:
+                observe(statement)
         with conn.transaction():
             _run_around(conn, after)
             bookkeeping(statements)
@@ -144,6 +152,8 @@ def _run_script(conn: psycopg.Connection, script: Migration, bookkeeping: Callab
         _run_around(conn, before)
         for statement in statements:
             _execute(conn, script, statement, transactional=True)
+            if observe is not None:
+                observe(statement)
         _run_around(conn, after)
         bookkeeping(statements)
 

@@ -171,8 +171,7 @@ class RunServer:
 
     @property
     def platform(self) -> Platform:
-        """The platform defaults the run's databases have, and each migration is applied under."""
-        return Platform(self.settings.default_grants, self.settings.legacy_grants_until)
+        return platform_of(self.settings)
 
     def _provision(self, run: RunDir) -> Provisioned:
         settings = self.settings
@@ -224,3 +223,8 @@ class RunServer:
                     file=sys.stderr,
                 )
         self.run.destroy()
+
+
+def platform_of(settings: Settings) -> Platform:
+    """The platform defaults a project's databases have, and each migration is applied under."""
+    return Platform(settings.default_grants, settings.legacy_grants_until)

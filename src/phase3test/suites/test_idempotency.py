@@ -17,10 +17,10 @@ import pytest
 from phase3test.inspection import contents
 from phase3test.inspection.catalog import assert_same, snapshot
 from phase3test.migrations.discovery import Migration
+from phase3test.migrations.downward import roll_back_seeded
 from phase3test.migrations.runner import migrate, reapply
 from phase3test.project import SupabaseProject
 from phase3test.report.regression import CONDITIONS
-from phase3test.suites.support import roll_back_seeded
 
 
 def test_applying_a_second_time_changes_neither_schema_nor_data(

@@ -18,13 +18,13 @@ import pytest
 from phase3test.inspection import contents
 from phase3test.inspection.catalog import Snapshot, assert_same, snapshot
 from phase3test.migrations.discovery import Migration
+from phase3test.migrations.downward import roll_back_seeded
 from phase3test.migrations.gitref import checksums_on_ref
 from phase3test.migrations.history import MigrationDriftError, verify
 from phase3test.migrations.runner import migrate
 from phase3test.project import SupabaseProject
 from phase3test.report.regression import SCHEMA
 from phase3test.settings import Settings
-from phase3test.suites.support import roll_back_seeded
 
 
 def test_a_second_run_of_the_runner_is_a_no_op(

@@ -15,10 +15,10 @@ import pytest
 from phase3test.inspection import contents
 from phase3test.inspection.catalog import Properties, Snapshot, assert_same, snapshot
 from phase3test.migrations.discovery import Migration, rollback_for
+from phase3test.migrations.downward import clear_the_way, roll_back_seeded
 from phase3test.migrations.history import ensure_history
 from phase3test.migrations.runner import apply, migrate, revert
 from phase3test.project import SupabaseProject
-from phase3test.suites.support import clear_the_way, roll_back_seeded
 
 
 def test_rolling_back_restores_the_schema_and_re_applying_rebuilds_it(

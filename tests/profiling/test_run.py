@@ -1,0 +1,52 @@
+"""`phase3test profile` on the notes sample: the new migration measured on the seed data, rolled back to the
+version before it, each statement with what it locked, and the lock each table kept until commit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from fix_projects import PHASE3TEST
+from limits import SUBPROCESS_TIMEOUT
+
+
+def run_profile(project: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PHASE3TEST, "profile", *args],
+        cwd=project,
+        env={**os.environ, "PHASE3TEST_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+
+
+def test_the_profile_names_each_statement_and_the_lock_each_table_kept(tmp_path, notes_project, home):
+    project = notes_project(tmp_path / "project")
+    (project / "supabase/migrations/20240103000000_index.sql").write_text(
+        "set local lock_timeout = '5s';\ncreate index notes_body_idx on public.notes (body);\n"
+    )
+    (project / "supabase/rollbacks/20240103000000_index.down.sql").write_text("drop index public.notes_body_idx;\n")
+    result = run_profile(project, home, "20240103000000_index.sql")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("20240103000000_index.sql: ") and lines[0].endswith(" ms, in one transaction")
+    assert "create index notes_body_idx on public.notes (body)  (takes ShareLock on public.notes;" in lines[2]
+    assert "reads public.notes in full)" in lines[2]
+    held = [line for line in lines if line.lstrip().startswith("held")]
+    assert len(held) == 1 and "ShareLock on public.notes (4 rows), from line 2, blocks writers" in held[0]
+
+
+def test_without_a_name_every_file_after_the_history_is_profiled_and_an_unknown_one_is_refused(
+    tmp_path, notes_project, home
+):
+    project = notes_project(tmp_path / "project")
+    (project / "phase3test.toml").write_text('adopted_at = "20240101000000"\n')
+    result = run_profile(project, home)
+    assert result.returncode == 0, result.stderr
+    assert [line.split(":")[0] for line in result.stdout.splitlines() if not line.startswith(" ")] == [
+        "20240102000000_note_tags.sql"
+    ]
+    refused = run_profile(project, home, "20991231000000_nothing.sql")
+    assert refused.returncode == 2 and "no such migration: 20991231000000_nothing.sql" in refused.stderr
