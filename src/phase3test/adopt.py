@@ -109,9 +109,8 @@ def write_matrix(conn: psycopg.Connection, project: SupabaseProject, path: Path,
     inferred = infer(conn, project.api_schemas())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(draft.render(inferred, source), encoding="utf-8")
-    cells = sum(len(t.cells) for t in inferred.tables) + sum(len(f.cells) for f in inferred.functions)
     return (
         f"{path}: {len(inferred.tables)} table(s), {len(inferred.functions)} function(s), "
-        f"{len(inferred.roles)} role(s) ({', '.join(inferred.roles)}), {cells} cells, "
+        f"{len(inferred.roles)} role(s) ({', '.join(inferred.roles)}), {len(inferred.cells())} cells, "
         f"{draft.unconfirmed(inferred)} UNCONFIRMED"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from phase3test.access.inference import UNCONFIRMED, Inferred, InferredCell
+from phase3test.access.inference import Inferred, InferredCell
 from phase3test.access.matrix import OPERATIONS
 
 
@@ -50,6 +50,4 @@ def _cells(cells: dict[str, InferredCell], indent: int) -> list[str]:
 
 def unconfirmed(inferred: Inferred) -> int:
     """How many cells the probe could not confirm."""
-    cells = [c for t in inferred.tables for c in t.cells.values()]
-    cells += [c for f in inferred.functions for c in f.cells.values()]
-    return sum(UNCONFIRMED in cell.why for cell in cells)
+    return sum(cell.unconfirmed for *_, cell in inferred.cells())

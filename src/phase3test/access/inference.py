@@ -42,6 +42,11 @@ class InferredCell:
     value: str
     why: str  # the grant, the policies, or what the probe found
 
+    @property
+    def unconfirmed(self) -> bool:
+        """No probe confirmed the value: it is the catalog's guess."""
+        return UNCONFIRMED in self.why
+
 
 @dataclass
 class InferredTable:
@@ -62,6 +67,11 @@ class Inferred:
     roles: dict[str, Role]
     tables: list[InferredTable]
     functions: list[InferredFunction]
+
+    def cells(self) -> list[tuple[str, str, str, InferredCell]]:
+        """Every cell as the matrix names it: (table or function, role, operation, cell)."""
+        tables = [(t.name, role, op, cell) for t in self.tables for (op, role), cell in t.cells.items()]
+        return tables + [(f.signature, role, EXECUTE, cell) for f in self.functions for role, cell in f.cells.items()]
 
 
 def infer(conn: psycopg.Connection, schemas: list[str]) -> Inferred:
