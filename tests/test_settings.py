@@ -34,6 +34,7 @@ args = cli._parser().parse_args(sys.argv[1:])
 resolved = settings.load(cli._flags(args)) if args.command == "check" else cli.settings_for(args)
 print("SETTINGS=" + json.dumps(resolved.to_json()))
 """
+MODE = {"matrix": ["--infer"]}  # a command's required flag, besides its settings
 # Distinct values per source; each parses as its setting's type.
 FILE_VALUES = {
     "supabase_dir": "project/supabase", "backend": "embedded", "bindir": "pg/bin", "user": "file-user",
@@ -125,7 +126,7 @@ def test_each_command_resolves_every_setting_as_pytest_does(configured: Path, co
     names = COMMAND_SETTINGS[command]
     flags = _flags(tuple(name for name in names if FLAG in BY_NAME[name].sources))
     expected = through_pytest(configured, flags, _env())
-    got = through_command(configured, [command, *flags], _env())
+    got = through_command(configured, [command, *MODE.get(command, []), *flags], _env())
     assert {name: got[name] for name in names} == {name: expected[name] for name in names}
     for name in (name for name in names if FLAG in BY_NAME[name].sources):  # its own flags win
         assert got[name]["from"].startswith(FLAG), (name, got[name])

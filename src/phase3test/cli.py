@@ -1,9 +1,10 @@
-"""`phase3test init | up | docs | snapshot | seed | check | profile | down | settings`: the project's database
-in about a second, without Docker.
+"""`phase3test init | matrix | up | docs | snapshot | seed | check | profile | down | settings`: the project's
+database in about a second, without Docker.
 
 Every command takes the settings it uses with the flags pytest takes (`--supabase-dir`, `--pg-backend`, ...),
 and reads the rest from the environment and the project's pytest configuration exactly as pytest does.
-Exit codes: 0 success, 1 the migrations or the seeding failed, 2 setup or configuration is wrong.
+Exit codes: 0 success, 1 the migrations or the seeding failed (for `matrix`, also: the declared matrix differs
+from the database), 2 setup or configuration is wrong.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from pathlib import Path
 import psycopg
 
 from phase3test import adopt, seeding
+from phase3test.access import matrix_diff
+from phase3test.access.inference import infer
+from phase3test.access.matrix import load as load_matrix
 from phase3test.docs.pages import generated_pages, stale
 from phase3test.errors import Phase3TestError, SetupError
 from phase3test.gate import check, shown_path
@@ -49,6 +53,18 @@ def _parser() -> argparse.ArgumentParser:
         "init", help="adopt the gate here: write phase3test.toml and a draft access matrix inferred from the database"
     )
     init.add_argument("--force", action="store_true", help="write phase3test.toml and the matrix even if they exist")
+    matrix = commands.add_parser(
+        "matrix", help="the access matrix the database enforces against the declared one (exit 1 if they differ)"
+    )
+    matrix.add_argument(
+        "--infer",
+        action="store_true",
+        required=True,
+        help="migrate and seed a throwaway database, infer the matrix it enforces, show how the declared one differs",
+    )
+    matrix.add_argument(
+        "--format", choices=("text", "markdown"), default="text", help="markdown: for a pull request comment"
+    )
     commands.add_parser("up", help="start a migrated (and seeded) database and keep it running until Ctrl-C")
     docs = commands.add_parser("docs", help="regenerate docs/admin/schema-audit.md and docs/migrations/index.md")
     docs.add_argument("--docs-dir", default="docs", type=Path, help="where the docs live (default docs)")
@@ -124,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             return up(settings)
         if args.command == "profile":
             return profile_command(settings, args.migrations)
+        if args.command == "matrix":
+            return matrix_command(settings, args.format)
         return docs(settings, args.docs_dir, args.check)
     except psycopg.OperationalError as exc:
         print(f"phase3test: cannot connect to the database: {exc}", file=sys.stderr)
@@ -212,6 +230,23 @@ def init(args: argparse.Namespace) -> int:
     print(f"wrote {written}")
     print("next: review the matrix, then run `phase3test check` (docs/adopting.md)")
     return EXIT_OK
+
+
+def matrix_command(settings: Settings, output: str) -> int:
+    """What the database allows against what the matrix declares; exit 1 when they differ, so a review step can
+    stop on it."""
+    path = settings.rls_matrix
+    assert path is not None  # it has a default
+    if not path.is_file():
+        raise SetupError(
+            f"no access matrix at {path}", hint="`phase3test init` writes one from what the database allows"
+        )
+    declared = load_matrix(path)  # a broken file stops before any database is built
+    with _migrated_database(settings, "matrix", seeded=True) as conn:
+        inferred = infer(conn, settings.project.api_schemas())
+    diff = matrix_diff.compare(declared, inferred)
+    print((matrix_diff.markdown if output == "markdown" else matrix_diff.text)(diff, str(shown_path(path))))
+    return EXIT_FAILED if diff.differs else EXIT_OK
 
 
 def _ask(candidates: list[Path]) -> Path:

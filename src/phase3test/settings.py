@@ -228,6 +228,7 @@ _SERVER = (
 )
 COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
     "init": (*_SERVER, "rls_matrix"),
+    "matrix": (*_SERVER, "rls_matrix"),
     "up": _SERVER,
     "docs": _SERVER,
     "snapshot": _SERVER,

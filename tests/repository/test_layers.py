@@ -47,6 +47,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "adopt": BASE | {"access", "migrations"},
     "cli": BASE
     | {
+        "access",
         "server",
         "inspection",
         "migrations",

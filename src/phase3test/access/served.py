@@ -27,6 +27,11 @@ def project_schemas(exposed: list[str]) -> list[str]:
     return [schema for schema in exposed if schema not in PLATFORM_SCHEMAS]
 
 
+def platform_owned(name: str) -> bool:
+    """A table or function (schema.name...) in a schema Supabase owns: a matrix may declare it, nothing infers it."""
+    return name.split(".", 1)[0] in PLATFORM_SCHEMAS
+
+
 def served_tables(conn: psycopg.Connection, exposed: list[str]) -> list[str]:
     rows = conn.execute(
         """select format('%%I.%%I', n.nspname, c.relname) from pg_class c
