@@ -263,6 +263,7 @@ def test_matrix_infer_names_what_one_side_has_and_what_no_probe_confirmed(reposi
     (repository / "supabase" / "migrations" / "20261201090000_tags.sql").write_text(
         NEW_TABLE_WITHOUT_RLS + "alter table public.tags enable row level security;\n"
         "create policy tags_read on public.tags for select to authenticated using (true);\n"
+        "grant select on public.tags to authenticated;\n"
     )
     path = repository / "fixtures" / "rls_matrix.yaml"
     declared = yaml.safe_load(path.read_text())
