@@ -42,7 +42,7 @@ gate: tools pgtap
 
 ## Everything, including the framework's own tests (and lint, type checks).
 test: tools pgtap chromium
-	$(PY) -m ruff check src tests benchmarks fixtures
+	$(PY) -m ruff check src tests benchmarks fixtures .github
 	$(PY) -m mypy src fixtures/phase3_seeders --exclude 'fixtures/phase3_seeders/tests/'
 	$(PY) -m pytest -n auto -p no:cacheprovider -rs --pyargs phase3test.suites tests fixtures supabase/tests
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -63,3 +64,71 @@ def test_a_published_release_gets_the_report_attached():
 def test_a_published_release_gets_the_mutation_run_attached():
     runs = " ".join(step.get("run", "") for step in steps("release-report.yml"))
     assert "make mutate" in runs and "reports/mutations.md" in runs
+
+
+FAKE_GH = """#!/usr/bin/env python3
+import json, os, pathlib, sys
+args = sys.argv[1:]
+if args[:2] == ["release", "list"]:
+    print(os.environ["FAKE_RELEASES"])
+elif args[:2] == ["release", "download"]:
+    report = json.loads(os.environ["FAKE_REPORTS"]).get(args[2])
+    if report is None:
+        sys.exit("no assets match the file pattern")
+    folder = pathlib.Path(args[args.index("--dir") + 1])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(report)
+else:
+    sys.exit(f"unexpected: gh {' '.join(args)}")
+"""
+RELEASES = [
+    {"tagName": "v0.9", "publishedAt": "2026-01-10T00:00:00Z", "isDraft": False, "isPrerelease": False},
+    {"tagName": "v1.0", "publishedAt": "2026-02-10T00:00:00Z", "isDraft": False, "isPrerelease": False},
+    {"tagName": "v1.1-rc1", "publishedAt": "2026-03-01T00:00:00Z", "isDraft": False, "isPrerelease": True},
+    {"tagName": "v1.1", "publishedAt": "2026-03-10T00:00:00Z", "isDraft": False, "isPrerelease": False},
+    {"tagName": "v1.2-draft", "publishedAt": None, "isDraft": True, "isPrerelease": False},
+]
+
+
+def previous_report(tmp_path: Path, tag: str, reports: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The release workflow's baseline step, run with a GitHub CLI that serves RELEASES and `reports`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "gh").write_text(FAKE_GH)
+    (bin_dir / "gh").chmod(0o755)
+    script = WORKFLOWS.parent / "scripts" / "previous_report.py"
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "FAKE_RELEASES": json.dumps(RELEASES),
+        "FAKE_REPORTS": json.dumps(reports),
+    }
+    return subprocess.run(
+        [sys.executable, str(script), tag, str(tmp_path / "baseline")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+
+
+@pytest.mark.parametrize(("tag", "previous"), [("v1.1", "v1.0"), ("v1.1-rc1", "v1.0"), ("v1.0", "v0.9")])
+def test_a_release_fetches_the_report_of_the_release_before_it(tmp_path, tag, previous):
+    """A full release skips prereleases; a prerelease compares with whatever came before; drafts never count."""
+    reports = {name: f'{{"from": "{name}"}}' for name in ("v0.9", "v1.0", "v1.1-rc1")}
+    result = previous_report(tmp_path, tag, reports)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "baseline/report.json").read_text()) == {"from": previous}
+
+
+@pytest.mark.parametrize(("tag", "said"), [("v0.9", "no release before v0.9"), ("v1.1", "v1.0 has no report.json")])
+def test_without_a_previous_report_the_release_report_has_no_baseline_and_the_step_passes(tmp_path, tag, said):
+    result = previous_report(tmp_path, tag, {})
+    assert result.returncode == 0 and said in result.stdout
+    assert not (tmp_path / "baseline/report.json").exists()
+
+
+def test_the_release_gate_gets_the_fetched_report_as_its_baseline():
+    runs = [step.get("run", "") for step in steps("release-report.yml")]
+    fetch = next(i for i, run in enumerate(runs) if "previous_report.py" in run)
+    gate = next(i for i, run in enumerate(runs) if "make gate" in run)
+    assert fetch < gate and "--pg-baseline=baseline/report.json" in runs[gate]
