@@ -340,6 +340,21 @@ def test_a_mistake_in_phase3test_toml_names_its_line_and_column(tmp_path: Path, 
     assert result.returncode == 2 and message in result.stderr, result.stderr
 
 
+def test_a_typo_in_phase3test_toml_does_not_stop_down_but_a_secret_there_does(tmp_path: Path) -> None:
+    """`down` reads only `home`: a key it would never read is no reason to leave servers running. A secret in
+    the committed file is refused whatever the command."""
+    (tmp_path / "phase3test.toml").write_text('bogus = "x"\n')
+    home = tmp_path / "home"
+    home.mkdir()
+    down = [sys.executable, "-m", "phase3test.cli", "down"]
+    env = _env({"PHASE3TEST_HOME": str(home)})
+    stopped = subprocess.run(down, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
+    assert stopped.returncode == 0 and "no server to stop" in stopped.stdout, stopped.stderr
+    (tmp_path / "phase3test.toml").write_text('api_jwt_secret = "x"\n')
+    refused = subprocess.run(down, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
+    assert refused.returncode == 2 and "api_jwt_secret is never read from a file" in refused.stderr
+
+
 def test_the_supabase_folder_is_found_from_any_folder_below_as_the_cli_finds_it(tmp_path: Path) -> None:
     (tmp_path / "supabase").mkdir()
     (tmp_path / "supabase" / "config.toml").write_text('project_id = "x"\n')

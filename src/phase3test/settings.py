@@ -319,7 +319,7 @@ def resolve(config: pytest.Config, only: Collection[str] | None = None) -> Setti
     file = config.inipath
     own_file = SettingsFile.find(here)
     if own_file is not None:
-        _check_keys(own_file)
+        _check_keys(own_file, reads_all=only is None or set(BY_NAME) <= set(only))
     defaults_dir = file.parent if file else own_file.path.parent if own_file else here
     values: dict[str, Any] = {}
     origins: dict[str, str] = {}
@@ -350,10 +350,15 @@ def resolve(config: pytest.Config, only: Collection[str] | None = None) -> Setti
     return Settings(**values, pythonpath=pythonpath, origins=origins, renamed=tuple(renamed))
 
 
-def _check_keys(own_file: SettingsFile) -> None:
-    """Every key of phase3test.toml is a setting a file may hold; the first that is not is named where it is."""
+def _check_keys(own_file: SettingsFile, reads_all: bool) -> None:
+    """Every key of phase3test.toml is a setting a file may hold; the first that is not is named where it is.
+    A key that is no setting stops what reads every setting (pytest, `check`, `settings`): a command that
+    reads a few (`down` only `home`) is not stopped by a typo it would never read. A secret stops every
+    command: it must leave the committed file whatever runs."""
     for key in own_file.values:
         setting = BY_NAME.get(key)
+        if setting is None and not reads_all:
+            continue
         if setting is None:
             raise SetupError(
                 f"{own_file.where(key)}: {key!r} is no setting",

@@ -46,6 +46,16 @@ def test_each_file_is_an_item_and_passes_in_parallel(pytester, broken_project):
     result.assert_outcomes(passed=2)
 
 
+def test_pgtap_set_off_in_the_suites_setting_deselects_the_files(pytester, broken_project):
+    """Even a failing file: `suites = "pgtap=off"` keeps the project's pgTAP files out of the run, counted as
+    deselected."""
+    broken_project({"tests/notes.test.sql": BROKEN, "tests/more.test.sql": PASSING})
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--pg-suites=pgtap=off", "supabase/tests", timeout=SUBPROCESS_TIMEOUT
+    )
+    result.assert_outcomes(deselected=2)
+
+
 @needs_pgtap
 def test_a_failing_assertion_and_a_wrong_plan_are_named(pytester, broken_project):
     broken_project({"tests/notes.test.sql": BROKEN})
