@@ -31,6 +31,7 @@ from phase3test.inspection import catalog
 from phase3test.migrations.adoption import project_history
 from phase3test.migrations.discovery import Migration, discover
 from phase3test.migrations.runner import MigrationError
+from phase3test.profiling.rules import findings
 from phase3test.profiling.run import profile_each, render
 from phase3test.provisioning.provisioned import Provisioned
 from phase3test.provisioning.registry import base_dir, new_run_id, reap_orphans
@@ -360,7 +361,8 @@ def seed_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def profile_command(settings: Settings, wanted: list[str]) -> int:
-    """Measure what the chosen migrations do on the seed data at the configured scale."""
+    """Measure what the chosen migrations do on the seed data at the configured scale; exit 1 when one keeps
+    the API waiting (profiling/rules.py)."""
     chain = in_their_era(discover(settings.project.migrations_dir).migrations, platform_of(settings))
     chosen = _chosen(chain, wanted, settings)
     with _project_server(settings) as provisioned:
@@ -370,8 +372,12 @@ def profile_command(settings: Settings, wanted: list[str]) -> int:
                 hint="the profile needs rows: add supabase/seed.sql or seeders (phase3test_seeders), and --scale",
             )
         target = provisioned.target
-        print(render(profile_each(target, target.template(SEEDED), chain, chosen, settings.project)), end="")
-    return EXIT_OK
+        profiles = profile_each(target, target.template(SEEDED), chain, chosen, settings.project)
+    print(render(profiles), end="")
+    found = [finding for measured in profiles for finding in findings(measured, settings.max_lock_ms)]
+    for finding in found:
+        print(f"FAIL {finding}")
+    return EXIT_FAILED if found else EXIT_OK
 
 
 def _chosen(chain: list[Migration], wanted: list[str], settings: Settings) -> list[Migration]:

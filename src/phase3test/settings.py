@@ -78,6 +78,12 @@ class Setting:
         return {bool: "bool", int: "int"}.get(self.kind, "string")
 
 
+def _milliseconds(text: str) -> int:
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise SetupError(f"{text!r} is not a number of milliseconds (a positive integer)")
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("supabase_dir", "the project's supabase/ folder", Path, default="supabase"),
     Setting(
@@ -163,6 +169,14 @@ SETTINGS: tuple[Setting, ...] = (
         parse=parse_suite_modes,
     ),
     Setting(
+        "max_lock_ms",
+        "the longest a migration may keep the API waiting, in ms: a lock that blocks writers (or readers), or rows "
+        "it changed, held longer fails `phase3test profile`",
+        int,
+        default="1000",
+        parse=_milliseconds,
+    ),
+    Setting(
         "require_rows",
         "an access cell whose table has no rows to act on fails (default: it is reported unchecked, "
         "listed and counted)",
@@ -234,7 +248,7 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
     "snapshot": _SERVER,
     "seed": ("seeders", "seed", "seed_scale"),
     "down": ("home",),
-    "profile": (*_SERVER, "adopted_at", "base_ref"),
+    "profile": (*_SERVER, "adopted_at", "base_ref", "max_lock_ms"),
     "check": tuple(s.name for s in SETTINGS),
     "settings": tuple(s.name for s in SETTINGS),
 }
@@ -260,6 +274,7 @@ class Settings:
     base_ref: str | None = None
     adopted_at: str | None = None
     suites: SuiteModes = field(default_factory=SuiteModes)
+    max_lock_ms: int = 1000
     require_rows: bool = False
     expected_skips: Path | None = None
     advisors_accepted: Path | None = None

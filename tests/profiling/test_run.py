@@ -50,3 +50,17 @@ def test_without_a_name_every_file_after_the_history_is_profiled_and_an_unknown_
     ]
     refused = run_profile(project, home, "20991231000000_nothing.sql")
     assert refused.returncode == 2 and "no such migration: 20991231000000_nothing.sql" in refused.stderr
+
+
+def test_a_migration_that_breaks_a_rule_fails_the_profile_naming_it(tmp_path, notes_project, home):
+    project = notes_project(tmp_path / "project")
+    (project / "supabase/migrations/20240103000000_index.sql").write_text(
+        "create index notes_body_idx on public.notes (body);\n"
+    )
+    (project / "supabase/rollbacks/20240103000000_index.down.sql").write_text("drop index public.notes_body_idx;\n")
+    result = run_profile(project, home, "20240103000000", "--pg-max-lock-ms=5000")
+    assert result.returncode == 1, result.stderr
+    failures = [line for line in result.stdout.splitlines() if line.startswith("FAIL ")]
+    assert len(failures) == 1 and failures[0].startswith(
+        "FAIL 20240103000000_index.sql:1: takes ShareLock on public.notes (blocks writers) with no lock_timeout"
+    )

@@ -14,7 +14,7 @@ after each statement: its statements are timed, its locks are not seen here.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import psycopg
 
@@ -46,11 +46,14 @@ class StatementCost:
     """One statement: where it starts, how long it ran, the locks it took, the tables it rewrote or read."""
 
     line: int
-    sql: str  # its first line
+    sql: str  # the statement, as the file writes it
     ms: float
     locks: tuple[tuple[str, str], ...]  # (table, mode) first held after this statement
     rewrote: tuple[str, ...]
     scanned: tuple[str, ...]
+    lock_timeout: str = "0"  # in force when it ran ("0": it would wait for its locks as long as it takes)
+    rows_locked: tuple[tuple[str, int], ...] = ()  # (table, rows it updated or deleted): locked until commit
+    held_ms: float = 0.0  # from its start until the file committed (what it locked stays locked that long)
 
 
 @dataclass(frozen=True)
@@ -119,14 +122,16 @@ def profile(conn: psycopg.Connection, migration: Migration) -> Profile:
     """Apply `migration` on `conn` (autocommit, its history up to the file before) and measure it."""
     statements = migration.statements or []
     measured = Profile(migration.path.name, transactional=not any(needs_autocommit(s) for s in statements))
-    files, scans = _filenodes(conn), _seq_scans(conn)
+    files, scans, written = _filenodes(conn), _seq_scans(conn), _rows_written(conn)
     rewritten: set[str] = set()
     taken: dict[tuple[str, str], tuple[int, float]] = {}  # (table, mode) -> (line, when its statement started)
+    starts: list[float] = []  # when each statement started
     clock = _Clock()
+    timeout = _lock_timeout(conn)
     started = statement_started = clock.now()
 
     def observe(statement: Statement) -> None:
-        nonlocal statement_started, scans
+        nonlocal statement_started, scans, timeout, written
         ended = clock.now()
         with clock.observing():
             held = _locks(conn) if measured.transactional else set()
@@ -141,16 +146,25 @@ def profile(conn: psycopg.Connection, migration: Migration) -> Profile:
             now_scans = _seq_scans(conn)
             scanned = sorted(t for t, count in now_scans.items() if count > scans.get(t, 0))
             scans = now_scans
-            first_line = statement.text.strip().splitlines()[0] if statement.text.strip() else ""
+            now_written = _rows_written(conn)
+            locked = tuple((t, n - written.get(t, 0)) for t, n in sorted(now_written.items()) if n > written.get(t, 0))
+            written = now_written
+            ms = (ended - statement_started) * 1000
             measured.statements.append(
-                StatementCost(statement.line, first_line, (ended - statement_started) * 1000, tuple(new_locks),
-                              tuple(rewrote), tuple(scanned))
+                StatementCost(statement.line, statement.text.strip(), ms, tuple(new_locks), tuple(rewrote),
+                              tuple(scanned), timeout, locked)
             )  # fmt: skip
+            starts.append(statement_started)
+            timeout = _lock_timeout(conn)  # what the next statement runs with
         statement_started = clock.now()
 
     apply(conn, migration, observe)
     committed = clock.now()
     measured.created = set(_filenodes(conn)) - set(files)
+    measured.statements = [
+        replace(cost, held_ms=(committed - start) * 1000)
+        for cost, start in zip(measured.statements, starts, strict=True)
+    ]
     measured.ms = (committed - started) * 1000
     measured.locks = [
         HeldLock(table, mode, line, (committed - since) * 1000) for (table, mode), (line, since) in taken.items()
@@ -179,5 +193,19 @@ def _seq_scans(conn: psycopg.Connection) -> dict[str, int]:
     """Full reads of each table so far in this transaction."""
     rows = conn.execute(
         "select format('%s.%s', quote_ident(schemaname), quote_ident(relname)), seq_scan from pg_stat_xact_user_tables"
+    ).fetchall()
+    return {table: count for table, count in rows}
+
+
+def _lock_timeout(conn: psycopg.Connection) -> str:
+    row = conn.execute("select current_setting('lock_timeout')").fetchone()
+    return str(row[0]) if row else "0"
+
+
+def _rows_written(conn: psycopg.Connection) -> dict[str, int]:
+    """Rows of each table updated or deleted so far in this transaction (each stays locked until commit)."""
+    rows = conn.execute(
+        "select format('%s.%s', quote_ident(schemaname), quote_ident(relname)), n_tup_upd + n_tup_del"
+        " from pg_stat_xact_user_tables"
     ).fetchall()
     return {table: count for table, count in rows}

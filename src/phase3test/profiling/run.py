@@ -58,7 +58,7 @@ def render(profiles: Sequence[Profile]) -> str:
             effects += [f"rewrites {table}" for table in cost.rewrote]
             effects += [f"reads {table} in full" for table in cost.scanned]
             lines.append(
-                f"  line {cost.line:<4} {cost.ms:9.1f} ms  {cost.sql[:60]}"
+                f"  line {cost.line:<4} {cost.ms:9.1f} ms  {cost.sql.splitlines()[0][:60] if cost.sql else ''}"
                 + (f"  ({'; '.join(effects)})" if effects else "")
             )
         for lock in sorted(measured.strongest().values(), key=lambda lock: -lock.held_ms):

@@ -1,0 +1,92 @@
+"""What a production team refuses in a measured migration, each finding with the statement, the table, how
+long, and the usual fix.
+
+Three rules, on tables that existed before the migration (nobody can wait
+on a table it creates):
+- a lock that blocks writers (SHARE or stronger) or readers (ACCESS
+  EXCLUSIVE), taken with no `lock_timeout` in force: behind a long-running
+  reader the migration queues for its lock, and every query on the table
+  queues behind the migration;
+- such a lock held longer than the budget (setting `max_lock_ms`);
+- rows updated or deleted in one statement and kept locked until the file
+  commits for longer than the budget (a backfill in one go): writers to any
+  of them wait that long.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from phase3test.profiling.measure import Profile, StatementCost
+
+NO_TIMEOUT = ("0", "0ms", "0s")
+# The usual way out, by what the statement does (checked in this order).
+_FIXES = (
+    (r"^\s*create\s+(unique\s+)?index\b", "build the index with `create index concurrently` (in a file of its own)"),
+    (r"\b(foreign\s+key|references|check\s*\()", "add the constraint `not valid`, then `validate constraint` "
+     "in a later statement (it takes a weaker lock)"),
+    (r"\bset\s+not\s+null\b", "add a `check (col is not null) not valid` constraint, validate it, then "
+     "`set not null` (PostgreSQL 12+ skips the scan)"),
+    (r"\badd\s+column\b.*\bdefault\b", "add the column without a volatile default (or nullable), then fill it "
+     "in batches"),
+    (r"\balter\s+column\b.*\btype\b", "add a new column of the new type, backfill it in batches, then swap"),
+    (r"^\s*(update|delete|insert)\b", "backfill in batches of a few thousand rows, each in its own transaction"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Finding:
+    migration: str
+    line: int
+    table: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.migration}:{self.line}: {self.message}"
+
+
+def findings(measured: Profile, max_lock_ms: float) -> list[Finding]:
+    """Every rule `measured` breaks, in the order of its statements."""
+    found = []
+    by_line = {cost.line: cost for cost in measured.statements}
+    for cost in measured.statements:
+        for table, mode in cost.locks:
+            lock = next(held for held in measured.locks if (held.table, held.mode) == (table, mode))
+            if table in measured.created or not lock.blocks or cost.lock_timeout not in NO_TIMEOUT:
+                continue
+            found.append(  # check: profile.lock_timeout
+                Finding(measured.migration, cost.line, table,
+                        f"takes {mode} on {table} (blocks {lock.blocks}) with no lock_timeout: behind a long "
+                        f"query it would wait, and every query on {table} behind it; `set lock_timeout = '5s'` "
+                        "(and retry) before it")
+            )  # fmt: skip
+    for lock in measured.strongest().values():
+        if lock.table in measured.created or not lock.blocks or lock.held_ms <= max_lock_ms:
+            continue
+        cost = by_line[lock.line]
+        found.append(  # check: profile.lock_budget
+            Finding(measured.migration, lock.line, lock.table,
+                    f"holds {lock.mode} on {lock.table} ({measured.rows.get(lock.table, 0):,} rows) for "
+                    f"{lock.held_ms:,.0f} ms, over the {max_lock_ms:,.0f} ms budget (max_lock_ms), blocking "
+                    f"{lock.blocks}: {usual_fix(cost)}")
+        )  # fmt: skip
+    for cost in measured.statements:
+        for table, rows in cost.rows_locked:
+            if table in measured.created or cost.held_ms <= max_lock_ms:
+                continue
+            found.append(  # check: profile.rows_budget
+                Finding(measured.migration, cost.line, table,
+                        f"locks {rows:,} rows of {table} for {cost.held_ms:,.0f} ms, over the {max_lock_ms:,.0f} ms "
+                        f"budget (max_lock_ms): writers to them wait until the file commits; {usual_fix(cost)}")
+            )  # fmt: skip
+    return sorted(found, key=lambda finding: finding.line)
+
+
+def usual_fix(cost: StatementCost) -> str:
+    """The rewrite that usually avoids the long lock, read from the statement."""
+    text = cost.sql.lower()
+    for pattern, fix in _FIXES:
+        if re.search(pattern, text):
+            return fix
+    return "split the change so that the long part runs without a lock that blocks the API"
