@@ -21,6 +21,7 @@ import psycopg
 from phase3test.migrations.discovery import Migration
 from phase3test.migrations.runner import apply
 from phase3test.migrations.statements import Statement, needs_autocommit
+from phase3test.profiling.workload import Wait
 
 # Relation lock modes, weakest first (PostgreSQL's table-level locks).
 MODES = (
@@ -84,6 +85,7 @@ class Profile:
     locks: list[HeldLock] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)  # rows of each locked table, when counted
     created: set[str] = field(default_factory=set)  # tables the migration created: nobody waited on those
+    waits: list[Wait] = field(default_factory=list)  # readers and writers on its tables while it ran again
 
     def strongest(self) -> dict[str, HeldLock]:
         """Per table, the strongest lock held (the first statement to take it)."""

@@ -1,7 +1,7 @@
 """What a production team refuses in a measured migration, each finding with the statement, the table, how
 long, and the usual fix.
 
-Three rules, on tables that existed before the migration (nobody can wait
+Four rules, on tables that existed before the migration (nobody can wait
 on a table it creates):
 - a lock that blocks writers (SHARE or stronger) or readers (ACCESS
   EXCLUSIVE), taken with no `lock_timeout` in force: behind a long-running
@@ -10,7 +10,9 @@ on a table it creates):
 - such a lock held longer than the budget (setting `max_lock_ms`);
 - rows updated or deleted in one statement and kept locked until the file
   commits for longer than the budget (a backfill in one go): writers to any
-  of them wait that long.
+  of them wait that long;
+- readers of a table (a PostgREST page, from another connection while the
+  migration ran) kept waiting longer than the budget.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from phase3test.profiling.measure import Profile, StatementCost
+from phase3test.profiling.workload import READER
 
 NO_TIMEOUT = ("0", "0ms", "0s")
 # The usual way out, by what the statement does (checked in this order).
@@ -80,6 +83,19 @@ def findings(measured: Profile, max_lock_ms: float) -> list[Finding]:
                         f"locks {rows:,} rows of {table} for {cost.held_ms:,.0f} ms, over the {max_lock_ms:,.0f} ms "
                         f"budget (max_lock_ms): writers to them wait until the file commits; {usual_fix(cost)}")
             )  # fmt: skip
+    strongest = measured.strongest()
+    for wait in measured.waits:
+        if wait.kind != READER or wait.longest_ms <= max_lock_ms:
+            continue
+        holder = strongest.get(wait.table)
+        line = holder.line if holder else 0
+        fix = usual_fix(by_line[line]) if line in by_line else "split the change"
+        waited = ", ".join(sorted(wait.waited_for)) or "a lock"
+        found.append(  # check: profile.readers_waited
+            Finding(measured.migration, line, wait.table,
+                    f"kept readers of {wait.table} waiting {wait.longest_ms:,.0f} ms (for {waited}), over the "
+                    f"{max_lock_ms:,.0f} ms budget (max_lock_ms): {fix}")
+        )  # fmt: skip
     return sorted(found, key=lambda finding: finding.line)
 
 

@@ -3,14 +3,17 @@ head taken down to the version before it (its rows kept), then the file applied 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import psycopg
 
 from phase3test.errors import SetupError
 from phase3test.migrations.discovery import Migration
 from phase3test.migrations.downward import roll_back_seeded
+from phase3test.migrations.runner import apply
 from phase3test.profiling.measure import Profile, profile
+from phase3test.profiling.workload import Workload
 from phase3test.project import SupabaseProject
 from phase3test.server.target import Target
 
@@ -18,23 +21,39 @@ from phase3test.server.target import Target
 def profile_each(
     target: Target, template: str, chain: Sequence[Migration], chosen: Sequence[Migration], project: SupabaseProject
 ) -> list[Profile]:
-    """Each chosen migration measured on its own clone of `template` (the seeded head)."""
+    """Each chosen migration measured on its own clone of `template` (the seeded head): alone, then on a second
+    clone with readers and writers on the tables it locked (those it did not create)."""
     profiles = []
-    with psycopg.connect(target.conninfo(), autocommit=True) as admin:
-        for migration in chosen:
-            name = target.name(f"profile_{migration.version}")
-            target.create(admin, name, template)
-            try:
-                with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
-                    closed = roll_back_seeded(conn, list(chain), list(chain).index(migration), project)
-                    if closed:
-                        raise SetupError(f"cannot profile {migration.path.name} on seed data: {closed}")
-                    measured = profile(conn, migration)
-                    measured.rows = _rows(conn, [lock.table for lock in measured.locks])
-                    profiles.append(measured)
-            finally:
-                target.drop(admin, name)
+    for migration in chosen:
+        with _before(target, template, chain, migration, project) as (conn, _):
+            measured = profile(conn, migration)
+            measured.rows = _rows(conn, [lock.table for lock in measured.locks])
+        touched = sorted({lock.table for lock in measured.locks} - measured.created)
+        if touched:
+            with _before(target, template, chain, migration, project) as (conn, name):
+                with Workload(target.conninfo(name), touched) as load:
+                    apply(conn, migration)
+                measured.waits = load.waits
+        profiles.append(measured)
     return profiles
+
+
+@contextlib.contextmanager
+def _before(
+    target: Target, template: str, chain: Sequence[Migration], migration: Migration, project: SupabaseProject
+) -> Iterator[tuple[psycopg.Connection, str]]:
+    """A clone of the seeded head taken down to just before `migration` (its rows kept), dropped afterwards."""
+    with psycopg.connect(target.conninfo(), autocommit=True) as admin:
+        name = target.name(f"profile_{migration.version}")
+        target.create(admin, name, template)
+        try:
+            with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
+                closed = roll_back_seeded(conn, list(chain), list(chain).index(migration), project)
+                if closed:
+                    raise SetupError(f"cannot profile {migration.path.name} on seed data: {closed}")
+                yield conn, name
+        finally:
+            target.drop(admin, name)
 
 
 def _rows(conn: psycopg.Connection, tables: list[str]) -> dict[str, int]:
@@ -69,4 +88,7 @@ def render(profiles: Sequence[Profile]) -> str:
             lines.append(
                 f"  held {lock.held_ms:9.1f} ms  {lock.mode} on {lock.table} ({rows}), from line {lock.line}{blocks}"
             )
+        for wait in measured.waits:
+            waited = f" (waited for {', '.join(sorted(wait.waited_for))})" if wait.waited_for else ""
+            lines.append(f"  {wait.kind} of {wait.table}: longest query {wait.longest_ms:.1f} ms{waited}")
     return "\n".join(lines) + "\n" if lines else "no migration to profile\n"
