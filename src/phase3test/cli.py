@@ -87,7 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("paths", nargs="*", help="more test paths to run with the suites (e.g. tests/)")
     gate.add_argument("--pytest-arg", action="append", default=[], help="pass this on to pytest (repeatable)")
     measure = commands.add_parser(
-        "profile", help="apply migrations on the seed data (--scale) and measure the locks they hold, for how long"
+        "profile",
+        help="grow the tables each migration touches (--rows), apply it and measure the locks it holds, for how "
+        "long, and what that comes to at production's row counts",
     )
     measure.add_argument(
         "migrations", nargs="*", help="files or versions to profile (default: those after the history, else all)"
@@ -372,7 +374,15 @@ def profile_command(settings: Settings, wanted: list[str]) -> int:
                 hint="the profile needs rows: add supabase/seed.sql or seeders (phase3test_seeders), and --scale",
             )
         target = provisioned.target
-        profiles = profile_each(target, target.template(SEEDED), chain, chosen, settings.project)
+        profiles = profile_each(
+            target,
+            target.template(SEEDED),
+            chain,
+            chosen,
+            settings.project,
+            settings.profile_rows,
+            settings.production_rows,
+        )
     print(render(profiles), end="")
     found = [finding for measured in profiles for finding in findings(measured, settings.max_lock_ms)]
     for finding in found:

@@ -32,6 +32,7 @@ import pytest
 
 from phase3test.errors import Phase3TestError, SetupError
 from phase3test.migrations.adoption import SuiteModes, parse_suite_modes, parse_version
+from phase3test.profiling.scale import PROFILE_ROWS, RowCounts, parse_row_counts
 from phase3test.project import SupabaseProject, find_supabase_dir
 from phase3test.seeding.model import parse_scale, parse_seed
 from phase3test.settings_file import SETTINGS_FILE, SettingsFile
@@ -177,6 +178,21 @@ SETTINGS: tuple[Setting, ...] = (
         parse=_milliseconds,
     ),
     Setting(
+        "profile_rows",
+        "the rows `phase3test profile` grows the tables a migration touches to: a number for the largest (the "
+        "others in proportion) and table=rows for tables set one by one",
+        default=str(PROFILE_ROWS),
+        cli_aliases=("--rows",),
+        parse=parse_row_counts,
+    ),
+    Setting(
+        "production_rows",
+        "the rows the tables hold in production, to which the profile's figures are extrapolated: table=rows "
+        "pairs and, for the others, a number for the largest (default: ten times the rows measured)",
+        default="",
+        parse=parse_row_counts,
+    ),
+    Setting(
         "require_rows",
         "an access cell whose table has no rows to act on fails (default: it is reported unchecked, "
         "listed and counted)",
@@ -248,7 +264,7 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
     "snapshot": _SERVER,
     "seed": ("seeders", "seed", "seed_scale"),
     "down": ("home",),
-    "profile": (*_SERVER, "adopted_at", "base_ref", "max_lock_ms"),
+    "profile": (*_SERVER, "adopted_at", "base_ref", "max_lock_ms", "profile_rows", "production_rows"),
     "check": tuple(s.name for s in SETTINGS),
     "settings": tuple(s.name for s in SETTINGS),
 }
@@ -275,6 +291,8 @@ class Settings:
     adopted_at: str | None = None
     suites: SuiteModes = field(default_factory=SuiteModes)
     max_lock_ms: int = 1000
+    profile_rows: RowCounts = field(default_factory=lambda: RowCounts(PROFILE_ROWS))
+    production_rows: RowCounts = field(default_factory=RowCounts)
     require_rows: bool = False
     expected_skips: Path | None = None
     advisors_accepted: Path | None = None

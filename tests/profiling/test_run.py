@@ -28,14 +28,18 @@ def test_the_profile_names_each_statement_and_the_lock_each_table_kept(tmp_path,
         "set local lock_timeout = '5s';\ncreate index notes_body_idx on public.notes (body);\n"
     )
     (project / "supabase/rollbacks/20240103000000_index.down.sql").write_text("drop index public.notes_body_idx;\n")
-    result = run_profile(project, home, "20240103000000_index.sql")
+    result = run_profile(project, home, "20240103000000_index.sql", "--rows=20000")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("20240103000000_index.sql: ") and lines[0].endswith(" ms, in one transaction")
-    assert "create index notes_body_idx on public.notes (body)  (takes ShareLock on public.notes;" in lines[2]
-    assert "reads public.notes in full)" in lines[2]
+    assert lines[1] == "  grew public.notes from 4 to 20,000 rows"
+    assert "create index notes_body_idx on public.notes (body)  (takes ShareLock on public.notes;" in lines[3]
+    assert "reads public.notes in full)" in lines[3]
     held = [line for line in lines if line.lstrip().startswith("held")]
-    assert len(held) == 1 and "ShareLock on public.notes (4 rows), from line 2, blocks writers" in held[0]
+    assert len(held) == 1 and "ShareLock on public.notes (20,000 rows), from line 2, blocks writers" in held[0]
+    statement = lines[4].lstrip()  # the build carried to production's rows, and how it grew
+    assert statement.startswith("in production ≈ ") and " ms at 200,000 rows (" in statement
+    assert lines[lines.index(held[0]) + 1].lstrip().startswith("in production ≈ ")
 
 
 def test_without_a_name_every_file_after_the_history_is_profiled_and_an_unknown_one_is_refused(
@@ -58,9 +62,26 @@ def test_a_migration_that_breaks_a_rule_fails_the_profile_naming_it(tmp_path, no
         "create index notes_body_idx on public.notes (body);\n"
     )
     (project / "supabase/rollbacks/20240103000000_index.down.sql").write_text("drop index public.notes_body_idx;\n")
-    result = run_profile(project, home, "20240103000000", "--pg-max-lock-ms=5000")
+    result = run_profile(project, home, "20240103000000", "--pg-max-lock-ms=5000", "--rows=20000")
     assert result.returncode == 1, result.stderr
     failures = [line for line in result.stdout.splitlines() if line.startswith("FAIL ")]
     assert len(failures) == 1 and failures[0].startswith(
         "FAIL 20240103000000_index.sql:1: takes ShareLock on public.notes (blocks writers) with no lock_timeout"
     )
+
+
+def test_the_budget_applies_at_production_row_counts_extrapolated_from_two_scales(tmp_path, notes_project, home):
+    """30-odd ms at 100,000 rows passes a budget of 1 s; the same index build at 100M rows does not."""
+    project = notes_project(tmp_path / "project")
+    (project / "supabase/migrations/20240103000000_index.sql").write_text(
+        "set local lock_timeout = '5s';\ncreate index notes_body_idx on public.notes (body);\n"
+    )
+    (project / "supabase/rollbacks/20240103000000_index.down.sql").write_text("drop index public.notes_body_idx;\n")
+    measured = ["20240103000000", "--rows=100000"]
+    small = run_profile(project, home, *measured, "--pg-production-rows=public.notes=100000")
+    assert small.returncode == 0, small.stdout + small.stderr
+    big = run_profile(project, home, *measured, "--pg-production-rows=notes=100000000")
+    assert big.returncode == 1, big.stdout + big.stderr
+    (failure,) = [line for line in big.stdout.splitlines() if line.startswith("FAIL ")]
+    assert failure.startswith("FAIL 20240103000000_index.sql:2: holds ShareLock on public.notes to commit for ")
+    assert " ms at 100,000 rows, ≈ " in failure and " ms in production (line 2 grows " in failure

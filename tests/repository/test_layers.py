@@ -23,7 +23,8 @@ MAY_IMPORT: dict[str, set[str]] = {
     "access": BASE | {"supabase", "inspection"},
     "docs": BASE | {"supabase", "migrations"},
     "settings_file": {"errors"},
-    "settings": BASE | {"server", "seeding", "migrations", "settings_file"},  # below supabase: it never imports it
+    # below supabase (it never imports it); profiling for the profile's row counts
+    "settings": BASE | {"server", "seeding", "migrations", "settings_file", "profiling"},
     "provisioning": BASE | {"server", "supabase", "migrations", "seeding", "settings"},
     "report": BASE | {"access", "inspection", "migrations"},
     "profiling": BASE | {"server", "migrations"},

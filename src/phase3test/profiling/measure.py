@@ -21,6 +21,8 @@ import psycopg
 from phase3test.migrations.discovery import Migration
 from phase3test.migrations.runner import apply
 from phase3test.migrations.statements import Statement, needs_autocommit
+from phase3test.profiling.extrapolate import Estimate
+from phase3test.profiling.grow import Growth
 from phase3test.profiling.workload import Wait
 
 # Relation lock modes, weakest first (PostgreSQL's table-level locks).
@@ -55,6 +57,13 @@ class StatementCost:
     lock_timeout: str = "0"  # in force when it ran ("0": it would wait for its locks as long as it takes)
     rows_locked: tuple[tuple[str, int], ...] = ()  # (table, rows it updated or deleted): locked until commit
     held_ms: float = 0.0  # from its start until the file committed (what it locked stays locked that long)
+    at_production: Estimate | None = None  # ms carried to production's rows
+    held_in_production: float | None = None  # held_ms with every statement from it on carried there
+
+    @property
+    def expected_held_ms(self) -> float:
+        """How long what it locked stays locked in production, as well as it is known."""
+        return self.held_ms if self.held_in_production is None else self.held_in_production
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,12 @@ class HeldLock:
     mode: str
     line: int  # the statement that took it
     held_ms: float
+    in_production: float | None = None  # held_ms with every statement from `line` on carried to production's rows
+
+    @property
+    def expected_ms(self) -> float:
+        """How long it is held in production, as well as it is known."""
+        return self.held_ms if self.in_production is None else self.in_production
 
     @property
     def blocks(self) -> str:
@@ -86,6 +101,8 @@ class Profile:
     rows: dict[str, int] = field(default_factory=dict)  # rows of each locked table, when counted
     created: set[str] = field(default_factory=set)  # tables the migration created: nobody waited on those
     waits: list[Wait] = field(default_factory=list)  # readers and writers on its tables while it ran again
+    growth: list[Growth] = field(default_factory=list)  # the tables grown to be measured at scale
+    production_rows: dict[str, int] = field(default_factory=dict)  # what its figures are carried to
 
     def strongest(self) -> dict[str, HeldLock]:
         """Per table, the strongest lock held (the first statement to take it)."""

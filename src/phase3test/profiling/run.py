@@ -1,10 +1,14 @@
-"""The lock profile of chosen migrations on the project's seeded data: for each, a fresh clone of the seeded
-head taken down to the version before it (its rows kept), then the file applied and measured."""
+"""The lock profile of chosen migrations at a production-like scale: for each, a clone of the seeded head taken
+down to the version before it (its rows kept), the tables it touches grown to half and then the whole of
+`profile_rows`, the file applied and measured at both, and the figures carried to `production_rows`."""
 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import psycopg
 
@@ -12,57 +16,138 @@ from phase3test.errors import SetupError
 from phase3test.migrations.discovery import Migration
 from phase3test.migrations.downward import roll_back_seeded
 from phase3test.migrations.runner import apply
-from phase3test.profiling.measure import Profile, profile
+from phase3test.profiling.extrapolate import NOISE_MS, extrapolate
+from phase3test.profiling.grow import Growth, grow, row_count
+from phase3test.profiling.measure import Profile, StatementCost, profile
+from phase3test.profiling.scale import RowCounts, production
 from phase3test.profiling.workload import Workload
 from phase3test.project import SupabaseProject
 from phase3test.server.target import Target
 
+_CLONES = itertools.count()  # clones of one migration's database are nested: each needs a name of its own
+
 
 def profile_each(
-    target: Target, template: str, chain: Sequence[Migration], chosen: Sequence[Migration], project: SupabaseProject
+    target: Target,
+    template: str,
+    chain: Sequence[Migration],
+    chosen: Sequence[Migration],
+    project: SupabaseProject,
+    rows: RowCounts,
+    production_rows: RowCounts,
 ) -> list[Profile]:
-    """Each chosen migration measured on its own clone of `template` (the seeded head): alone, then on a second
-    clone with readers and writers on the tables it locked (those it did not create)."""
+    """Each chosen migration measured on clones of `template` (the seeded head) rolled back to before it: at
+    the seed data's scale to find the tables it touches, at half and at all of `rows` once they are grown, and
+    with readers and writers on those tables; its figures then carried to `production_rows`."""
     profiles = []
     for migration in chosen:
-        with _before(target, template, chain, migration, project) as (conn, _):
-            measured = profile(conn, migration)
-            measured.rows = _rows(conn, [lock.table for lock in measured.locks])
-        touched = sorted({lock.table for lock in measured.locks} - measured.created)
-        if touched:
-            with _before(target, template, chain, migration, project) as (conn, name):
-                with Workload(target.conninfo(name), touched) as load:
-                    apply(conn, migration)
-                measured.waits = load.waits
+        with _rolled_back(target, template, chain, migration, project) as base:
+            first = _measure(target, base, migration)
+            touched = sorted({lock.table for lock in first.locks} - first.created)
+            if not touched:
+                profiles.append(first)
+                continue
+            with psycopg.connect(target.conninfo(base), autocommit=True) as conn:
+                now = {table: row_count(conn, table) for table in touched}
+            wanted = rows.of(now)
+            smaller, smaller_rows, measured, growth = None, now, first, [Growth(t, n, n, n) for t, n in now.items()]
+            if wanted != now:
+                halfway = {table: max(now[table], count // 2) for table, count in wanted.items()}
+                smaller = first
+                if halfway != now:
+                    smaller_rows = {g.table: g.after for g in _grow(target, base, halfway)}
+                    smaller = _measure(target, base, migration)
+                grown = _grow(target, base, wanted)
+                growth = [replace(g, before=now[g.table]) for g in grown]
+                measured = _measure(target, base, migration)
+            measured.growth = growth
+            with (
+                _clone(target, base, migration) as name,
+                psycopg.connect(target.conninfo(name), autocommit=True) as conn,
+                Workload(target.conninfo(name), touched) as load,
+            ):
+                apply(conn, migration)
+            measured.waits = load.waits
+            _carry(measured, smaller, smaller_rows, production(measured.rows, production_rows))
         profiles.append(measured)
     return profiles
 
 
+def _grow(target: Target, name: str, wanted: dict[str, int]) -> list[Growth]:
+    with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
+        return [grow(conn, table, count) for table, count in wanted.items()]
+
+
+def _measure(target: Target, base: str, migration: Migration) -> Profile:
+    """`migration` applied and measured on a clone of `base`, with the rows of each table it locked."""
+    with _clone(target, base, migration) as name, psycopg.connect(target.conninfo(name), autocommit=True) as conn:
+        measured = profile(conn, migration)
+        measured.rows = {table: row_count(conn, table) for table in sorted({lock.table for lock in measured.locks})}
+    return measured
+
+
+def _carry(measured: Profile, smaller: Profile | None, smaller_rows: dict[str, int], wanted: dict[str, int]) -> None:
+    """Each statement's time carried to production's rows `wanted` at the pace it grew from `smaller` (measured
+    at `smaller_rows`); a lock is then held in production for the carried times of the statements from the one
+    that took it to commit, and a query that waited for it waits that much longer."""
+    measured.production_rows = {table: wanted[table] for table in measured.rows if table in wanted and table}
+    grown = {t: n for t, n in measured.rows.items() if n > 0 and t in measured.production_rows}
+    pace = {t: measured.production_rows[t] / n for t, n in grown.items()}
+    dominant = max(pace, key=lambda t: pace[t], default=None)  # a statement naming no table grows as this one
+    earlier = {cost.line: cost.ms for cost in smaller.statements} if smaller else {}
+    carried = []
+    for cost in measured.statements:
+        named = [t for t in _tables_of(cost) if t in pace] or ([dominant] if dominant else [])
+        if not named:
+            carried.append(cost)
+            continue
+        table = max(named, key=lambda t: pace[t])
+        smaller_ms = earlier.get(cost.line)
+        estimate = extrapolate(
+            cost.ms, grown[table], smaller_ms, smaller_rows.get(table, 0), measured.production_rows[table]
+        )
+        carried.append(replace(cost, at_production=estimate))
+    after = list(itertools.accumulate(c.at_production.ms if c.at_production else c.ms for c in reversed(carried)))
+    measured.statements = [
+        replace(cost, held_in_production=held) for cost, held in zip(carried, reversed(after), strict=True)
+    ]
+    from_line = {cost.line: cost.expected_held_ms for cost in measured.statements}
+    measured.locks = [replace(lock, in_production=from_line.get(lock.line)) for lock in measured.locks]
+    strongest = measured.strongest()
+    for wait in measured.waits:  # a query that waited for the migration waits as much longer as its lock is held
+        holder = strongest.get(wait.table)
+        if wait.waited_for and holder is not None and holder.held_ms > 0:
+            wait.expected_ms = wait.longest_ms * holder.expected_ms / holder.held_ms
+
+
+def _tables_of(cost: StatementCost) -> set[str]:
+    """The tables a statement locked, rewrote, read in full or changed rows of: what its time grows with."""
+    return {t for t, _ in cost.locks} | set(cost.rewrote) | set(cost.scanned) | {t for t, _ in cost.rows_locked}
+
+
 @contextlib.contextmanager
-def _before(
+def _rolled_back(
     target: Target, template: str, chain: Sequence[Migration], migration: Migration, project: SupabaseProject
-) -> Iterator[tuple[psycopg.Connection, str]]:
+) -> Iterator[str]:
     """A clone of the seeded head taken down to just before `migration` (its rows kept), dropped afterwards."""
+    with _clone(target, template, migration) as name:
+        with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
+            closed = roll_back_seeded(conn, list(chain), list(chain).index(migration), project)
+        if closed:
+            raise SetupError(f"cannot profile {migration.path.name} on seed data: {closed}")
+        yield name
+
+
+@contextlib.contextmanager
+def _clone(target: Target, source: str, migration: Migration) -> Iterator[str]:
+    """A new database copied from `source`, dropped when done with."""
     with psycopg.connect(target.conninfo(), autocommit=True) as admin:
-        name = target.name(f"profile_{migration.version}")
-        target.create(admin, name, template)
+        name = target.name(f"profile_{migration.version}_{os.getpid()}_{next(_CLONES)}")
+        target.create(admin, name, source)
         try:
-            with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
-                closed = roll_back_seeded(conn, list(chain), list(chain).index(migration), project)
-                if closed:
-                    raise SetupError(f"cannot profile {migration.path.name} on seed data: {closed}")
-                yield conn, name
+            yield name
         finally:
             target.drop(admin, name)
-
-
-def _rows(conn: psycopg.Connection, tables: list[str]) -> dict[str, int]:
-    """How many rows each table the migration locked holds now (the scale its figures were measured at)."""
-    counts = {}
-    for table in sorted(set(tables)):
-        row = conn.execute(f"select count(*) from {table}").fetchone()  # a name pg_catalog gave, quoted
-        counts[table] = int(row[0]) if row else 0
-    return counts
 
 
 def render(profiles: Sequence[Profile]) -> str:
@@ -72,6 +157,11 @@ def render(profiles: Sequence[Profile]) -> str:
     for measured in profiles:
         how = "in one transaction" if measured.transactional else "statement by statement (outside a transaction)"
         lines.append(f"{measured.migration}: {measured.ms:.1f} ms, {how}")
+        for grown in measured.growth:
+            if grown.after > grown.before:
+                lines.append(f"  grew {grown.table} from {grown.before:,} to {grown.after:,} rows")
+            if grown.short:
+                lines.append(f"  {grown.table} kept at {grown.after:,} rows, not {grown.target:,}: {grown.short}")
         for cost in measured.statements:
             effects = [f"takes {mode} on {table}" for table, mode in cost.locks]
             effects += [f"rewrites {table}" for table in cost.rewrote]
@@ -80,6 +170,8 @@ def render(profiles: Sequence[Profile]) -> str:
                 f"  line {cost.line:<4} {cost.ms:9.1f} ms  {cost.sql.splitlines()[0][:60] if cost.sql else ''}"
                 + (f"  ({'; '.join(effects)})" if effects else "")
             )
+            if cost.at_production and cost.ms >= NOISE_MS:
+                lines.append(f"       in production {cost.at_production.describe()}")
         for lock in sorted(measured.strongest().values(), key=lambda lock: -lock.held_ms):
             if lock.table in measured.created:
                 continue  # nobody could have been waiting on a table that did not exist
@@ -88,7 +180,12 @@ def render(profiles: Sequence[Profile]) -> str:
             lines.append(
                 f"  held {lock.held_ms:9.1f} ms  {lock.mode} on {lock.table} ({rows}), from line {lock.line}{blocks}"
             )
+            if lock.blocks and lock.in_production is not None:
+                lines.append(
+                    f"       in production ≈ {lock.in_production:,.0f} ms (to commit, each statement carried there)"
+                )
         for wait in measured.waits:
             waited = f" (waited for {', '.join(sorted(wait.waited_for))})" if wait.waited_for else ""
-            lines.append(f"  {wait.kind} of {wait.table}: longest query {wait.longest_ms:.1f} ms{waited}")
+            expected = f", ≈ {wait.expected_ms:,.0f} ms in production" if wait.expected_ms is not None else ""
+            lines.append(f"  {wait.kind} of {wait.table}: longest query {wait.longest_ms:.1f} ms{waited}{expected}")
     return "\n".join(lines) + "\n" if lines else "no migration to profile\n"

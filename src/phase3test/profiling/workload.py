@@ -33,6 +33,7 @@ class Wait:
     kind: str  # READER or WRITER
     longest_ms: float = 0.0
     waited_for: set[str] = field(default_factory=set)  # lock modes, or ROW_LOCK
+    expected_ms: float | None = None  # longest_ms carried to production's rows, when it was
 
 
 class Workload:

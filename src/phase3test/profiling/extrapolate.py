@@ -1,0 +1,66 @@
+"""A figure measured at two scales, carried to production's row count.
+
+Between the two measurements the figure grows as rows^k: k near 1 is a
+scan or a rewrite (linear), near 0 a catalog change (constant), above 1 a
+sort that spills or a plan that changed; the same k carries it to
+production. Figures too short to have grown measurably are held constant,
+a figure measured at one scale only (its table could not grow) is assumed
+linear, and any k outside LINEAR is said to be a guess.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+NOISE_MS = 5.0  # below this a figure is timer and scheduling noise: it does not tell how it grows
+LINEAR = (0.75, 1.3)
+MAX_EXPONENT = 2.5
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A figure at production's rows, from `measured_ms` at `rows` (and `smaller_ms` at `smaller_rows`)."""
+
+    ms: float
+    production_rows: int
+    measured_ms: float
+    rows: int
+    smaller_ms: float | None
+    smaller_rows: int
+    exponent: float
+
+    @property
+    def growth(self) -> str:
+        """How the figure grows with the rows, in words a reviewer can weigh."""
+        if self.smaller_ms is None or not 0 < self.smaller_rows < self.rows:
+            return "measured at one scale, assumed linear"
+        if self.measured_ms < NOISE_MS:
+            return "too short to grow measurably"
+        if LINEAR[0] <= self.exponent <= LINEAR[1]:
+            return "grows linearly"
+        pace = "faster" if self.exponent > LINEAR[1] else "slower"
+        return f"grows as rows^{self.exponent:.1f}, {pace} than linear: the figure is a guess"
+
+    def describe(self) -> str:
+        """`≈ 8,400 ms at 10,000,000 rows (grows linearly: 410 ms at 500,000, 850 ms at 1,000,000)`."""
+        seen = f"{self.measured_ms:,.0f} ms at {self.rows:,}"
+        if self.smaller_ms is not None and 0 < self.smaller_rows < self.rows:
+            seen = f"{self.smaller_ms:,.0f} ms at {self.smaller_rows:,}, {seen}"
+        return f"≈ {self.ms:,.0f} ms at {self.production_rows:,} rows ({self.growth}: {seen})"
+
+
+def extrapolate(
+    measured_ms: float, rows: int, smaller_ms: float | None, smaller_rows: int, production_rows: int
+) -> Estimate:
+    """`measured_ms` at `rows` (and `smaller_ms` at `smaller_rows`, if measured) carried to `production_rows`."""
+    if smaller_ms is None or not 0 < smaller_rows < rows:
+        exponent = 1.0
+    elif measured_ms < NOISE_MS:
+        exponent = 0.0
+    else:
+        ratio = max(measured_ms, 1e-6) / max(smaller_ms, 1e-6)
+        exponent = min(MAX_EXPONENT, max(0.0, math.log(ratio) / math.log(rows / smaller_rows)))
+    scale = production_rows / rows if rows else 1.0
+    ms = measured_ms * scale**exponent if scale > 1 else measured_ms
+    return Estimate(ms, production_rows, measured_ms, rows, smaller_ms, smaller_rows, exponent)
