@@ -19,15 +19,19 @@ def test_a_figure_that_doubled_with_the_rows_grows_tenfold_with_ten_times_the_ro
     )
 
 
-def test_a_figure_that_grew_faster_than_the_rows_is_carried_at_its_pace_and_called_a_guess():
-    estimate = extrapolate(400.0, 1_000_000, 100.0, 500_000, 2_000_000)  # x4 for x2: rows^2
-    assert estimate.ms == pytest.approx(1600.0)
-    assert estimate.growth == "grows as rows^2.0, faster than linear: the figure is a guess"
+def test_a_figure_that_grew_faster_than_the_rows_is_carried_at_its_pace_up_to_a_cap_and_called_a_guess():
+    estimate = extrapolate(280.0, 1_000_000, 200.0, 500_000, 2_000_000)  # x1.4 for x2: rows^0.49
+    assert estimate.ms == pytest.approx(392.0, rel=0.01)
+    assert estimate.growth == "grows as rows^0.5, slower than linear: the figure is a guess"
+    steep = extrapolate(400.0, 1_000_000, 100.0, 500_000, 4_000_000)  # x4 for x2 is rows^2: capped at rows^1.5
+    assert steep.ms == pytest.approx(3200.0) and steep.growth.startswith("grows as rows^1.5, faster than linear")
 
 
 def test_a_figure_too_short_to_grow_stays_as_it_is_and_one_scale_is_assumed_linear():
     short = extrapolate(0.9, 1_000_000, 0.1, 500_000, 10_000_000)  # x9 of noise must not become x9^3.3
     assert short.ms == pytest.approx(0.9) and short.growth == "too short to grow measurably"
+    unclear = extrapolate(30.0, 1_000_000, 2.0, 500_000, 10_000_000)  # x15 from a figure of noise: linear
+    assert unclear.ms == pytest.approx(300.0) and unclear.growth.endswith("to tell, assumed linear")
     alone = extrapolate(50.0, 40, None, 40, 400)
     assert alone.ms == pytest.approx(500.0) and alone.growth == "measured at one scale, assumed linear"
 

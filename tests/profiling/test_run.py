@@ -28,7 +28,7 @@ def test_the_profile_names_each_statement_and_the_lock_each_table_kept(tmp_path,
         "set local lock_timeout = '5s';\ncreate index notes_body_idx on public.notes (body);\n"
     )
     (project / "supabase/rollbacks/20240103000000_index.down.sql").write_text("drop index public.notes_body_idx;\n")
-    result = run_profile(project, home, "20240103000000_index.sql", "--rows=20000")
+    result = run_profile(project, home, "20240103000000_index.sql", "--rows=20000", "--pg-max-lock-ms=60000")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("20240103000000_index.sql: ") and lines[0].endswith(" ms, in one transaction")
@@ -62,7 +62,7 @@ def test_a_migration_that_breaks_a_rule_fails_the_profile_naming_it(tmp_path, no
         "create index notes_body_idx on public.notes (body);\n"
     )
     (project / "supabase/rollbacks/20240103000000_index.down.sql").write_text("drop index public.notes_body_idx;\n")
-    result = run_profile(project, home, "20240103000000", "--pg-max-lock-ms=5000", "--rows=20000")
+    result = run_profile(project, home, "20240103000000", "--pg-max-lock-ms=60000", "--rows=20000")
     assert result.returncode == 1, result.stderr
     failures = [line for line in result.stdout.splitlines() if line.startswith("FAIL ")]
     assert len(failures) == 1 and failures[0].startswith(

@@ -5,7 +5,8 @@ scan or a rewrite (linear), near 0 a catalog change (constant), above 1 a
 sort that spills or a plan that changed; the same k carries it to
 production. Figures too short to have grown measurably are held constant,
 a figure measured at one scale only (its table could not grow) is assumed
-linear, and any k outside LINEAR is said to be a guess.
+linear (so is one too short at the smaller scale to tell), k is capped at
+MAX_EXPONENT, and any k outside LINEAR is said to be a guess.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 NOISE_MS = 5.0  # below this a figure is timer and scheduling noise: it does not tell how it grows
 LINEAR = (0.75, 1.3)
-MAX_EXPONENT = 2.5
+MAX_EXPONENT = 1.5  # a sort is n log n; a steeper pace between two one-shot timings is mostly noise
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,12 @@ class Estimate:
     @property
     def growth(self) -> str:
         """How the figure grows with the rows, in words a reviewer can weigh."""
+        if self.measured_ms < NOISE_MS and self.smaller_ms is not None:
+            return "too short to grow measurably"
         if self.smaller_ms is None or not 0 < self.smaller_rows < self.rows:
             return "measured at one scale, assumed linear"
-        if self.measured_ms < NOISE_MS:
-            return "too short to grow measurably"
+        if self.smaller_ms < NOISE_MS:
+            return "too short at the smaller scale to tell, assumed linear"
         if LINEAR[0] <= self.exponent <= LINEAR[1]:
             return "grows linearly"
         pace = "faster" if self.exponent > LINEAR[1] else "slower"
@@ -54,10 +57,10 @@ def extrapolate(
     measured_ms: float, rows: int, smaller_ms: float | None, smaller_rows: int, production_rows: int
 ) -> Estimate:
     """`measured_ms` at `rows` (and `smaller_ms` at `smaller_rows`, if measured) carried to `production_rows`."""
-    if smaller_ms is None or not 0 < smaller_rows < rows:
-        exponent = 1.0
-    elif measured_ms < NOISE_MS:
+    if measured_ms < NOISE_MS and smaller_ms is not None:
         exponent = 0.0
+    elif smaller_ms is None or not 0 < smaller_rows < rows or smaller_ms < NOISE_MS:
+        exponent = 1.0
     else:
         ratio = max(measured_ms, 1e-6) / max(smaller_ms, 1e-6)
         exponent = min(MAX_EXPONENT, max(0.0, math.log(ratio) / math.log(rows / smaller_rows)))

@@ -53,11 +53,12 @@ def profile_each(
             smaller, smaller_rows, measured, growth = None, now, first, [Growth(t, n, n, n) for t, n in now.items()]
             if wanted != now:
                 halfway = {table: max(now[table], count // 2) for table, count in wanted.items()}
-                smaller = first
+                smaller, first_copy = first, 1
                 if halfway != now:
-                    smaller_rows = {g.table: g.after for g in _grow(target, base, halfway)}
+                    grown = _grow(target, base, halfway, first_copy)
+                    smaller_rows, first_copy = {g.table: g.after for g in grown}, max(g.next_copy for g in grown)
                     smaller = _measure(target, base, migration)
-                grown = _grow(target, base, wanted)
+                grown = _grow(target, base, wanted, first_copy)
                 growth = [replace(g, before=now[g.table]) for g in grown]
                 measured = _measure(target, base, migration)
             measured.growth = growth
@@ -73,9 +74,9 @@ def profile_each(
     return profiles
 
 
-def _grow(target: Target, name: str, wanted: dict[str, int]) -> list[Growth]:
+def _grow(target: Target, name: str, wanted: dict[str, int], first_copy: int) -> list[Growth]:
     with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
-        return [grow(conn, table, count) for table, count in wanted.items()]
+        return [grow(conn, table, count, first_copy) for table, count in wanted.items()]
 
 
 def _measure(target: Target, base: str, migration: Migration) -> Profile:
@@ -159,7 +160,8 @@ def render(profiles: Sequence[Profile]) -> str:
         lines.append(f"{measured.migration}: {measured.ms:.1f} ms, {how}")
         for grown in measured.growth:
             if grown.after > grown.before:
-                lines.append(f"  grew {grown.table} from {grown.before:,} to {grown.after:,} rows")
+                parents = f" (and {', '.join(grown.parents)}, which its key references)" if grown.parents else ""
+                lines.append(f"  grew {grown.table} from {grown.before:,} to {grown.after:,} rows{parents}")
             if grown.short:
                 lines.append(f"  {grown.table} kept at {grown.after:,} rows, not {grown.target:,}: {grown.short}")
         for cost in measured.statements:
