@@ -31,6 +31,7 @@ from phase3test.inspection import catalog
 from phase3test.migrations.adoption import project_history
 from phase3test.migrations.discovery import Migration, discover
 from phase3test.migrations.runner import MigrationError
+from phase3test.profiling.accepted import judge, load_accepted
 from phase3test.profiling.rules import findings
 from phase3test.profiling.run import profile_each, render
 from phase3test.provisioning.provisioned import Provisioned
@@ -367,6 +368,7 @@ def profile_command(settings: Settings, wanted: list[str]) -> int:
     the API waiting (profiling/rules.py)."""
     chain = in_their_era(discover(settings.project.migrations_dir).migrations, platform_of(settings))
     chosen = _chosen(chain, wanted, settings)
+    accepted = load_accepted(settings.profile_accepted) if settings.profile_accepted else []
     with _project_server(settings) as provisioned:
         if not provisioned.seeded:
             raise SetupError(
@@ -385,9 +387,14 @@ def profile_command(settings: Settings, wanted: list[str]) -> int:
         )
     print(render(profiles), end="")
     found = [finding for measured in profiles for finding in findings(measured, settings.max_lock_ms)]
-    for finding in found:
+    verdict = judge(found, accepted, {measured.migration for measured in profiles})
+    for finding, entry in verdict.accepted:
+        print(f"accepted {finding}  [{entry.reason}]")
+    for finding in verdict.failing:
         print(f"FAIL {finding}")
-    return EXIT_FAILED if found else EXIT_OK
+    for entry in verdict.stale:
+        print(f"STALE {settings.profile_accepted}: accepts {entry}, which the profile no longer finds: remove it")
+    return EXIT_FAILED if verdict.failing or verdict.stale else EXIT_OK
 
 
 def _chosen(chain: list[Migration], wanted: list[str], settings: Settings) -> list[Migration]:

@@ -193,6 +193,11 @@ SETTINGS: tuple[Setting, ...] = (
         parse=parse_row_counts,
     ),
     Setting(
+        "profile_accepted",
+        "findings of `phase3test profile` this project accepts, each with its migration, rule and reason (YAML)",
+        Path,
+    ),
+    Setting(
         "require_rows",
         "an access cell whose table has no rows to act on fails (default: it is reported unchecked, "
         "listed and counted)",
@@ -264,7 +269,15 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
     "snapshot": _SERVER,
     "seed": ("seeders", "seed", "seed_scale"),
     "down": ("home",),
-    "profile": (*_SERVER, "adopted_at", "base_ref", "max_lock_ms", "profile_rows", "production_rows"),
+    "profile": (
+        *_SERVER,
+        "adopted_at",
+        "base_ref",
+        "max_lock_ms",
+        "profile_rows",
+        "production_rows",
+        "profile_accepted",
+    ),
     "check": tuple(s.name for s in SETTINGS),
     "settings": tuple(s.name for s in SETTINGS),
 }
@@ -293,6 +306,7 @@ class Settings:
     max_lock_ms: int = 1000
     profile_rows: RowCounts = field(default_factory=lambda: RowCounts(PROFILE_ROWS))
     production_rows: RowCounts = field(default_factory=RowCounts)
+    profile_accepted: Path | None = None
     require_rows: bool = False
     expected_skips: Path | None = None
     advisors_accepted: Path | None = None

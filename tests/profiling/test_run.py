@@ -85,3 +85,33 @@ def test_the_budget_applies_at_production_row_counts_extrapolated_from_two_scale
     (failure,) = [line for line in big.stdout.splitlines() if line.startswith("FAIL ")]
     assert failure.startswith("FAIL 20240103000000_index.sql:2: holds ShareLock on public.notes to commit for ")
     assert " ms at 100,000 rows, ≈ " in failure and " ms in production (line 2 grows " in failure
+
+
+def test_an_accepted_finding_is_printed_with_its_reason_and_a_stale_acceptance_fails(tmp_path, notes_project, home):
+    project = notes_project(tmp_path / "project")
+    (project / "supabase/migrations/20240103000000_index.sql").write_text(
+        "create index notes_body_idx on public.notes (body);\n"
+    )
+    (project / "supabase/rollbacks/20240103000000_index.down.sql").write_text("drop index public.notes_body_idx;\n")
+    accepted = project / "accepted.yaml"
+    accepted.write_text("- {migration: '20240103000000', rule: lock_timeout, reason: runs before launch}\n")
+    measured = ["20240103000000", "--rows=20000", "--pg-max-lock-ms=60000", f"--pg-profile-accepted={accepted}"]
+    result = run_profile(project, home, *measured)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("accepted ")]
+    assert line.startswith("accepted 20240103000000_index.sql:1: takes ShareLock") and line.endswith(
+        "[runs before launch]"
+    )
+    accepted.write_text(
+        "- {migration: 20240103000000_index.sql, rule: lock_timeout, reason: runs before launch}\n"
+        "- {migration: '20240103000000', rule: lock_budget, table: notes, reason: fixed since}\n"
+    )
+    stale = run_profile(project, home, *measured)
+    assert stale.returncode == 1, stale.stdout + stale.stderr
+    assert [line for line in stale.stdout.splitlines() if line.startswith(("FAIL", "STALE"))] == [
+        f"STALE {accepted}: accepts lock_budget in 20240103000000 table notes, which the profile no longer finds: "
+        "remove it"
+    ]
+    accepted.write_text("- {migration: '20240103000000', rule: lock_wait, reason: typo}\n")
+    refused = run_profile(project, home, *measured)
+    assert refused.returncode == 2 and "entry 1: no rule 'lock_wait'" in refused.stderr

@@ -40,12 +40,17 @@ _FIXES = (
 )  # fmt: skip
 
 
+LOCK_TIMEOUT, LOCK_BUDGET, ROWS_BUDGET, READERS_WAITED = "lock_timeout", "lock_budget", "rows_budget", "readers_waited"
+RULES = (LOCK_TIMEOUT, LOCK_BUDGET, ROWS_BUDGET, READERS_WAITED)
+
+
 @dataclass(frozen=True)
 class Finding:
     migration: str
     line: int
     table: str
     message: str
+    rule: str  # one of RULES: what a project accepts a finding by (profiling/accepted.py)
 
     def __str__(self) -> str:
         return f"{self.migration}:{self.line}: {self.message}"
@@ -64,7 +69,7 @@ def findings(measured: Profile, max_lock_ms: float) -> list[Finding]:
                 Finding(measured.migration, cost.line, table,
                         f"takes {mode} on {table} (blocks {lock.blocks}) with no lock_timeout: behind a long "
                         f"query it would wait, and every query on {table} behind it; `set lock_timeout = '5s'` "
-                        "(and retry) before it")
+                        "(and retry) before it", LOCK_TIMEOUT)
             )  # fmt: skip
     for lock in measured.strongest().values():
         if lock.table in measured.created or not lock.blocks or lock.expected_ms <= max_lock_ms:
@@ -74,7 +79,8 @@ def findings(measured: Profile, max_lock_ms: float) -> list[Finding]:
             Finding(measured.migration, lock.line, lock.table,
                     f"holds {lock.mode} on {lock.table} to commit for "
                     f"{_how_long(measured, lock.held_ms, lock.in_production, lock.line, lock.table)}, over the "
-                    f"{max_lock_ms:,.0f} ms budget (max_lock_ms), blocking {lock.blocks}: {usual_fix(cost)}")
+                    f"{max_lock_ms:,.0f} ms budget (max_lock_ms), blocking {lock.blocks}: {usual_fix(cost)}",
+                    LOCK_BUDGET)
         )  # fmt: skip
     for cost in measured.statements:
         for table, rows in cost.rows_locked:
@@ -85,7 +91,7 @@ def findings(measured: Profile, max_lock_ms: float) -> list[Finding]:
                         f"locks {rows:,} rows of {table} to commit for "
                         f"{_how_long(measured, cost.held_ms, cost.held_in_production, cost.line, table)}, over the "
                         f"{max_lock_ms:,.0f} ms budget (max_lock_ms): writers to them wait until the file commits; "
-                        f"{usual_fix(cost)}")
+                        f"{usual_fix(cost)}", ROWS_BUDGET)
             )  # fmt: skip
     strongest = measured.strongest()
     for wait in measured.waits:
@@ -101,7 +107,7 @@ def findings(measured: Profile, max_lock_ms: float) -> list[Finding]:
         found.append(  # check: profile.readers_waited
             Finding(measured.migration, line, wait.table,
                     f"kept readers of {wait.table} waiting {wait.longest_ms:,.0f} ms{production} (for {waited}), "
-                    f"over the {max_lock_ms:,.0f} ms budget (max_lock_ms): {fix}")
+                    f"over the {max_lock_ms:,.0f} ms budget (max_lock_ms): {fix}", READERS_WAITED)
         )  # fmt: skip
     return sorted(found, key=lambda finding: finding.line)
 
