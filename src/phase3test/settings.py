@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +84,21 @@ def _milliseconds(text: str) -> int:
     if text.isdigit() and int(text) > 0:
         return int(text)
     raise SetupError(f"{text!r} is not a number of milliseconds (a positive integer)")
+
+
+_CALL = re.compile(r'[A-Za-z_"][\w."$]*\s*\(.*\)', re.DOTALL)
+
+
+def _sql_calls(text: str) -> tuple[str, ...]:
+    """`"private.refresh_a(); private.refresh_b('x')"` as its calls; each must be a function call."""
+    calls = tuple(call.strip() for call in text.split(";") if call.strip())
+    wrong = [call for call in calls if not _CALL.fullmatch(call)]
+    if wrong:
+        raise SetupError(
+            f"{', '.join(map(repr, wrong))} is not a function call",
+            hint='e.g. "private.refresh_dashboard_views()"; separate several with ;',
+        )
+    return calls
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -198,6 +214,13 @@ SETTINGS: tuple[Setting, ...] = (
         Path,
     ),
     Setting(
+        "refresh_functions",
+        "the calls production runs to refresh the materialized views (e.g. private.refresh_dashboard_views(); "
+        "several separated by ;): each is checked under readers, twice at once, and on changed data",
+        default="",
+        parse=_sql_calls,
+    ),
+    Setting(
         "require_rows",
         "an access cell whose table has no rows to act on fails (default: it is reported unchecked, "
         "listed and counted)",
@@ -307,6 +330,7 @@ class Settings:
     profile_rows: RowCounts = field(default_factory=lambda: RowCounts(PROFILE_ROWS))
     production_rows: RowCounts = field(default_factory=RowCounts)
     profile_accepted: Path | None = None
+    refresh_functions: tuple[str, ...] = ()
     require_rows: bool = False
     expected_skips: Path | None = None
     advisors_accepted: Path | None = None
@@ -344,8 +368,10 @@ class Settings:
         rows = []
         for setting in SETTINGS:
             value = getattr(self, setting.name)
-            if value is None or value == "":
+            if value is None or value == "" or value == ():
                 text = ""
+            elif isinstance(value, tuple):
+                text = "; ".join(value)
             elif setting.secret:
                 text = _hidden(value)
             else:

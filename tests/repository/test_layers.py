@@ -30,8 +30,20 @@ MAY_IMPORT: dict[str, set[str]] = {
     "profiling": BASE | {"server", "migrations"},
     "fixtures": BASE | {"server", "supabase", "migrations", "access", "provisioning", "settings"},
     "gate": BASE | {"migrations", "report", "settings"},  # the summary reads report.json
+    # profiling: the refresh-path suite runs the profile's readers on the views a refresh locks (one workload)
     "suites": BASE
-    | {"server", "supabase", "migrations", "inspection", "access", "provisioning", "report", "settings", "fixtures"},
+    | {
+        "server",
+        "supabase",
+        "migrations",
+        "inspection",
+        "access",
+        "profiling",
+        "provisioning",
+        "report",
+        "settings",
+        "fixtures",
+    },
     "plugin": BASE
     | {
         "expected_skips",

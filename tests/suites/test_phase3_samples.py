@@ -1,9 +1,11 @@
 """The Phase 3 project's own checks that matter, each fed a broken copy of the project: the storage bucket's
 privacy and the dashboard's refresh path. Each runs the project's test in a pytest subprocess, with the
-project's supabase/ folder plus one migration that breaks what the check guards."""
+project's supabase/ folder plus one migration that breaks what the check guards; the framework's refresh_path
+suite runs on the same broken refresh function."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import subprocess
@@ -29,13 +31,19 @@ IN_ORDER = ["mv_dashboard_kpis", "mv_revenue_trends", "mv_booking_trends", "mv_e
             "mv_alert_candidates"]  # fmt: skip
 
 
-def refreshes(views: list[str], lock: bool) -> str:
-    """The dashboard's refresh function refreshing `views` in that order, with or without its advisory lock."""
+def refreshes(views: list[str], lock: bool, in_place: tuple[str, ...] = ()) -> str:
+    """The dashboard's refresh function refreshing `views` in that order, with or without its advisory lock,
+    those `in_place` without CONCURRENTLY."""
     body = (
         ["  if not pg_catalog.pg_try_advisory_xact_lock(20251111000100) then return 'skipped'; end if;"] if lock else []
     )
-    body += [f"  refresh materialized view concurrently public.{view};" for view in views]
+    body += [
+        f"  refresh materialized view {'' if view in in_place else 'concurrently '}public.{view};" for view in views
+    ]
     return REFRESH.format(body="\n".join(body))
+
+
+WRONG_ORDER = [view for view in IN_ORDER if view != "mv_equipment_utilization"] + ["mv_equipment_utilization"]
 
 
 def run_broken(tmp_path: Path, home: Path, migration: str, test: str) -> subprocess.CompletedProcess[str]:
@@ -61,9 +69,8 @@ def test_the_bucket_privacy_check_fails_on_a_public_bucket(tmp_path, home):
 
 
 def test_the_refresh_check_fails_when_a_view_is_refreshed_before_one_it_reads(tmp_path, home):
-    order = [view for view in IN_ORDER if view != "mv_equipment_utilization"] + ["mv_equipment_utilization"]
     result = run_broken(
-        tmp_path, home, refreshes(order, lock=True),
+        tmp_path, home, refreshes(WRONG_ORDER, lock=True),
         "tests/phase3/test_dashboard.py::test_refresh_function_brings_every_view_up_to_date",
     )  # fmt: skip
     assert result.returncode == 1, result.stdout[-3000:]
@@ -77,3 +84,32 @@ def test_the_refresh_check_fails_when_a_second_caller_waits_instead_of_skipping(
     )  # fmt: skip
     assert result.returncode == 1, result.stdout[-3000:]
     assert "LockNotAvailable: canceling statement due to lock timeout" in result.stdout
+
+
+# The framework's refresh_path suite on the same broken function, the call pyproject.toml declares.
+REFRESH_PATH_CASES = {
+    "refreshed in place": (
+        refreshes(IN_ORDER, lock=True, in_place=("mv_booking_trends",)),
+        "private.refresh_dashboard_views() kept readers of public.mv_booking_trends waiting * ms on the "
+        "AccessExclusiveLock it takes (over 100 ms): refresh it CONCURRENTLY",
+    ),
+    "without its advisory lock": (
+        refreshes(IN_ORDER, lock=False),
+        "private.refresh_dashboard_views(): a second call while one runs waited on its locks (ExclusiveLock on "
+        "public.mv_dashboard_kpis) until lock_timeout*",
+    ),
+    "in the wrong order": (
+        refreshes(WRONG_ORDER, lock=True),
+        "private.refresh_dashboard_views() left public.mv_alert_candidates unlike its definition: * it reads "
+        "public.mv_equipment_utilization: refresh that first",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(REFRESH_PATH_CASES))
+def test_the_refresh_path_suite_fails_on_the_dashboard_refresh_when_it_is(tmp_path, home, case):
+    migration, expected = REFRESH_PATH_CASES[case]
+    result = run_broken(tmp_path, home, migration, "src/phase3test/suites/test_refresh_path.py")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "1 failed, 2 passed" in result.stdout
+    assert any(fnmatch.fnmatch(line, f"E * {expected}") for line in result.stdout.splitlines()), result.stdout[-3000:]

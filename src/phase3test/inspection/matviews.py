@@ -129,6 +129,57 @@ def _qualified(conn: psycopg.Connection, target: str) -> str:
     return row[0] if row else target
 
 
+def change_base_tables(conn: psycopg.Connection, views: list[MatView]) -> list[str]:
+    """Delete a few rows from every table the views read, so the refresh has real changes to show.
+
+    Foreign keys and triggers are off for these deletes (`session_replication_role`): the
+    database is the test's own, and what matters is that the base data moved.
+    """
+    tables = [
+        name
+        for (name,) in conn.execute(
+            """select distinct format('%%I.%%I', n.nspname, t.relname)
+                 from pg_rewrite w join pg_depend e on e.classid = 'pg_rewrite'::regclass and e.objid = w.oid
+                 join pg_class t on t.oid = e.refobjid and t.relkind in ('r', 'p')
+                 join pg_namespace n on n.oid = t.relnamespace
+                where w.ev_class = any (%s::regclass[]) order by 1""",
+            ([view.name for view in views],),
+        )
+    ]
+    changed = []
+    with conn.transaction():
+        conn.execute("set local session_replication_role = replica")
+        for table in tables:
+            if conn.execute(f"delete from {table} where ctid in (select ctid from {table} limit 3)").rowcount:
+                changed.append(table)
+    return changed
+
+
+def entry_call(call: str) -> sql.Composed:
+    """`select <call>`: a refresh entry point the project declares (its own SQL, from its settings)."""
+    return sql.SQL("select {}").format(sql.SQL(call))
+
+
+def refreshed_by(conn: psycopg.Connection, call: str) -> dict[str, str]:
+    """The materialized views `call` refreshes, each with the lock it takes on it (ExclusiveLock: concurrently;
+    AccessExclusiveLock: in place, blocking readers).
+
+    Observed, not parsed: the call runs in a transaction rolled back afterwards, and the views that transaction
+    then holds one of those locks on are the ones it refreshed, so wrappers, dynamic SQL and helper functions
+    count as the body's own statements do.
+    """
+    with conn.transaction(force_rollback=True):
+        conn.execute(entry_call(call))
+        rows = conn.execute(
+            """select format('%I.%I', n.nspname, c.relname), l.mode
+                 from pg_locks l join pg_class c on c.oid = l.relation and c.relkind = 'm'
+                 join pg_namespace n on n.oid = c.relnamespace
+                where l.pid = pg_backend_pid() and l.granted and l.mode in ('ExclusiveLock', 'AccessExclusiveLock')
+                order by 1, 2 desc"""
+        ).fetchall()
+    return dict(rows)  # the stronger lock where a view was refreshed both ways
+
+
 @dataclass
 class LoadResult:
     """What readers saw while a refresh of the view held its transaction open."""

@@ -37,11 +37,12 @@ class Wait:
 
 
 class Workload:
-    """Start with `with Workload(conninfo, tables) as load:`; `load.waits` once it is over."""
+    """Start with `with Workload(conninfo, tables) as load:`; `load.waits` once it is over. `kinds=(READER,)`
+    leaves the writers out (a materialized view takes no writes)."""
 
-    def __init__(self, conninfo: str, tables: list[str]) -> None:
+    def __init__(self, conninfo: str, tables: list[str], kinds: tuple[str, ...] = (READER, WRITER)) -> None:
         self.conninfo = conninfo
-        self.waits = [Wait(table, kind) for table in tables for kind in (READER, WRITER)]
+        self.waits = [Wait(table, kind) for table in tables for kind in kinds]
         self.stop = threading.Event()
         self.pids: dict[int, Wait] = {}
         self.threads: list[threading.Thread] = []

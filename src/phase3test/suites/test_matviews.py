@@ -46,7 +46,7 @@ def test_after_writes_and_the_refresh_every_view_equals_its_definition(
     views: list[MatView], fresh_db: psycopg.Connection
 ) -> None:
     refresh(fresh_db, views)
-    changed = write_to_base_tables(fresh_db, views)
+    changed = matviews.change_base_tables(fresh_db, views)
     with fresh_db.transaction():  # one snapshot and one now() for the refresh and the comparison
         refresh(fresh_db, views)
         drifted = []
@@ -151,29 +151,3 @@ def refresh(conn: psycopg.Connection, views: list[MatView]) -> None:
         if statement not in done:
             conn.execute(path)
             done.add(statement)
-
-
-def write_to_base_tables(conn: psycopg.Connection, views: list[MatView]) -> list[str]:
-    """Delete a few rows from every table the views read, so the refresh has real changes to show.
-
-    Foreign keys and triggers are off for these deletes (`session_replication_role`): the
-    database is the test's own, and what matters is that the base data moved.
-    """
-    tables = [
-        name
-        for (name,) in conn.execute(
-            """select distinct format('%%I.%%I', n.nspname, t.relname)
-                 from pg_rewrite w join pg_depend e on e.classid = 'pg_rewrite'::regclass and e.objid = w.oid
-                 join pg_class t on t.oid = e.refobjid and t.relkind in ('r', 'p')
-                 join pg_namespace n on n.oid = t.relnamespace
-                where w.ev_class = any (%s::regclass[]) order by 1""",
-            ([view.name for view in views],),
-        )
-    ]
-    changed = []
-    with conn.transaction():
-        conn.execute("set local session_replication_role = replica")
-        for table in tables:
-            if conn.execute(f"delete from {table} where ctid in (select ctid from {table} limit 3)").rowcount:
-                changed.append(table)
-    return changed
