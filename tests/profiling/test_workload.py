@@ -42,3 +42,10 @@ def test_readers_kept_waiting_by_a_rewrite_fail_the_profile(gadgets, pg_server, 
         str(f) for f in findings(rewrite["profile"], 10) if "kept readers of public.gadgets waiting" in f.message
     ]
     assert len(readers) == 1 and "(for AccessShareLock)" in readers[0] and "without a volatile default" in readers[0]
+
+
+def test_a_slow_read_that_waited_on_no_lock_is_not_blamed_on_the_migration(gadgets, pg_server, measured):
+    """A loaded machine can make any read slow; only a read that waited for a lock says the migration kept it."""
+    seen = waits_during(gadgets, pg_server, measured, "create index gadgets_weight_idx on public.gadgets (weight);\n")
+    seen[READER].longest_ms = 60_000.0  # as slow as a starved machine makes it, waiting on nothing
+    assert not [f for f in findings(seen["profile"], 10) if f.rule == "readers_waited"]
