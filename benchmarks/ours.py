@@ -25,6 +25,7 @@ from phase3test.provisioning.provisioned import Provisioned
 from phase3test.provisioning.registry import RunDir, base_dir
 from phase3test.provisioning.run import resolve_binaries
 from phase3test.provisioning.templates import MIGRATED_TEMPLATE
+from phase3test.seeding.template import SeedingPlan
 from phase3test.server import janitor
 from phase3test.server.binaries import PgBinaries
 from phase3test.server.process import ProcessId
@@ -58,9 +59,10 @@ class Toolchain:
         migrations = [m.path.name for m in discover(settings.project.migrations_dir).migrations]
         return cls(settings.project, resolution.binaries, run_as, resolution.steps, resolution.warning, migrations)
 
-    def provisioner(self, base: Path) -> Provisioner:
+    def provisioner(self, base: Path, seeding: SeedingPlan | None = None) -> Provisioner:
+        """`seeding` builds the seeded template too, as a run of a project with seed data does."""
         binaries = reachable_binaries(self.binaries, self.run_as, base / "cache")
-        return Provisioner(self.project, binaries, self.run_as, base)
+        return Provisioner(self.project, binaries, self.run_as, base, seeding)
 
 
 @dataclass

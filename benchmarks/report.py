@@ -48,7 +48,8 @@ def _noun(results: dict, key: str) -> str:  # type: ignore[type-arg]
 
 
 def render(results: dict) -> str:  # type: ignore[type-arg]
-    lines = [*_header(results), "", *_table(results), "", *_seeding(results), *_matviews(results), *_details(results)]
+    lines = [*_header(results), "", *_table(results), "", *_seeding(results), *_matviews(results)]
+    lines += [*_profiling(results), *_details(results)]
     lines += ["", "ratios (medians of this run):"]
     lines += [f"  {r['text']}" for r in results["ratios"]] or ["  none: no baseline could run"]
     lines += ["", summary(results)]
@@ -133,6 +134,50 @@ def _matviews(results: dict) -> list[str]:  # type: ignore[type-arg]
     return [*lines, ""]
 
 
+def _profiling(results: dict) -> list[str]:  # type: ignore[type-arg]
+    """`phase3test profile` per row count, where its time goes, the same check by hand, and the cost per
+    million rows between row counts (equal from one step to the next: linear)."""
+    measured = results.get("profiling") or {}
+    if not measured.get("scales"):
+        return []
+    lines = [
+        f"phase3test profile of one migration on public.events ({measured['seed_rows']:,} seed rows grown; "
+        f"server up once in {duration(measured['server_start_s'])}, not counted):",
+        f"  {'rows':>9} {'n':>2}{'median':>9}{'min':>9}{'max':>9}{'grow':>9}{'applies':>9}{'workload':>9}"
+        f"{'other':>9}  {'by hand':>9}{'fill':>9}{'apply':>9}{'ratio':>8}",
+    ]
+    for rows, f in measured["scales"].items():
+        parts, hand = f["parts"], f["baseline"]
+        lines.append(
+            f"  {int(rows):>9,} {len(f['samples']):>2}"
+            + "".join(f"{duration(f[k]):>9}" for k in ("median", "min", "max"))
+            + "".join(f"{duration(parts[k]):>9}" for k in ("grow", "measured applies", "workload pass", "other"))
+            + f"  {duration(hand['median']):>9}{duration(hand['fill']):>9}{duration(hand['apply']):>9}"
+            + f"{f['ratio']:>7.1f}x"
+        )
+    for step in measured["growth"]:
+        lines.append(
+            f"  {step['from']:,} -> {step['to']:,} rows: profile {step['profile_s_per_million']:.2f} s per million "
+            f"rows, by hand {step['by_hand_s_per_million']:.2f} s"
+        )
+    short = [rows for rows, f in measured["scales"].items() if len(f["samples"]) < measured["repeat"]]
+    notes = [
+        "ratio: profile median / by-hand median (fill with generate_series + the migration applied once); "
+        "medians of n runs each",
+    ]
+    notes += [
+        f"at {int(rows):,} rows the table was grown to {f['grown_to']:,} rows only"
+        for rows, f in measured["scales"].items()
+        if f["grown_to"] != int(rows)
+    ]
+    if short:
+        notes.append(
+            f"fewer runs at {', '.join(f'{int(r):,}' for r in short)} rows: no repeat is started once a row "
+            f"count's runs took {measured['budget_s']:.0f} s"
+        )
+    return [*lines, *(line for note in notes for line in _item(note)), ""]
+
+
 def _row(cells: tuple[str, ...]) -> str:
     first, *rest = cells
     return f"{first:<{WIDTHS[0]}} " + " ".join(f"{c:>{w}}" for c, w in zip(rest, WIDTHS[1:], strict=False))
@@ -168,6 +213,10 @@ def _noisy(results: dict) -> list[str]:  # type: ignore[type-arg]
     rows = [
         *results["measurements"].values(),
         *(b["stats"] | b for b in results["baselines"].values() if b.get("stats")),
+        *(
+            f | {"label": f"profile at {int(rows):,} rows"}
+            for rows, f in (results.get("profiling") or {}).get("scales", {}).items()
+        ),
     ]
     return [
         f"{row['label']} varied a lot (min {duration(row['min'])}, max {duration(row['max'])}): "

@@ -3,13 +3,16 @@
 Measures cold and warm server starts and the per-test cost of the `db` and
 `fresh_db` strategies, and in the same run two baselines: the Supabase CLI's
 `supabase db reset` and the straightforward initdb + pg_ctl + plain SQL setup
-a team writes first. Prints medians, minima, maxima, the goals and the ratios;
+a team writes first; then seeding and materialized views on the Phase 3
+schema, and `phase3test profile` at growing row counts against the same
+check done by hand. Prints medians, minima, maxima, the goals and the ratios;
 `--json PATH` also writes them for the regression report. Exits 0 however
 slow things are; 1 only when phase3test itself cannot be measured, 130 when
 interrupted. Every server and folder it starts is stopped and removed, also
 on Ctrl-C.
 
     .venv/bin/python benchmarks/run.py [--repeat N] [--supabase-dir DIR] [--json PATH]
+        [--seed-scales 1,50] [--profile-rows 100000,1000000,3000000]
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import cli_reset
 import matviews
 import naive
 import ours
+import profiling
 import report
 import seeding
 from measure import Stats
@@ -89,9 +93,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--seed-scales", default="1,50", help="seeding scales to measure on the Phase 3 schema (default 1,50)"
     )
+    parser.add_argument(
+        "--profile-rows",
+        default="100000,1000000,3000000",
+        help="row counts to time `phase3test profile` at, against doing it by hand (default 100000,1000000,3000000;"
+        " empty: skip)",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    try:
+        args.profile_rows = tuple(int(rows) for rows in args.profile_rows.split(",") if rows.strip())
+    except ValueError:
+        parser.error(f"--profile-rows takes row counts separated by commas, not {args.profile_rows!r}")
+    if any(rows < 1 for rows in args.profile_rows):
+        parser.error("--profile-rows: row counts are positive")
     args.supabase_dir = args.supabase_dir.resolve()
     return args
 
@@ -187,6 +203,14 @@ def collect(scratch: Scratch, args: argparse.Namespace) -> dict[str, object]:
         except Exception as exc:  # reported, like a failing baseline, never raised
             results["notes"].append(f"{what} could not be measured: {type(exc).__name__}: {exc}")
             results[key] = {}
+    row_counts = args.profile_rows
+    results["profiling"] = {}
+    if row_counts:
+        progress(f"phase3test profile at {', '.join(f'{rows:,}' for rows in row_counts)} rows, and by hand")
+        try:
+            results["profiling"] = profiling.measure_profiling(scratch, row_counts, n)
+        except Exception as exc:
+            results["notes"].append(f"the profile could not be measured: {type(exc).__name__}: {exc}")
     results["ratios"] = report.ratios(results)
     results["elapsed"] = time.perf_counter() - started
     return results
