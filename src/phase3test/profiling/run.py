@@ -91,7 +91,7 @@ def _carry(measured: Profile, smaller: Profile | None, smaller_rows: dict[str, i
     """Each statement's time carried to production's rows `wanted` at the pace it grew from `smaller` (measured
     at `smaller_rows`); a lock is then held in production for the carried times of the statements from the one
     that took it to commit, and a query that waited for it waits that much longer."""
-    measured.production_rows = {table: wanted[table] for table in measured.rows if table in wanted and table}
+    measured.production_rows = {table: wanted[table] for table in measured.rows if table in wanted}
     grown = {t: n for t, n in measured.rows.items() if n > 0 and t in measured.production_rows}
     pace = {t: measured.production_rows[t] / n for t, n in grown.items()}
     dominant = max(pace, key=lambda t: pace[t], default=None)  # a statement naming no table grows as this one
