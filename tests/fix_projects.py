@@ -60,6 +60,7 @@ def notes_project(sample_project: Path) -> Callable[..., Path]:
         (folder / "notes_seeders.py").write_text(SEEDERS.replace("EXTRA_COLUMNS", extra))
         (folder / "pytest.ini").write_text(
             "[pytest]\nphase3test_supabase_dir = supabase\nphase3test_seeders = notes_seeders\npythonpath = .\n"
+            "phase3test_profile_rows = 20000\n"  # a small project's scale: the lock profile in a second or two
         )
         return folder
 

@@ -128,10 +128,12 @@ class DatabaseFactory:
 
 RUN_SERVER = pytest.StashKey[RunServer]()
 API_STACK = pytest.StashKey[ApiStack | None]()
-# The parts of the chain (SERVER, MIGRATIONS, SEEDING, MATRIX) a test of this session reports (marker `cause`).
+# The parts of the chain (SERVER, MIGRATIONS, SEEDING, MATRIX, PROFILE_ACCEPTED) a test of this session reports
+# (marker `cause`).
 REPORTED_PARTS = pytest.StashKey[frozenset[str]]()
 SERVER, MIGRATIONS, SEEDING, MATRIX = "server", "migrations", "seeding", "matrix"
-SETUP_PARTS = (MATRIX,)  # a file of the project's configuration: its failure is a setup error (exit 2)
+PROFILE_ACCEPTED = "profile_accepted"
+SETUP_PARTS = (MATRIX, PROFILE_ACCEPTED)  # files of the project's configuration: a failure is a setup error (exit 2)
 
 
 class ChainBroken(pytest.fail.Exception):  # type: ignore[name-defined]  # pytest.fail.Exception is its Failed

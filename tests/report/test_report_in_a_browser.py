@@ -94,3 +94,25 @@ def test_the_proxy_sees_what_a_page_fetches(proxy, tmp_path):
     page.write_text('<!doctype html><img src="http://example.test/pixel.png">')
     open_in_chromium(page, proxy, tmp_path)
     assert any("example.test/pixel.png" in request for request in proxy.page_fetches())
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (`make tools` installs it as root)")
+def test_each_migrations_lock_profile_is_a_timeline_per_table_in_chromium(project, run_check, proxy, tmp_path):
+    (project / "supabase/migrations/20240103000000_notes_body.sql").write_text(
+        "set local lock_timeout = '5s';\ncreate index notes_body_idx on public.notes (body);\n"
+    )
+    (project / "supabase/rollbacks/20240103000000_notes_body.down.sql").write_text(
+        "drop index if exists public.notes_body_idx;\n"
+    )
+    # squawk flags the build (the static suite would fail it) and a re-run fails: the profile is what is shown
+    assert run_check(project, "--pg-suites=static=off idempotency=off").returncode == 0
+    dom = open_in_chromium(project / "reports/report.html", proxy, tmp_path)
+    assert "<td>2</td><td>squawk only</td><td>require-concurrent-index-creation: " in dom
+    timeline = dom[dom.index('<h3 id="profile-20240103000000_notes_body.sql">') :].split("</svg>")[0]
+    assert '<svg class="timeline"' in timeline  # parsed as SVG, not left as text
+    assert '<text x="0" y="38" font-size="12">public.notes</text>' in timeline
+    (bar,) = [part for part in timeline.split("<rect")[1:] if 'class="lock"' in part]
+    assert 'fill="#e67e22"' in bar and "<title>ShareLock from line 2: held " in bar and "blocks writers" in bar
+    statements = [part for part in timeline.split("<rect")[1:] if 'class="statement"' in part]
+    assert any("<title>line 2: " in part and "create index notes_body_idx" in part for part in statements)
+    assert proxy.page_fetches() == []

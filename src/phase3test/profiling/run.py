@@ -89,8 +89,8 @@ def _measure(target: Target, base: str, migration: Migration) -> Profile:
 
 def _carry(measured: Profile, smaller: Profile | None, smaller_rows: dict[str, int], wanted: dict[str, int]) -> None:
     """Each statement's time carried to production's rows `wanted` at the pace it grew from `smaller` (measured
-    at `smaller_rows`); a lock is then held in production for the carried times of the statements from the one
-    that took it to commit, and a query that waited for it waits that much longer."""
+    at `smaller_rows`); a lock is then held in production as long as measured plus what the statements from the
+    one that took it to commit add there, and a query that waited for it waits that much longer."""
     measured.production_rows = {table: wanted[table] for table in measured.rows if table in wanted}
     grown = {t: n for t, n in measured.rows.items() if n > 0 and t in measured.production_rows}
     pace = {t: measured.production_rows[t] / n for t, n in grown.items()}
@@ -108,9 +108,11 @@ def _carry(measured: Profile, smaller: Profile | None, smaller_rows: dict[str, i
             cost.ms, grown[table], smaller_ms, smaller_rows.get(table, 0), measured.production_rows[table]
         )
         carried.append(replace(cost, at_production=estimate))
-    after = list(itertools.accumulate(c.at_production.ms if c.at_production else c.ms for c in reversed(carried)))
+    # What each statement from here to commit adds in production: the time between statements stays as measured.
+    added = itertools.accumulate(c.at_production.ms - c.ms if c.at_production else 0.0 for c in reversed(carried))
     measured.statements = [
-        replace(cost, held_in_production=held) for cost, held in zip(carried, reversed(after), strict=True)
+        replace(cost, held_in_production=cost.held_ms + extra)
+        for cost, extra in zip(carried, reversed(list(added)), strict=True)
     ]
     from_line = {cost.line: cost.expected_held_ms for cost in measured.statements}
     measured.locks = [replace(lock, in_production=from_line.get(lock.line)) for lock in measured.locks]

@@ -2,7 +2,8 @@
 
 Sections: the verdict and counts, what changed since the baseline (when one
 was given), the access grid in colour, each migration's results per suite,
-refresh timings as an inline SVG bar chart, Supabase's advisors' lints, and
+refresh timings as an inline SVG bar chart, each migration's lock profile as
+a timeline per table (report/profiles.py), Supabase's advisors' lints, and
 the failures.
 """
 
@@ -14,7 +15,7 @@ from html import escape
 from typing import Any
 
 from phase3test.access.matrix import EXECUTE, OPERATIONS
-from phase3test.report import baseline
+from phase3test.report import baseline, profiles
 from phase3test.report.access_grid import CODES, NOT_CHECKED, tally
 from phase3test.report.access_grid import FAILED as FAILED_CODE
 from phase3test.report.outcomes import FAILED, PASSED, counted
@@ -27,7 +28,7 @@ th { background: #f6f8fa; text-align: left; } td.code { font-family: ui-monospac
 .A { background: #ffe2b3; } .O { background: #cfe6ff; } .D { background: #eef0f2; color: #8c959f; }
 .X { background: #c0392b; color: white; font-weight: bold; }
 .pass { background: #dafbe1; } .fail { background: #ffd7d5; } .skip { background: #eef0f2; }
-.widened { color: #c0392b; font-weight: bold; } code { font-size: 90%; }
+.widened { color: #c0392b; font-weight: bold; } code { font-size: 90%; } .accepted { color: #57606a; }
 """
 LEVELS = ("ERROR", "WARN", "INFO")  # Supabase's advisors' levels, gravest first
 _CSS_CLASS = {"-": "D"}  # a grid code's CSS class where it is not the code itself
@@ -39,6 +40,7 @@ MIGRATION_CHECKS = {
     "test_a_database_from_before_this_migration_keeps_its_rows_up_to_the_head": "re-run from before",
     "test_new_tables_in_exposed_schemas_enable_row_level_security": "RLS on new tables",
     "test_squawk_is_clean": "squawk",
+    "test_the_migration_keeps_the_api_waiting_no_longer_than_the_budget": "lock profile",
 }
 
 
@@ -56,6 +58,7 @@ def render(data: dict[str, Any], results: dict[str, str]) -> str:
         *_access_grid(data["access"], data.get("access_roles") or []),
         *_migrations(data["migrations"], results),
         *_refresh_chart(data["matviews"]),
+        *profiles.html(data.get("profiles", [])),
         *_advisors(data.get("advisors", [])),
         *_listed("Checks that ran under other conditions", data.get("conditions", []), "note"),
         *_listed("Skipped", data.get("skips", []), "reason"),

@@ -3,8 +3,8 @@
 
 A pytest plugin on the controller only: it counts every test's outcome per
 suite, keeps the failures' first lines, and gathers what the suites record
-with `record_property` (access cells, materialized-view figures, the schema
-snapshot's digest and the server version) from every xdist worker's reports.
+with `record_property` (access cells, materialized-view figures, lock profiles,
+the schema snapshot's digest and the server version) from every xdist worker's reports.
 At the end of the session it writes the files into the report folder; with a
 baseline (an earlier report.json) they also say what changed since.
 """
@@ -26,7 +26,7 @@ import pytest
 
 from phase3test.migrations.discovery import discover
 from phase3test.project import SupabaseProject
-from phase3test.report import baseline, html
+from phase3test.report import baseline, html, profiles
 from phase3test.report.access_grid import AccessReport, tally
 from phase3test.report.html import by_lint
 from phase3test.report.outcomes import (
@@ -44,6 +44,7 @@ from phase3test.report.outcomes import (
 # Names the suites record their findings under (record_property); access cells: access_grid.PROPERTY.
 # CONDITIONS: a test ran under other conditions than its suite promises (seeded data -> an empty database).
 MATVIEWS, SCHEMA, PGTAP, CONDITIONS, ADVISORS = "matviews", "schema", "pgtap", "conditions", "advisors"
+PROFILE = "profile"  # one migration's lock profile (profiling/serialize.py)
 # A failure that is a setup error (a project file that does not load): the run's outcome is "error", exit 2.
 SETUP_ERROR = "setup_error"
 FAILURES_SHOWN = 30
@@ -69,6 +70,7 @@ class RunReport:
     not_run: list[dict[str, str]] = field(default_factory=list)  # {test, reason}: skipped for a failure elsewhere
     setup_errors: list[str] = field(default_factory=list)  # each one's message, file:line:column first
     advisors: list[dict[str, str]] = field(default_factory=list)  # Lint.to_json of each lint not accepted
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # migration -> its profile, as serialized
 
     def __post_init__(self) -> None:
         self.access = AccessReport(self.folder / "access-matrix.md")
@@ -95,6 +97,8 @@ class RunReport:
                 self.pgtap[value["file"]] = value["assertions"]
             elif name == ADVISORS and isinstance(value, list):
                 self.advisors = value
+            elif name == PROFILE and isinstance(value, dict):
+                self.profiles[value["migration"]] = value
             elif name == SETUP_ERROR and value not in self.setup_errors:
                 self.setup_errors.append(str(value))
             elif name == CONDITIONS and report.when == "call":
@@ -154,6 +158,7 @@ class RunReport:
             "matviews": self.matviews,
             "pgtap": self.pgtap,
             "advisors": self.advisors,
+            "profiles": [self.profiles[name] for name in sorted(self.profiles)],
             "conditions": self.conditions,
             "skips": self.skips,
             "not_run": self.not_run,
@@ -230,6 +235,7 @@ def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
             *access.body(),
             "</details>",
         ]
+    lines += profiles.markdown(data.get("profiles", []))
     if data["matviews"]:
         lines += [
             "",
