@@ -4,7 +4,16 @@
 
 set local lock_timeout = '5s';
 
-grant update, delete, truncate on public.financial_ledger to service_role;
+-- The service role gets back what it lost where it holds the ledger's other
+-- grants (a project with the old default privileges). On one created under
+-- today's defaults it never had them: 20261205000000_phase3_explicit_grants
+-- gives it select and insert, and its rollback takes them again first.
+do $$
+begin
+  if has_table_privilege('service_role', 'public.financial_ledger', 'select') then
+    grant update, delete, truncate on public.financial_ledger to service_role;
+  end if;
+end $$;
 
 drop policy if exists admin_invites_super_admin_delete_by_super_admin on public.admin_invites;
 

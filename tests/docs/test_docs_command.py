@@ -20,7 +20,7 @@ def test_docs_writes_then_checks_clean_then_notices_an_edit(sample_project, tmp_
 
     assert main(["docs", *args]) == 0
     audit = (docs / "admin" / "schema-audit.md").read_text()
-    assert "| `public.notes` | table | on | SIUD | SIUD | SIUD | 4 |" in audit
+    assert "| `public.notes` | table | on | - | SIUD | SIUD | 4 |" in audit  # granted to anon by nobody
     assert "`notes_select_own` | SELECT | authenticated |" in audit
     index = (docs / "migrations" / "index.md").read_text()
     assert "| 20240101000000 | `20240101000000_notes.sql` | Notes belong to the auth user who wrote them." in index

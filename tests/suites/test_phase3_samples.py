@@ -46,11 +46,13 @@ def refreshes(views: list[str], lock: bool, in_place: tuple[str, ...] = ()) -> s
 WRONG_ORDER = [view for view in IN_ORDER if view != "mv_equipment_utilization"] + ["mv_equipment_utilization"]
 
 
-def run_broken(tmp_path: Path, home: Path, migration: str, test: str) -> subprocess.CompletedProcess[str]:
-    """`test` (a Phase 3 test id) on the project plus `migration`, in a pytest subprocess."""
+def run_broken(
+    tmp_path: Path, home: Path, migration: str, test: str, name: str = BROKEN
+) -> subprocess.CompletedProcess[str]:
+    """`test` (a Phase 3 test id) on the project plus `migration` (file `name`), in a pytest subprocess."""
     project = tmp_path / "supabase"
     shutil.copytree(REPO / "supabase", project, ignore=shutil.ignore_patterns(".temp", "tests"))
-    (project / "migrations" / BROKEN).write_text(f"-- A broken sample.\n{migration}")
+    (project / "migrations" / name).write_text(f"-- A broken sample.\n{migration}")
     command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
                f"--supabase-dir={project}", test]  # fmt: skip
     env = {**os.environ, "PHASE3TEST_HOME": str(home)}
@@ -113,3 +115,29 @@ def test_the_refresh_path_suite_fails_on_the_dashboard_refresh_when_it_is(tmp_pa
     assert result.returncode == 1, result.stdout[-3000:]
     assert "1 failed, 2 passed" in result.stdout
     assert any(fnmatch.fnmatch(line, f"E * {expected}") for line in result.stdout.splitlines()), result.stdout[-3000:]
+
+
+REVOKED = "revoke select, insert on public.financial_ledger from authenticated;\n"
+LAST = "20991231000000_broken.sql"  # after every file, the grants included
+
+
+def test_the_access_suite_fails_where_a_table_lost_its_grant(tmp_path, home):
+    """Under today's Supabase defaults a table without its grant refuses a signed-in user before RLS is read:
+    the access matrix names the cells, and the grants test the table."""
+    result = run_broken(
+        tmp_path, home, REVOKED,
+        "tests/phase3/test_grants.py::test_authenticated_is_granted_exactly_what_the_policies_of_each_table_allow",
+        LAST,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "public.financial_ledger: policies allow select, insert; granted nothing" in result.stdout
+    cells = run_broken(
+        tmp_path / "cells", home, REVOKED,
+        "src/phase3test/suites/test_access.py::test_access_matches_the_matrix[public.financial_ledger-finance-select]",
+        LAST,
+    )  # fmt: skip
+    assert cells.returncode == 1, cells.stdout[-3000:]
+    assert (
+        "finance select on public.financial_ledger: expected allow, but reading is refused (no privilege); "
+        "authenticated holds no SELECT privilege on public.financial_ledger"
+    ) in cells.stdout
