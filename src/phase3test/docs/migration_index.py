@@ -16,7 +16,7 @@ _DEPENDS = re.compile(r"^depends on:\s*(?P<what>.+)$", re.IGNORECASE)
 
 
 def header(migration: Migration) -> list[str]:
-    """The leading `--` comment lines, without the dashes."""
+    """The leading `--` comment lines of a migration (or a rollback script), without the dashes."""
     lines = []
     for line in migration.text.splitlines():
         if not line.startswith("--"):

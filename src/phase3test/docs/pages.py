@@ -6,15 +6,17 @@ from pathlib import Path
 
 import psycopg
 
-from phase3test.docs import migration_index, schema_audit
+from phase3test.docs import changelog, migration_index, schema_audit
 from phase3test.project import SupabaseProject
 
 
 def generated_pages(conn: psycopg.Connection, project: SupabaseProject, docs_dir: Path) -> dict[Path, str]:
-    """Every generated page and its current text; `conn` is a migrated database of the project."""
+    """Every generated page and its current text; `conn` is a migrated database of the project. The changelog
+    goes next to the docs folder (the repository's root, for `docs/`)."""
     return {
         docs_dir / "admin" / "schema-audit.md": schema_audit.render(conn),
         docs_dir / "migrations" / "index.md": migration_index.render(project),
+        docs_dir.parent / "CHANGELOG.md": changelog.render(project),
     }
 
 
