@@ -149,6 +149,13 @@ def test_exports_are_requested_only_in_ones_own_name(rows, act, people, role):
             rows.execute(insert, (people.finance if role != "finance" else people.admin,))
 
 
+@pytest.mark.parametrize("role", ["admin", "super_admin"])
+def test_an_export_stays_in_the_name_of_whoever_requested_it(rows, act, refused, people, role):
+    with act(role):
+        assert refused(rows, "update public.financial_exports set requested_by = %s", (getattr(people, role),))
+        assert rows.execute("update public.financial_exports set status = status").rowcount == 1  # other edits pass
+
+
 @pytest.mark.parametrize("table", ["payout_reconciliations", "financial_exports"])
 @pytest.mark.parametrize("role", NOBODY_IN_FINANCE)
 def test_no_one_else_reads_or_writes_payouts_and_exports(rows, act, ids, table, role):

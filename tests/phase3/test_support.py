@@ -336,6 +336,29 @@ def test_customers_see_the_information_requested_on_their_own_documents(rows, ac
     assert rows.execute("select requested_info from public.insurance_documents").fetchall() == []
 
 
+INSURANCE_UPLOAD = (
+    "insert into public.insurance_documents (customer_id, document_type, storage_path, {column})"
+    " values (%s, 'liability', 'insurance/new.pdf', %s)"
+)
+STAFF_ASKS = {
+    "requested_info": "Please add page 2.",
+    "info_requested_at": "2025-11-20",
+    "info_provided_at": "2025-11-21",
+}
+
+
+@pytest.mark.parametrize("column", STAFF_ASKS)
+def test_a_customer_cannot_upload_a_document_with_the_information_already_requested(rows, act, refused, people, column):
+    act("customer")
+    assert refused(rows, INSURANCE_UPLOAD.format(column=column), (people.customer, STAFF_ASKS[column]))
+    rows.execute(INSURANCE_UPLOAD.format(column=column), (people.customer, None))  # left empty: accepted
+
+
+def test_an_admin_asks_for_information_on_a_new_document(rows, act, people):
+    act("admin")
+    rows.execute(INSURANCE_UPLOAD.format(column="requested_info"), (people.customer, STAFF_ASKS["requested_info"]))
+
+
 # Backfill: SLA due dates of existing tickets -----------------------------------------
 
 CREATED = datetime(2025, 1, 1, 8, tzinfo=UTC)
