@@ -68,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("text", "markdown"), default="text", help="markdown: for a pull request comment"
     )
     commands.add_parser("up", help="start a migrated (and seeded) database and keep it running until Ctrl-C")
-    docs = commands.add_parser("docs", help="regenerate docs/admin/schema-audit.md, docs/migrations/index.md and CHANGELOG.md")
+    docs = commands.add_parser(
+        "docs", help="regenerate docs/admin/schema-audit.md, docs/migrations/index.md and CHANGELOG.md"
+    )
     docs.add_argument("--docs-dir", default="docs", type=Path, help="where the docs live (default docs)")
     docs.add_argument("--check", action="store_true", help="only report stale pages; exit 1 if any")
     snap = commands.add_parser("snapshot", help="write the catalog snapshot of the migrated schema (or of --db-url)")
