@@ -463,3 +463,22 @@ def test_re_running_the_backfill_keeps_billing_statuses_set_since(before_payment
     with conn.transaction():
         conn.execute(migration.text)
     assert billing(conn)[CORA_BOOKING] == "refunded"
+
+
+# Decided in 20261205000200_phase3_finance_and_staff ---------------------------------
+
+
+def test_finance_reads_every_payment_to_reconcile_payouts_and_writes_none(rows, act, ids, changed):
+    everyone = ids(rows, "payments")
+    with act("finance"):
+        assert ids(rows, "payments") == everyone and len(everyone) > 1  # not only its own
+        assert changed(rows, "update public.payments set amount = amount") == 0
+        assert changed(rows, "delete from public.payments") == 0
+
+
+def test_finance_corrects_a_reconciliation_but_never_deletes_one(rows, act, changed):
+    with act("finance"):
+        assert changed(rows, "update public.payout_reconciliations set notes = 'checked twice'") == 1
+        assert changed(rows, "delete from public.payout_reconciliations") == 0
+    with act("admin"):
+        assert changed(rows, "delete from public.payout_reconciliations") == 1

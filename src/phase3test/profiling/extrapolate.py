@@ -6,7 +6,10 @@ sort that spills or a plan that changed; the same k carries it to
 production. Figures too short to have grown measurably are held constant,
 a figure measured at one scale only (its table could not grow) is assumed
 linear (so is one too short at the smaller scale to tell), k is capped at
-MAX_EXPONENT, and any k outside LINEAR is said to be a guess.
+MAX_EXPONENT, and any k outside LINEAR is said to be a guess. A statement
+that reads every row of the table (a scan, a rewrite, a backfill) cannot
+grow slower than the rows: its k is at least 1, whatever two one-shot
+timings on a loaded machine said.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class Estimate:
     smaller_ms: float | None
     smaller_rows: int
     exponent: float
+    reads_every_row: bool = False  # its k was held at 1 or more
 
     @property
     def growth(self) -> str:
@@ -40,6 +44,8 @@ class Estimate:
             return "measured at one scale, assumed linear"
         if self.smaller_ms < NOISE_MS:
             return "too short at the smaller scale to tell, assumed linear"
+        if self.reads_every_row and self.exponent == 1.0:
+            return "reads every row, so at least linear"
         if LINEAR[0] <= self.exponent <= LINEAR[1]:
             return "grows linearly"
         pace = "faster" if self.exponent > LINEAR[1] else "slower"
@@ -54,9 +60,15 @@ class Estimate:
 
 
 def extrapolate(
-    measured_ms: float, rows: int, smaller_ms: float | None, smaller_rows: int, production_rows: int
+    measured_ms: float,
+    rows: int,
+    smaller_ms: float | None,
+    smaller_rows: int,
+    production_rows: int,
+    reads_every_row: bool = False,
 ) -> Estimate:
-    """`measured_ms` at `rows` (and `smaller_ms` at `smaller_rows`, if measured) carried to `production_rows`."""
+    """`measured_ms` at `rows` (and `smaller_ms` at `smaller_rows`, if measured) carried to `production_rows`;
+    with `reads_every_row`, at least linearly unless too short to matter."""
     if measured_ms < NOISE_MS and smaller_ms is not None:
         exponent = 0.0
     elif smaller_ms is None or not 0 < smaller_rows < rows or smaller_ms < NOISE_MS:
@@ -64,6 +76,8 @@ def extrapolate(
     else:
         ratio = max(measured_ms, 1e-6) / max(smaller_ms, 1e-6)
         exponent = min(MAX_EXPONENT, max(0.0, math.log(ratio) / math.log(rows / smaller_rows)))
+    if reads_every_row and measured_ms >= NOISE_MS:
+        exponent = max(exponent, 1.0)
     scale = production_rows / rows if rows else 1.0
     ms = measured_ms * scale**exponent if scale > 1 else measured_ms
-    return Estimate(ms, production_rows, measured_ms, rows, smaller_ms, smaller_rows, exponent)
+    return Estimate(ms, production_rows, measured_ms, rows, smaller_ms, smaller_rows, exponent, reads_every_row)

@@ -104,8 +104,9 @@ def _carry(measured: Profile, smaller: Profile | None, smaller_rows: dict[str, i
             continue
         table = max(named, key=lambda t: pace[t])
         smaller_ms = earlier.get(cost.line)
+        every_row = table in cost.scanned or table in cost.rewrote or table in dict(cost.rows_locked)
         estimate = extrapolate(
-            cost.ms, grown[table], smaller_ms, smaller_rows.get(table, 0), measured.production_rows[table]
+            cost.ms, grown[table], smaller_ms, smaller_rows.get(table, 0), measured.production_rows[table], every_row
         )
         carried.append(replace(cost, at_production=estimate))
     # What each statement from here to commit adds in production: the time between statements stays as measured.
