@@ -45,7 +45,7 @@ class Estimate:
         if self.smaller_ms < NOISE_MS:
             return "too short at the smaller scale to tell, assumed linear"
         if self.reads_every_row and self.exponent == 1.0:
-            return "reads every row, so at least linear"
+            return "grows at least linearly: it reads every row"
         if LINEAR[0] <= self.exponent <= LINEAR[1]:
             return "grows linearly"
         pace = "faster" if self.exponent > LINEAR[1] else "slower"
