@@ -7,6 +7,7 @@ measured, times in ms from the file's first statement.
 
 from __future__ import annotations
 
+from collections import Counter
 from html import escape
 from typing import Any
 
@@ -226,7 +227,5 @@ def _disagreements(profile: dict[str, Any]) -> str:
     """`2 squawk only, 1 measured only`: the statements where the static guess and the measurement differ."""
     if profile["squawk"] is None:
         return "squawk not installed"
-    counts: dict[str, int] = {}
-    for compared in profile["squawk"]:
-        counts[compared["agreement"]] = counts.get(compared["agreement"], 0) + 1
+    counts = Counter(compared["agreement"] for compared in profile["squawk"])
     return ", ".join(f"{n} {agreement}" for agreement, n in counts.items()) or "agree: nothing flagged"
