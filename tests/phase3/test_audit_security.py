@@ -598,3 +598,26 @@ def test_existing_users_and_settings_get_safe_defaults(empty_db, migrate_just_be
     assert empty_db.execute(
         "select requires_approval, validation_endpoint from public.system_settings where key = 'legacy.flag'"
     ).fetchone() == (False, None)
+
+
+# Decided in 20261205000300_phase3_last_open_questions ------------------------------
+
+NEW_SETTING = (
+    "insert into public.system_settings (key, value, requires_approval) values ('payments.max_refund', '500', %s)"
+)
+
+
+def test_an_admin_cannot_create_a_setting_that_requires_approval(rows, act, refused):
+    with act("admin"):
+        assert refused(rows, NEW_SETTING, (True,))
+        assert rows.execute(NEW_SETTING, (False,)).rowcount == 1  # an ordinary setting still goes in
+    assert rows.execute(
+        "select requires_approval from public.system_settings where key = 'payments.max_refund'"
+    ).fetchall() == [(False,)]
+
+
+def test_a_super_admin_or_the_service_role_creates_a_setting_that_requires_approval(rows, act, as_role):
+    with act("super_admin"):
+        assert rows.execute(NEW_SETTING, (True,)).rowcount == 1
+    with as_role(rows, "service_role"):
+        assert rows.execute(NEW_SETTING.replace("max_refund", "min_refund"), (True,)).rowcount == 1

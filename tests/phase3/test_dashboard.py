@@ -221,13 +221,42 @@ def test_service_role_selects_the_views_directly(rows, as_role, view):
 # The tables: admins read and write, the service role only reads --------------
 
 
-@pytest.mark.parametrize("table", TABLES)
 @pytest.mark.parametrize("who", ["admin", "super_admin"])
-def test_admins_read_and_write_dashboard_tables(rows, act, who, table):
+def test_admins_read_and_write_every_alert(rows, act, who):
     act(who)
+    assert rows.execute("select id::text from public.alerts").fetchall() == [(ROW_IDS["alerts"],)]
+    rows.execute(f"insert into public.alerts {NEW_ROW['alerts']}")
+    assert rows.execute("delete from public.alerts where id = %s", (ROW_IDS["alerts"],)).rowcount == 1
+
+
+# Saved filters and exports: their owner's (decided in 20261205000300_phase3_last_open_questions)
+
+OWNED = {"dashboard_saved_filters": "admin_id", "dashboard_exports": "requested_by"}
+
+
+@pytest.mark.parametrize("table", OWNED)
+def test_an_admin_reads_and_writes_their_own_filters_and_exports(rows, act, table):
+    act("admin")  # the owner of the seeded rows
     assert rows.execute(f"select id::text from public.{table}").fetchall() == [(ROW_IDS[table],)]
     rows.execute(f"insert into public.{table} {NEW_ROW[table]}")
+    assert rows.execute(f"update public.{table} set created_at = now()").rowcount == 2
     assert rows.execute(f"delete from public.{table} where id = %s", (ROW_IDS[table],)).rowcount == 1
+
+
+@pytest.mark.parametrize("table", OWNED)
+def test_another_admin_neither_sees_nor_touches_them(rows, act, refused, changed, table):
+    act("super_admin")  # super admins included
+    assert rows.execute(f"select count(*) from public.{table}").fetchone() == (0,)
+    assert changed(rows, f"update public.{table} set created_at = now()") == 0
+    assert changed(rows, f"delete from public.{table}") == 0
+    assert refused(rows, f"insert into public.{table} {NEW_ROW[table]}")  # in the admin's name
+
+
+@pytest.mark.parametrize("table", OWNED)
+def test_an_admin_cannot_hand_a_filter_or_export_to_someone_else(rows, act, refused, people, table):
+    act("admin")
+    assert refused(rows, f"update public.{table} set {OWNED[table]} = %s", (people.super_admin,))
+    assert rows.execute(f"select {OWNED[table]}::text from public.{table}").fetchall() == [(people.admin,)]
 
 
 @pytest.mark.parametrize("table", TABLES)

@@ -333,11 +333,6 @@ def test_a_customer_edit_of_their_pending_booking_keeps_its_billing_stamp(rows, 
 @pytest.mark.parametrize("role", ["admin", "super_admin", "finance"])
 def test_admins_and_finance_change_billing_statuses_and_the_change_is_stamped(rows, act, role):
     add_pending_booking(rows)
-    # Finance has no policy on bookings today: let them in to show the guard lets them through.
-    rows.execute(
-        "create policy test_finance_all on public.bookings for all to authenticated"
-        " using ((select private.current_app_role()) = 'finance')"
-    )
     rows.execute("update public.bookings set billing_status_updated_at = null where id = %s", (CORA_PENDING,))
     with act(role):
         assert (
@@ -482,3 +477,47 @@ def test_finance_corrects_a_reconciliation_but_never_deletes_one(rows, act, chan
         assert changed(rows, "delete from public.payout_reconciliations") == 0
     with act("admin"):
         assert changed(rows, "delete from public.payout_reconciliations") == 1
+
+
+# Decided in 20261205000300_phase3_last_open_questions ------------------------------
+
+
+def test_finance_reads_every_booking_and_settles_a_customers_balance(rows, act, ids, people):
+    everyone = ids(rows, "bookings")
+    with act("finance"):
+        assert ids(rows, "bookings") == everyone and len(everyone) > 1  # not only its own
+        settled = rows.execute(
+            "update public.bookings set balance_due = 0, billing_status = 'paid' where id = %s", (CARL_BOOKING,)
+        ).rowcount
+    assert settled == 1
+    assert rows.execute(
+        "select balance_due::text, billing_status from public.bookings where id = %s", (CARL_BOOKING,)
+    ).fetchone() == ("0.00", "paid")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "status = 'cancelled'",
+        "ends_at = ends_at + interval '1 day'",
+        "notes = 'moved by finance'",
+        "customer_id = '00000000-0000-4000-8000-0000000f0001'",
+        "billing_status = 'paid', status = 'completed'",
+    ],
+)
+def test_finance_changes_nothing_else_on_a_customers_booking(rows, act, refused, change):
+    before = rows.execute("select to_jsonb(b) from public.bookings b where id = %s", (CARL_BOOKING,)).fetchone()
+    with act("finance"):
+        assert refused(rows, f"update public.bookings set {change} where id = %s", (CARL_BOOKING,))
+    assert rows.execute("select to_jsonb(b) from public.bookings b where id = %s", (CARL_BOOKING,)).fetchone() == before
+
+
+def test_finance_still_cannot_delete_or_create_a_customers_booking(rows, act, refused, changed, people):
+    with act("finance"):
+        assert changed(rows, "delete from public.bookings") == 0
+        assert refused(
+            rows,
+            "insert into public.bookings (customer_id, equipment_id, starts_at, ends_at, total_amount)"
+            " values (%s, '00000000-0000-4000-8000-00000000e001', '2025-12-05', '2025-12-06', 180)",
+            (people.customer,),
+        )
