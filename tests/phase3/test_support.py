@@ -319,6 +319,7 @@ def test_the_sla_lookup_runs_only_as_the_ticket_trigger(db):
         " where t.tgrelid = 'public.support_tickets'::regclass and not t.tgisinternal order by t.tgname"
     ).fetchall()
     assert functions == [
+        ("follow_support_ticket_priority", True, ['search_path=""'], False, False, False),
         ("guard_support_ticket_staff_fields", False, ['search_path=""'], False, False, False),
         ("set_support_ticket_sla_due_dates", True, ['search_path=""'], False, False, False),
     ]
