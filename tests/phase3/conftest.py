@@ -94,9 +94,16 @@ def migrate_just_before(
 def act(rows: psycopg.Connection, people: SimpleNamespace, as_role: Callable) -> Callable[[str], object]:
     """`act("customer")`: `rows` runs as that fixed user of `people`, signed in (`authenticated`).
 
-    Returns `as_role`'s result: `with act("admin"): ...` signs in for the block only.
+    `act("service_role")` and `act("anon")` run as that API role, with no user. Returns `as_role`'s result:
+    `with act("admin"): ...` signs in for the block only.
     """
-    return lambda who: as_role(rows, "authenticated", user=getattr(people, who))
+
+    def acting(who: str) -> object:
+        if who in ("anon", "service_role"):
+            return as_role(rows, who)
+        return as_role(rows, "authenticated", user=getattr(people, who))
+
+    return acting
 
 
 @pytest.fixture

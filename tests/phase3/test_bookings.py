@@ -170,11 +170,12 @@ def add_pending_booking(conn: psycopg.Connection) -> None:
 
 
 def book(conn: psycopg.Connection, customer: str, extra: dict[str, str] | None = None) -> tuple:
-    columns = ", ".join(["customer_id", "equipment_id", "starts_at", "ends_at", "total_amount", *(extra or {})])
-    values = ", ".join(["%s", "%s", "'2025-12-01'", "'2025-12-02'", "180", *(extra or {}).values()])
+    """A one-day booking of the 180-a-day excavator, as a client sends it (no price: the server sets it)."""
+    columns = ", ".join(["customer_id", "equipment_id", "starts_at", "ends_at", *(extra or {})])
+    values = ", ".join(["%s", "%s", "'2025-12-01'", "'2025-12-02'", *(extra or {}).values()])
     return conn.execute(
         f"insert into public.bookings ({columns}) values ({values})"
-        " returning pricing_breakdown, deposit_amount, deposit_status, deposit_paid_at, balance_due",
+        " returning pricing_breakdown ->> 'total', deposit_amount, deposit_status, deposit_paid_at, balance_due",
         (customer, EQUIPMENT),
     ).fetchone()
 
@@ -185,9 +186,9 @@ def test_a_customer_cannot_book_with_a_pricing_deposit_or_balance_of_their_choos
         book(rows, people.customer, {column: CHARGES[column]})
 
 
-def test_a_customer_books_with_the_default_deposit_and_no_pricing_or_balance(rows, act, people):
+def test_a_customer_books_without_charges_and_the_server_prices_it(rows, act, people):
     with act("customer"):
-        assert book(rows, people.customer) == (None, 0, "not_required", None, None)
+        assert book(rows, people.customer) == ("180.00", 0, "not_required", None, 180)
         # A client that sends the defaults explicitly is fine too.
         assert book(
             rows,
@@ -198,7 +199,7 @@ def test_a_customer_books_with_the_default_deposit_and_no_pricing_or_balance(row
                 "deposit_status": "'not_required'",
                 "balance_due": "null",
             },
-        ) == (None, 0, "not_required", None, None)
+        ) == ("180.00", 0, "not_required", None, 180)
 
 
 @pytest.mark.parametrize("column", ["total_amount", *CHARGES])

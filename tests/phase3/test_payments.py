@@ -263,8 +263,8 @@ def test_the_named_indexes_exist(db, index_defs):
 def test_a_new_booking_starts_unpaid_and_billing_changes_are_timestamped(rows, act, people):
     with act("customer"):
         booking, status, stamped = rows.execute(
-            "insert into public.bookings (customer_id, equipment_id, starts_at, ends_at, total_amount)"
-            " values (%s, '00000000-0000-4000-8000-00000000e001', '2025-12-01', '2025-12-02', 180)"
+            "insert into public.bookings (customer_id, equipment_id, starts_at, ends_at)"
+            " values (%s, '00000000-0000-4000-8000-00000000e001', '2025-12-01', '2025-12-02')"
             " returning id, billing_status, billing_status_updated_at",
             (people.customer,),
         ).fetchone()
