@@ -119,7 +119,7 @@ def test_maintenance_status_is_one_of_the_named_states(rows):
 def test_named_indexes_exist(db, index_defs):
     indexes = index_defs(db)
     assert indexes["maintenance_logs_equipment_performed_at_idx"].endswith("(equipment_id, performed_at)")
-    assert indexes["equipment_primary_media_id_idx"].endswith("(primary_media_id)")
+    assert indexes["equipment_primary_media_id_id_idx"].endswith("(primary_media_id, id)")
 
 
 # maintenance tables: admins only ------------------------------------------------

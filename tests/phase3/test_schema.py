@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from phase3test.migrations.discovery import discover
+from phase3test.supabase import advisors
 from phase3test.supabase.cli import find_cli, migration_list
 from phase3test.supabase.cli import run as supabase
 
@@ -73,3 +74,15 @@ def test_supabase_db_push_applies_every_file(empty_db, pg_server, supabase_proje
     supabase(cli, project, "db", "push", "--yes", "--db-url", url)
     expected = {m.version: m.version for m in discover(supabase_project.migrations_dir).migrations}
     assert migration_list(cli, project, url) == expected
+
+
+def test_supabase_advisors_find_no_overlapping_policies_and_no_unindexed_foreign_key(db, pg_server, supabase_project):
+    """One permissive policy per table, role and operation; an index under every foreign key (advisors' WARNs)."""
+    cli = find_cli(Path(__file__).resolve().parents[2])
+    if cli is None:
+        pytest.skip("Supabase CLI not installed (run `npm ci`)")
+    url = pg_server.conninfo(db.info.dbname) + "?sslmode=disable"
+    found = advisors.run(cli, supabase_project.root.parent, url)
+    watched = [lint.line() for lint in found if lint.name in ("multiple_permissive_policies", "unindexed_foreign_keys")]
+    assert watched == []
+    assert any(lint.name == "unused_index" for lint in found)  # the advisors did run and report
