@@ -62,6 +62,7 @@ FLAG_VALUES = {
     "seed": "33", "seed_scale": "large", "rls_matrix": "flag.yaml", "base_ref": "origin/flag",
     "adopted_at": "20250101000000", "suites": "rollbacks=off", "max_lock_ms": "500", "profile_rows": "300000",
     "production_rows": "4000000", "profile_accepted": "flag-accepted.yaml",
+    "rls_cost_rows": "30000", "rls_cost_max_ratio": "4.5", "rls_cost_min_ms": "0.5",
     "refresh_functions": "public.refresh()", "require_rows": True,
     "expected_skips": "flag-skips.yaml", "advisors_accepted": "flag-advisors.yaml",
     "report_dir": "flag-reports", "access_report": "flag-grid.md", "baseline": "flag-baseline.json",

@@ -1,5 +1,5 @@
-"""`phase3test init | matrix | up | docs | snapshot | seed | check | profile | down | settings`: the project's
-database in about a second, without Docker.
+"""`phase3test init | matrix | up | docs | snapshot | seed | check | profile | rls-cost | down | settings`: the
+project's database in about a second, without Docker.
 
 Every command takes the settings it uses with the flags pytest takes (`--supabase-dir`, `--pg-backend`, ...),
 and reads the rest from the environment and the project's pytest configuration exactly as pytest does.
@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 
 from phase3test import adopt, seeding
-from phase3test.access import matrix_diff
+from phase3test.access import matrix_diff, rls_cost
 from phase3test.access.inference import infer
 from phase3test.access.matrix import load as load_matrix
 from phase3test.docs.pages import generated_pages, stale
@@ -32,6 +32,7 @@ from phase3test.migrations.adoption import project_history
 from phase3test.migrations.discovery import Migration, discover
 from phase3test.migrations.runner import MigrationError
 from phase3test.profiling.accepted import judge, load_accepted
+from phase3test.profiling.grow import grow
 from phase3test.profiling.rules import findings
 from phase3test.profiling.run import profile_each, render
 from phase3test.provisioning.provisioned import Provisioned
@@ -97,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     measure.add_argument(
         "migrations", nargs="*", help="files or versions to profile (default: those after the history, else all)"
     )
+    commands.add_parser(
+        "rls-cost",
+        help="time each signed-in role's reads (a page, a count) of every table it may read against "
+        "service_role's, on the seed data grown to --pg-rls-cost-rows; exit 1 when a read is flagged",
+    )
     shown = commands.add_parser("settings", help="print every setting, its value and where it came from")
     shown.add_argument("--json", action="store_true", help="as JSON")
     for name, command in commands.choices.items():
@@ -148,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
             return profile_command(settings, args.migrations)
         if args.command == "matrix":
             return matrix_command(settings, args.format)
+        if args.command == "rls-cost":
+            return rls_cost_command(settings)
         return docs(settings, args.docs_dir, args.check)
     except psycopg.OperationalError as exc:
         print(f"phase3test: cannot connect to the database: {exc}", file=sys.stderr)
@@ -253,6 +261,34 @@ def matrix_command(settings: Settings, output: str) -> int:
     diff = matrix_diff.compare(declared, inferred)
     print((matrix_diff.markdown if output == "markdown" else matrix_diff.text)(diff, str(shown_path(path))))
     return EXIT_FAILED if diff.differs else EXIT_OK
+
+
+def rls_cost_command(settings: Settings) -> int:
+    """The RLS cost grid of the whole schema (every table a signed-in role may read), the flagged reads with
+    their policies and causes; exit 1 when a read is flagged, as the rls_cost suite would fail."""
+    path = settings.rls_matrix
+    assert path is not None  # it has a default
+    if not path.is_file():
+        raise SetupError(f"no access matrix at {path}", hint="`phase3test init` writes one")
+    declared = load_matrix(path)
+    signed_in = [name for name, role in declared.roles.items() if role.api_role == "authenticated"]
+    readable = [
+        table
+        for table, access in declared.tables.items()
+        if any(access.expected("select", role) != "deny" for role in signed_in)
+    ]
+    costs = []
+    with _migrated_database(settings, "rls-cost", seeded=True) as conn:
+        conn.autocommit = True
+        for table in readable:
+            if settings.rls_cost_rows:
+                grow(conn, table, settings.rls_cost_rows)
+            costs += rls_cost.measure(conn, declared, table)
+    print("\n".join(rls_cost.grid(costs, settings.rls_cost_max_ratio, settings.rls_cost_min_ms)))
+    flagged = [cost for cost in costs if cost.flagged(settings.rls_cost_max_ratio, settings.rls_cost_min_ms)]
+    for cost in flagged:
+        print(f"FLAG {cost.line()}")
+    return EXIT_FAILED if flagged else EXIT_OK
 
 
 def _ask(candidates: list[Path]) -> Path:

@@ -183,7 +183,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """`migration`: once per file of the project's migrations folder (ids: file stems).
     `access_cell`: once per cell of the access matrix (ids: table-role-operation); `api_cell` too, when a
-    stack's API is configured (else one skipped test says how to configure one)."""
+    stack's API is configured (else one skipped test says how to configure one). `readable_table`: once per
+    table of the matrix a signed-in role may read."""
     if "migration" in metafunc.fixturenames:
         run = metafunc.config.stash[RUN_SERVER]
         try:
@@ -199,6 +200,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("migration", migrations, ids=[m.path.stem for m in migrations])
     if "access_cell" in metafunc.fixturenames:
         metafunc.parametrize("access_cell", _matrix_cells(metafunc.config))
+    if "readable_table" in metafunc.fixturenames:
+        metafunc.parametrize("readable_table", _readable_tables(metafunc.config))
     if "api_cell" in metafunc.fixturenames:
         if metafunc.config.stash.get(API_STACK, None) is None:
             skipped = pytest.param(None, marks=pytest.mark.skip(reason=api.NOT_CONFIGURED))
@@ -237,6 +240,23 @@ def _matrix_cells(config: pytest.Config) -> list[Any]:
         return [pytest.param(cell, id=cell.id) for cell in matrix.load(path).cells()] if path.is_file() else []
     except Phase3TestError:
         return [pytest.param(None, id="matrix-does-not-load")]
+
+
+def _readable_tables(config: pytest.Config) -> list[Any]:
+    """One parameter per table of the matrix a signed-in role may select from (ids: the table)."""
+    path = matrix_path(config)
+    try:
+        loaded = matrix.load(path) if path.is_file() else None
+    except Phase3TestError:
+        return [pytest.param(None, id="matrix-does-not-load")]
+    if loaded is None:
+        return []
+    signed_in = [name for name, role in loaded.roles.items() if role.api_role == "authenticated"]
+    return [
+        pytest.param(table, id=table)
+        for table, access in loaded.tables.items()
+        if any(access.expected("select", role) != "deny" for role in signed_in)
+    ]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -86,6 +86,22 @@ def _milliseconds(text: str) -> int:
     raise SetupError(f"{text!r} is not a number of milliseconds (a positive integer)")
 
 
+def _positive_number(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        number = 0.0
+    if number > 0:
+        return number
+    raise SetupError(f"{text!r} is not a positive number")
+
+
+def _row_target(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    raise SetupError(f"{text!r} is not a number of rows (0: as seeded)")
+
+
 _CALL = re.compile(r'[A-Za-z_"][\w."$]*\s*\(.*\)', re.DOTALL)
 
 
@@ -214,6 +230,28 @@ SETTINGS: tuple[Setting, ...] = (
         Path,
     ),
     Setting(
+        "rls_cost_rows",
+        "the rows the rls_cost suite grows each table it measures to before timing reads (0: as seeded)",
+        int,
+        default="0",
+        parse=_row_target,
+    ),
+    Setting(
+        "rls_cost_max_ratio",
+        "how many times slower than service_role a signed-in role's read of a table may be before the rls_cost "
+        "suite flags it (a page of rows and a count, each timed by the server)",
+        float,
+        default="10",
+        parse=_positive_number,
+    ),
+    Setting(
+        "rls_cost_min_ms",
+        "how many ms a flagged read must cost over service_role's: below it the ratio of two tiny figures is noise",
+        float,
+        default="2",
+        parse=_positive_number,
+    ),
+    Setting(
         "refresh_functions",
         "the calls production runs to refresh the materialized views (e.g. private.refresh_dashboard_views(); "
         "several separated by ;): each is checked under readers, twice at once, and on changed data",
@@ -301,6 +339,7 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
         "production_rows",
         "profile_accepted",
     ),
+    "rls-cost": (*_SERVER, "rls_matrix", "rls_cost_rows", "rls_cost_max_ratio", "rls_cost_min_ms"),
     "check": tuple(s.name for s in SETTINGS),
     "settings": tuple(s.name for s in SETTINGS),
 }
@@ -330,6 +369,9 @@ class Settings:
     profile_rows: RowCounts = field(default_factory=lambda: RowCounts(PROFILE_ROWS))
     production_rows: RowCounts = field(default_factory=RowCounts)
     profile_accepted: Path | None = None
+    rls_cost_rows: int = 0
+    rls_cost_max_ratio: float = 10.0
+    rls_cost_min_ms: float = 2.0
     refresh_functions: tuple[str, ...] = ()
     require_rows: bool = False
     expected_skips: Path | None = None

@@ -153,6 +153,11 @@ create or replace trigger support_tickets_follow_priority
 
 -- The clock's breaches: open and pending tickets past their resolution date.
 -- Returns how many it marked. For the scheduler (the service role), nobody else.
+-- It finds the open tickets with a scan of support_tickets every 5 minutes.
+-- No index for it here: built in this file's transaction it would hold the
+-- writers of support_tickets for the whole build. If the scan ever shows, a
+-- partial index on resolution_due_at (status open or pending, not breached)
+-- goes in a file of its own, built CONCURRENTLY.
 create or replace function private.mark_sla_breaches()
 returns bigint
 language sql
@@ -169,13 +174,3 @@ as $$
 $$;
 revoke all on function private.mark_sla_breaches() from public, anon, authenticated;
 grant execute on function private.mark_sla_breaches() to service_role;
-
--- What the scheduled run looks for: the few open tickets not yet breached.
--- support_tickets is an existing table and CREATE INDEX CONCURRENTLY cannot run
--- in this file's transaction (supabase db push wraps each file in one): the
--- build reads every ticket while writes to support_tickets wait (the lock
--- profile measures it; fixtures/profile_accepted.yaml says why it is accepted).
--- squawk-ignore require-concurrent-index-creation
-create index if not exists support_tickets_open_resolution_due_at_idx
-  on public.support_tickets (resolution_due_at)
-  where status in ('open', 'pending') and not sla_breached;

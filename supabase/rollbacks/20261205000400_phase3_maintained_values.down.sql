@@ -5,7 +5,6 @@
 
 set local lock_timeout = '5s';
 
-drop index if exists public.support_tickets_open_resolution_due_at_idx;
 drop function if exists private.mark_sla_breaches();
 drop trigger if exists support_tickets_follow_priority on public.support_tickets;
 drop function if exists private.follow_support_ticket_priority();

@@ -75,3 +75,12 @@ def test_a_statement_that_reads_every_row_grows_at_least_linearly_whatever_two_t
     steeper = extrapolate(400.0, 1_000_000, 100.0, 500_000, 4_000_000, reads_every_row=True)
     assert steeper.exponent == 1.5  # faster than linear stays faster
     assert extrapolate(2.0, 1_000_000, 1.0, 500_000, 10_000_000, reads_every_row=True).ms == 2.0  # noise stays
+
+
+def test_a_statement_that_reads_no_rows_is_held_as_measured_even_slow_and_at_one_scale():
+    """A policy rebuilt on a loaded machine took 41 ms, its table could not grow (one scale): that said
+    1.8 s at production's rows (seen in CI). It read no row: a catalog change does not grow with them."""
+    held = extrapolate(41.0, 44, None, 44, 2_200, reads_no_rows=True)
+    assert (held.ms, held.exponent) == (41.0, 0.0)
+    assert held.growth == "reads no rows, so it does not grow with them"
+    assert extrapolate(41.0, 44, None, 44, 2_200).ms == 41.0 * 50  # without it: assumed linear

@@ -115,3 +115,24 @@ def test_an_accepted_finding_is_printed_with_its_reason_and_a_stale_acceptance_f
     accepted.write_text("- {migration: '20240103000000', rule: lock_wait, reason: typo}\n")
     refused = run_profile(project, home, *measured)
     assert refused.returncode == 2 and "entry 1: no rule 'lock_wait'" in refused.stderr
+
+
+def test_a_statement_that_reads_no_rows_is_carried_to_production_as_measured(tmp_path, notes_project, home):
+    """A policy rebuilt, then a pause under its lock: no row read, so 100M rows in production change nothing."""
+    project = notes_project(tmp_path / "project")
+    (project / "supabase/migrations/20240103000000_policy.sql").write_text(
+        "set local lock_timeout = '5s';\n"
+        "drop policy if exists notes_select_own on public.notes;\n"
+        "create policy notes_select_own on public.notes for select to authenticated\n"
+        "  using ((select auth.uid()) = owner_id);\n"
+        "select pg_sleep(0.2);\n"
+    )
+    (project / "supabase/rollbacks/20240103000000_policy.down.sql").write_text("select 1;\n")
+    result = run_profile(project, home, "20240103000000", "--rows=20000", "--pg-production-rows=notes=100000000")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    (pause,) = [n for n, line in enumerate(lines) if "select pg_sleep(0.2)" in line]
+    assert "(reads no rows, so it does not grow with them: " in lines[pause + 1]
+    (held,) = [n for n, line in enumerate(lines) if line.lstrip().startswith("held") and "AccessExclusiveLock" in line]
+    production = int(lines[held + 1].split("≈ ")[1].split(" ms")[0].replace(",", ""))
+    assert 200 <= production < 1000  # as measured, not a hundred thousand times it

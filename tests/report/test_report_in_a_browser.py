@@ -84,6 +84,7 @@ def test_the_html_report_renders_in_chromium_and_fetches_nothing(project, run_ch
     dom = open_in_chromium(project / "reports/report.html", proxy, tmp_path)
     assert 'Migration gate: <span class="passed">PASSED</span>' in dom
     assert '<table class="grid">' in dom and "<code>public.notes</code>" in dom
+    assert '<small class="cost" title="page as writer: ' in dom  # the select cells' RLS cost, with its figures
     assert "Migrations: results per suite" in dom
     assert proxy.page_fetches() == []
 

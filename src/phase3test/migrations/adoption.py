@@ -24,7 +24,7 @@ from phase3test.migrations.gitref import files_on_ref
 
 # Suites whose tests run once per migration file; the others read the schema the whole chain builds.
 PER_FILE_SUITES = ("static", "idempotency", "rollbacks", "reruns", "profile")
-WHOLE_SCHEMA_SUITES = ("access", "api_access", "security", "advisors", "matviews", "refresh_path", "pgtap")
+WHOLE_SCHEMA_SUITES = ("access", "api_access", "rls_cost", "security", "advisors", "matviews", "refresh_path", "pgtap")
 NEW, ALL, OFF = "new", "all", "off"
 
 

@@ -9,7 +9,9 @@ linear (so is one too short at the smaller scale to tell), k is capped at
 MAX_EXPONENT, and any k outside LINEAR is said to be a guess. A statement
 that reads every row of the table (a scan, a rewrite, a backfill) cannot
 grow slower than the rows: its k is at least 1, whatever two one-shot
-timings on a loaded machine said.
+timings on a loaded machine said. A statement that reads no rows at all (it creates a policy, a trigger, a
+function: a catalog change) does not grow with them: it is held as measured, however long a loaded machine
+made it.
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ class Estimate:
     smaller_rows: int
     exponent: float
     reads_every_row: bool = False  # its k was held at 1 or more
+    reads_no_rows: bool = False  # a catalog change: held as measured
 
     @property
     def growth(self) -> str:
         """How the figure grows with the rows, in words a reviewer can weigh."""
+        if self.reads_no_rows:
+            return "reads no rows, so it does not grow with them"
         if self.measured_ms < NOISE_MS and self.smaller_ms is not None:
             return "too short to grow measurably"
         if self.smaller_ms is None or not 0 < self.smaller_rows < self.rows:
@@ -66,9 +71,14 @@ def extrapolate(
     smaller_rows: int,
     production_rows: int,
     reads_every_row: bool = False,
+    reads_no_rows: bool = False,
 ) -> Estimate:
     """`measured_ms` at `rows` (and `smaller_ms` at `smaller_rows`, if measured) carried to `production_rows`;
-    with `reads_every_row`, at least linearly unless too short to matter."""
+    with `reads_every_row`, at least linearly unless too short to matter; with `reads_no_rows` (it read no
+    table, rewrote none and changed no row: a catalog change), as measured."""
+    if reads_no_rows:
+        return Estimate(measured_ms, production_rows, measured_ms, rows, smaller_ms, smaller_rows, 0.0,
+                        reads_no_rows=True)  # fmt: skip
     if measured_ms < NOISE_MS and smaller_ms is not None:
         exponent = 0.0
     elif smaller_ms is None or not 0 < smaller_rows < rows or smaller_ms < NOISE_MS:

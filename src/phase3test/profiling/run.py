@@ -105,8 +105,15 @@ def _carry(measured: Profile, smaller: Profile | None, smaller_rows: dict[str, i
         table = max(named, key=lambda t: pace[t])
         smaller_ms = earlier.get(cost.line)
         every_row = table in cost.scanned or table in cost.rewrote or table in dict(cost.rows_locked)
+        no_rows = not (cost.scanned or cost.rewrote or cost.rows_locked)
         estimate = extrapolate(
-            cost.ms, grown[table], smaller_ms, smaller_rows.get(table, 0), measured.production_rows[table], every_row
+            cost.ms,
+            grown[table],
+            smaller_ms,
+            smaller_rows.get(table, 0),
+            measured.production_rows[table],
+            reads_every_row=every_row,
+            reads_no_rows=no_rows,
         )
         carried.append(replace(cost, at_production=estimate))
     # What each statement from here to commit adds in production: the time between statements stays as measured.

@@ -55,7 +55,7 @@ def render(data: dict[str, Any], results: dict[str, str]) -> str:
         f"<p>{escape(_counts(data))}</p>",
         *_setup_errors(data.get("setup_errors", [])),
         *_changes(data.get("changes")),
-        *_access_grid(data["access"], data.get("access_roles") or []),
+        *_access_grid(data["access"], data.get("access_roles") or [], data.get("rls_cost") or []),
         *_migrations(data["migrations"], results),
         *_refresh_chart(data["matviews"]),
         *profiles.html(data.get("profiles", [])),
@@ -99,9 +99,14 @@ def _changes(changes: dict[str, Any] | None) -> list[str]:
     return [f"<h2>Since the baseline ({since})</h2>", "<ul>", *(listed or ["<li>nothing changed</li>"]), "</ul>"]
 
 
-def _access_grid(cells: list[dict[str, Any]], order: list[str]) -> list[str]:
+def _access_grid(cells: list[dict[str, Any]], order: list[str], costs: list[dict[str, Any]]) -> list[str]:
     if not cells:
         return []
+    slowest: dict[tuple[str, str], dict[str, Any]] = {}  # (table, role) -> its slower read
+    for cost in costs:
+        key = (cost["table"], cost["role"])
+        if key not in slowest or cost["ratio"] > slowest[key]["ratio"]:
+            slowest[key] = cost
     present = set(cell["role"] for cell in cells)
     roles = [role for role in order if role in present] + sorted(present - set(order))
     by_key = {(c["table"], c["role"], c["operation"]): c for c in cells}
@@ -109,7 +114,9 @@ def _access_grid(cells: list[dict[str, Any]], order: list[str]) -> list[str]:
         f"<h2 id=access>Access matrix: {escape(tally(cells))}</h2>",
         "<p>Per table: select, insert, update, delete; per function: execute. "
         "<span class=A>A allow</span> <span class=O>O own</span> <span class=D>- deny</span> "
-        "<span class=X>X found otherwise</span> <span class=D>? not checked: nothing to act on</span></p>",
+        "<span class=X>X found otherwise</span> <span class=D>? not checked: nothing to act on</span>"
+        + (" <small class=cost>x2.0</small> a signed-in read takes twice service_role's (RLS cost)" if costs else "")
+        + "</p>",
         "<table class=grid><tr><th>table / function</th>" + "".join(f"<th>{escape(r)}</th>" for r in roles) + "</tr>",
     ]
     names = list(dict.fromkeys(c["table"] for c in cells))
@@ -139,9 +146,21 @@ def _access_grid(cells: list[dict[str, Any]], order: list[str]) -> list[str]:
                     )
                 )
                 codes.append(f"<span class={kind} title='{title}'>{label}</span>")
+            slower = slowest.get((name, role))
+            if slower is not None:
+                codes.append(_ratio(slower))
             row.append(f"<td class=code>{''.join(codes)}</td>")
         out.append("".join(row) + "</tr>")
     return [*out, "</table>"]
+
+
+def _ratio(cost: dict[str, Any]) -> str:
+    """A select cell's RLS cost: its slower read's time against service_role's, the cause in the title."""
+    title = escape(
+        f"{cost['read']} as {cost['role']}: {cost['role_ms']:.2f} ms, as service_role {cost['service_ms']:.2f} ms "
+        f"at {cost['rows']:,} rows" + (": " + "; ".join(cost["causes"]) if cost["causes"] else "")
+    )
+    return f" <small class=cost title='{title}'>x{cost['ratio']:.1f}</small>"
 
 
 def _migrations(migrations: list[dict[str, str]], results: dict[str, str]) -> list[str]:

@@ -45,6 +45,7 @@ from phase3test.report.outcomes import (
 # CONDITIONS: a test ran under other conditions than its suite promises (seeded data -> an empty database).
 MATVIEWS, SCHEMA, PGTAP, CONDITIONS, ADVISORS = "matviews", "schema", "pgtap", "conditions", "advisors"
 PROFILE = "profile"  # one migration's lock profile (profiling/serialize.py)
+RLS_COST = "rls_cost"  # one table's reads per role against service_role's (access/rls_cost.py, Cost.to_json)
 # A failure that is a setup error (a project file that does not load): the run's outcome is "error", exit 2.
 SETUP_ERROR = "setup_error"
 FAILURES_SHOWN = 30
@@ -71,6 +72,7 @@ class RunReport:
     setup_errors: list[str] = field(default_factory=list)  # each one's message, file:line:column first
     advisors: list[dict[str, str]] = field(default_factory=list)  # Lint.to_json of each lint not accepted
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # migration -> its profile, as serialized
+    rls_cost: list[dict[str, Any]] = field(default_factory=list)  # every measured read, Cost.to_json
 
     def __post_init__(self) -> None:
         self.access = AccessReport(self.folder / "access-matrix.md")
@@ -99,6 +101,8 @@ class RunReport:
                 self.advisors = value
             elif name == PROFILE and isinstance(value, dict):
                 self.profiles[value["migration"]] = value
+            elif name == RLS_COST and isinstance(value, list) and report.when == "call":
+                self.rls_cost.extend(value)
             elif name == SETUP_ERROR and value not in self.setup_errors:
                 self.setup_errors.append(str(value))
             elif name == CONDITIONS and report.when == "call":
@@ -159,6 +163,7 @@ class RunReport:
             "pgtap": self.pgtap,
             "advisors": self.advisors,
             "profiles": [self.profiles[name] for name in sorted(self.profiles)],
+            "rls_cost": sorted(self.rls_cost, key=lambda c: (c["table"], c["role"], c["read"])),
             "conditions": self.conditions,
             "skips": self.skips,
             "not_run": self.not_run,
@@ -235,6 +240,7 @@ def render_markdown(data: dict[str, Any], access: AccessReport) -> str:
             *access.body(),
             "</details>",
         ]
+    lines += rls_cost_markdown(data.get("rls_cost", []))
     lines += profiles.markdown(data.get("profiles", []))
     if data["matviews"]:
         lines += [
@@ -257,3 +263,24 @@ def _listed_failure(failure: dict[str, str]) -> str:
     first, *rest = failure["message"].splitlines()
     block = ["", "  ```", *(f"  {line}" for line in rest), "  ```"] if rest else []
     return "\n".join([f"- `{failure['test']}`: {first}", *block])
+
+
+def rls_cost_markdown(costs: list[dict[str, Any]]) -> list[str]:
+    """The slowest reads against service_role's (the ten worst ratios; report.json has every cell)."""
+    if not costs:
+        return []
+    worst = sorted(costs, key=lambda c: -c["ratio"])[:10]
+    lines = [
+        "",
+        f"## RLS cost: {len(costs)} reads, the slowest against service_role",
+        "",
+        "| table | role | read | as the role | as service_role | ratio | likely cause |",
+        "| --- | --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    for c in worst:
+        cause = "; ".join(c["causes"]) or "-"
+        lines.append(
+            f"| `{c['table']}` ({c['rows']:,} rows) | {c['role']} | {c['read']} | {c['role_ms']:.2f} ms "
+            f"| {c['service_ms']:.2f} ms | x{c['ratio']:.1f} | {cause} |"
+        )
+    return lines
