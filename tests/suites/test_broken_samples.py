@@ -40,9 +40,9 @@ def test_the_unbroken_sample_project_passes_every_suite_in_parallel(pytester, br
     # Skipped: no base ref (1); no materialized views (5); no refresh entry point declared (3); no API stack (1);
     # the advisors too where no CLI is.
     # Passed with the rest: the chain builds (test_migrations: the migrations apply, the seed data loads); the lock
-    # profile of each file and the (absent) accepted list.
+    # profile of each file and the (absent) accepted list; the RLS cost of notes and note_tags.
     with_cli = int(cli is not None)
-    result.assert_outcomes(passed=57 + with_cli, skipped=11 - with_cli)
+    result.assert_outcomes(passed=59 + with_cli, skipped=11 - with_cli)
 
 
 def test_idempotency_fails_on_create_table_without_if_not_exists(pytester, broken_project):
