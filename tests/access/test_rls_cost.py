@@ -67,7 +67,7 @@ def reads_through(conn: psycopg.Connection, loaded: matrix.Matrix, policy: str) 
 def test_a_per_row_call_and_a_missing_index_are_named(journal):
     conn, loaded = journal
     costs = reads_through(conn, loaded, UNWRAPPED)
-    assert set(costs) == {"page", "count"}
+    assert set(costs) == {"page", "count", "own page"}
     count = costs["count"]
     assert (count.table, count.rows, count.role, count.policies) == (
         "public.journal",
@@ -112,3 +112,17 @@ def test_the_grid_shows_each_cells_ratios_flagged_in_bold(journal):
     lines = rls_cost.grid(costs, max_ratio=0.001, min_ms=0)
     assert lines[0] == "| table (rows) | writer |"
     assert lines[2].startswith("| `public.journal` (20,000) | **x") and " / **x" in lines[2]
+
+
+def test_an_own_row_reader_also_reads_as_a_client_filtering_on_its_rows(journal):
+    """The page a client gets with `.eq('owner_id', uid)`: under the matrix's own predicate, served by the index."""
+    conn, loaded = journal
+    conn.execute("create index journal_owner_id_idx on public.journal (owner_id)")
+    conn.execute("analyze public.journal")
+    own = reads_through(conn, loaded, UNWRAPPED)["own page"]
+    # Her id written out, as PostgREST sends it: the index leads the read to her rows, no full read.
+    assert not any(cause.startswith("reads every row") for cause in own.causes)
+    assert own.ratio < 10
+    assert rls_cost.as_sent("owner_id = (select auth.uid()) or auth.uid() is null", CORA).as_string(conn) == (
+        f"owner_id = '{CORA}'::uuid or '{CORA}'::uuid is null"
+    )

@@ -53,10 +53,12 @@ def test_the_samples_own_policy_passes_and_every_read_is_reported(pytester, brok
     costs = json.loads((pytester.path / "reports/report.json").read_text())["rls_cost"]
     assert sorted((c["table"], c["role"], c["read"]) for c in costs) == [
         ("public.note_tags", "writer", "count"),
+        ("public.note_tags", "writer", "own page"),
         ("public.note_tags", "writer", "page"),
         ("public.notes", "writer", "count"),
+        ("public.notes", "writer", "own page"),
         ("public.notes", "writer", "page"),
     ]
     notes = [c for c in costs if c["table"] == "public.notes"]
     assert all(c["rows"] == 40000 and c["policies"] == ["notes_select_own"] and not c["causes"] for c in notes)
-    assert "## RLS cost: 4 reads, the slowest against service_role" in (pytester.path / "reports/report.md").read_text()
+    assert "## RLS cost: 6 reads, the slowest against service_role" in (pytester.path / "reports/report.md").read_text()
