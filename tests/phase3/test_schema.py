@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -86,3 +87,49 @@ def test_supabase_advisors_find_no_overlapping_policies_and_no_unindexed_foreign
     watched = [lint.line() for lint in found if lint.name in ("multiple_permissive_policies", "unindexed_foreign_keys")]
     assert watched == []
     assert any(lint.name == "unused_index" for lint in found)  # the advisors did run and report
+
+
+CALLER = r"\( SELECT auth\.uid\(\) AS uid\)"
+COLUMN = r"((?:\w+\.)?\w+)"
+
+
+def columns_that_find_the_callers_rows(conn: psycopg.Connection) -> set[tuple[str, str]]:
+    """(table, column) each policy compares to the caller or joins on, as Postgres prints the policy."""
+    found = set()
+    policies = conn.execute(
+        """select c.relname, concat_ws(' ', pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))
+             from pg_policy p join pg_class c on c.oid = p.polrelid
+            where c.relnamespace = 'public'::regnamespace"""
+    ).fetchall()
+    for table, expression in policies:
+        aliases = {alias: name.split(".")[-1] for name, alias in re.findall(r"FROM (\w+(?:\.\w+)?) (\w+)", expression)}
+        compared = re.findall(rf"{COLUMN} = {CALLER}", expression) + re.findall(rf"{CALLER} = {COLUMN}", expression)
+        joined = [side for pair in re.findall(rf"{COLUMN} = {COLUMN}", expression) for side in pair if "." in side]
+        for reference in compared + joined:
+            owner, _, column = reference.rpartition(".")
+            found.add((aliases.get(owner, owner) or table, column))
+    return found
+
+
+def unindexed(conn: psycopg.Connection, columns: set[tuple[str, str]]) -> list[str]:
+    return sorted(
+        f"public.{table}.{column}"
+        for table, column in columns
+        if conn.execute(
+            """select not exists (select from pg_index i join pg_attribute a
+                                         on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+                                   where i.indrelid = to_regclass('public.' || %s) and a.attname = %s)""",
+            (table, column),
+        ).fetchone()[0]
+    )
+
+
+def test_every_column_a_policy_finds_the_callers_rows_by_leads_an_index(db):
+    """What a policy compares to auth.uid() or joins on: without an index the caller's rows are found by reading
+    every row. (Columns a policy only tests for a value, `not is_internal`, `role <> 'super_admin'`, are left to
+    the table's other conditions: an index on a boolean would not be used.)"""
+    columns = columns_that_find_the_callers_rows(db)
+    assert {("bookings", "customer_id"), ("booking_notes", "booking_id"), ("bookings", "id")} <= columns
+    assert unindexed(db, columns) == []
+    db.execute("drop index public.bookings_customer_id_idx")  # the check catches a missing one
+    assert unindexed(db, columns) == ["public.bookings.customer_id"]
