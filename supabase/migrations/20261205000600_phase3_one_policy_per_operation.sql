@@ -20,11 +20,14 @@
 -- again under its name replaces itself, so every file can run twice.
 -- Restrictive policies stay as they are (they AND, and no lint counts them).
 --
--- Only the 29 tables the advisors warned about are merged, 11 here and the rest
--- in the next two files; the helpers merge every table they are used on.
+-- Only the 29 tables the advisors warned about are merged, 3 here and the rest
+-- in the nine files after this one; the helpers merge every table they are
+-- used on.
 --
 -- Indexes: the two foreign keys no index covered (equipment's primary medium,
--- a contract template's current version) get one.
+-- a contract template's current version) got one concurrently in
+-- 20261205000580 and 20261205000590; the index the first makes redundant
+-- goes here.
 --
 -- Depends on: every earlier Phase 3 file (the policies it merges),
 -- 20251111000000_phase3_policy_helpers (the helpers it redefines).
@@ -198,29 +201,18 @@ revoke all on function private.unmerge_policies(regclass) from public, anon, aut
 revoke all on function private.policy_rule(regclass, text, text, text, text) from public, anon, authenticated,
   service_role;
 
--- Foreign keys: an index each one's columns lead. Built first: a build reads
--- its table in full, and after the merge every merged table's lock would be
--- held while it does. Both tables are reference data (a row per machine, per
--- contract template), so the plain build (which blocks their writers) is short.
--- squawk-ignore require-concurrent-index-creation
-create index if not exists equipment_primary_media_id_id_idx on public.equipment (primary_media_id, id);
--- Covered by the index above (its leading column). Its ACCESS EXCLUSIVE lock
--- is one the merge below takes on equipment anyway, and DROP INDEX
--- CONCURRENTLY cannot run in this file's transaction.
+-- Covered since 20261205000580 by equipment_primary_media_id_id_idx (its
+-- leading column). Dropped just before the merge below, which locks
+-- equipment the same way: DROP INDEX CONCURRENTLY cannot run in this file's
+-- transaction, and here it adds no lock the merge does not take.
 -- squawk-ignore require-concurrent-index-deletion
 drop index if exists public.equipment_primary_media_id_idx;
--- squawk-ignore require-concurrent-index-creation
-create index if not exists contract_templates_id_current_version_idx
-  on public.contract_templates (id, current_version);
 
--- Where the advisors warned, merged in three files so that no transaction
--- holds many tables: each table merged is locked (ACCESS EXCLUSIVE, briefly)
--- until its file commits, and every lock a file waits for keeps the API
--- waiting on the ones it already holds. Here: users, equipment, bookings and
--- customers' tables; 20261205000700 payments and support; 20261205000800
--- promotions, contracts and audit.
+-- Where the advisors warned (29 tables), merged three tables at a time: each
+-- table merged stays locked (ACCESS EXCLUSIVE, briefly) until its file
+-- commits, and every lock a file waits for keeps the API waiting on the ones
+-- it already holds (one file of 56 tables kept readers waiting over a second
+-- under load; nine of 9–11 still did). Here users and equipment; the other
+-- tables in 20261205000610 to 20261205000820, one domain after the other.
 select private.merge_policies(t)
-  from unnest(array['public.users', 'public.equipment', 'public.equipment_media', 'public.bookings',
-                    'public.booking_notes', 'public.booking_wizard_sessions', 'public.delivery_assignments',
-                    'public.customer_consent', 'public.customer_tags', 'public.customer_tag_members',
-                    'public.campaign_audiences']::regclass[]) t;
+  from unnest(array['public.users', 'public.equipment', 'public.equipment_media']::regclass[]) t;

@@ -1,17 +1,14 @@
 -- Rollback of 20261205000600_phase3_one_policy_per_operation: every policy the
 -- merge combined here comes back as it was, under its own name (from the
 -- rules the merged policies carry, as Postgres printed them), the helpers
--- create one policy per rule again, and the two covering indexes go (the
--- single-column index on equipment.primary_media_id returns). Roll back
--- 20261205000800 and 20261205000700 first, as always newest first.
+-- create one policy per rule again, and the single-column index on
+-- equipment.primary_media_id returns. Roll back
+-- 20261205000820 back to 20261205000610 first, as always newest first.
 
 set local lock_timeout = '5s';
 
 select private.unmerge_policies(t)
-  from unnest(array['public.users', 'public.equipment', 'public.equipment_media', 'public.bookings',
-                    'public.booking_notes', 'public.booking_wizard_sessions', 'public.delivery_assignments',
-                    'public.customer_consent', 'public.customer_tags', 'public.customer_tag_members',
-                    'public.campaign_audiences']::regclass[]) t;
+  from unnest(array['public.users', 'public.equipment', 'public.equipment_media']::regclass[]) t;
 
 drop function if exists private.policy_rule(regclass, text, text, text, text);
 drop function if exists private.unmerge_policies(regclass);
@@ -62,5 +59,3 @@ revoke all on function private.policy_role_based(regclass, text[], text[]) from 
 
 -- squawk-ignore require-concurrent-index-creation
 create index if not exists equipment_primary_media_id_idx on public.equipment (primary_media_id);
-drop index if exists public.equipment_primary_media_id_id_idx;
-drop index if exists public.contract_templates_id_current_version_idx;
