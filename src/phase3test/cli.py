@@ -271,16 +271,10 @@ def rls_cost_command(settings: Settings) -> int:
     if not path.is_file():
         raise SetupError(f"no access matrix at {path}", hint="`phase3test init` writes one")
     declared = load_matrix(path)
-    signed_in = [name for name, role in declared.roles.items() if role.api_role == "authenticated"]
-    readable = [
-        table
-        for table, access in declared.tables.items()
-        if any(access.expected("select", role) != "deny" for role in signed_in)
-    ]
     costs = []
     with _migrated_database(settings, "rls-cost", seeded=True) as conn:
         conn.autocommit = True
-        for table in readable:
+        for table in rls_cost.readable_tables(declared):
             if settings.rls_cost_rows:
                 grow(conn, table, settings.rls_cost_rows)
             costs += rls_cost.measure(conn, declared, table)

@@ -10,7 +10,7 @@ import pytest
 
 from phase3test import expected_skips
 from phase3test import settings as phase3test_settings
-from phase3test.access import matrix
+from phase3test.access import matrix, rls_cost
 from phase3test.errors import Phase3TestError
 from phase3test.fixtures import (
     API_STACK,
@@ -249,14 +249,7 @@ def _readable_tables(config: pytest.Config) -> list[Any]:
         loaded = matrix.load(path) if path.is_file() else None
     except Phase3TestError:
         return [pytest.param(None, id="matrix-does-not-load")]
-    if loaded is None:
-        return []
-    signed_in = [name for name, role in loaded.roles.items() if role.api_role == "authenticated"]
-    return [
-        pytest.param(table, id=table)
-        for table, access in loaded.tables.items()
-        if any(access.expected("select", role) != "deny" for role in signed_in)
-    ]
+    return [] if loaded is None else [pytest.param(table, id=table) for table in rls_cost.readable_tables(loaded)]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -90,6 +90,16 @@ class Cost:
         }  # fmt: skip
 
 
+def readable_tables(matrix: Matrix) -> list[str]:
+    """The tables of the matrix some signed-in role may select from: the ones whose reads RLS can slow."""
+    signed_in = [name for name, role in matrix.roles.items() if role.api_role == "authenticated"]
+    return [
+        table
+        for table, access in matrix.tables.items()
+        if any(access.expected("select", role) != "deny" for role in signed_in)
+    ]
+
+
 def measure(conn: psycopg.Connection, matrix: Matrix, table: str) -> list[Cost]:
     """Every role the matrix lets read `table` (a signed-in role, acting as its first user), every read."""
     access = matrix.tables[table]
@@ -108,6 +118,7 @@ def measure(conn: psycopg.Connection, matrix: Matrix, table: str) -> list[Cost]:
             reads[OWN_PAGE] = sql.SQL("select * from {} where ({}) limit {}").format(
                 target, as_sent(own, users[0]), sql.Literal(PAGE_ROWS)
             )
+        policies = _policies(conn, table, role)
         for read, query in reads.items():
             # service_role with the same user's claims: a filter on auth.uid() reads as it does for them.
             service = _median(conn, SERVICE_ROLE, users[0], query)
@@ -115,7 +126,6 @@ def measure(conn: psycopg.Connection, matrix: Matrix, table: str) -> list[Cost]:
             if service is None or timed is None:
                 continue  # refused: the access suite says so
             role_ms, plan = timed
-            policies = _policies(conn, table, role)
             costs.append(Cost(table, rows, role_name, read, role_ms, service[0], policies, causes(conn, table, plan)))
     return costs
 
