@@ -34,7 +34,7 @@ args = cli._parser().parse_args(sys.argv[1:])
 resolved = settings.load(cli._flags(args)) if args.command == "check" else cli.settings_for(args)
 print("SETTINGS=" + json.dumps(resolved.to_json()))
 """
-MODE = {"matrix": ["--infer"]}  # a command's required flag, besides its settings
+MODE = {"matrix": ["--infer"], "report": ["merge", "shard.json"]}  # a command's required arguments, besides settings
 # Distinct values per source; each parses as its setting's type.
 FILE_VALUES = {
     "supabase_dir": "project/supabase", "backend": "embedded", "bindir": "pg/bin", "user": "file-user",
@@ -49,6 +49,7 @@ FILE_VALUES = {
     "advisors_accepted": "file-advisors.yaml",
     "report_dir": "file-reports",
     "access_report": "file-grid.md", "baseline": "file-baseline.json", "api_url": "http://file.test",
+    "shard_durations": "file-durations.json",
 }  # fmt: skip
 ENV_VALUES = {
     "seed": "22", "seed_scale": "3", "user": "env-user", "api_url": "http://env.test", "api_jwt_secret": "env-secret",
@@ -66,6 +67,7 @@ FLAG_VALUES = {
     "refresh_functions": "public.refresh()", "require_rows": True,
     "expected_skips": "flag-skips.yaml", "advisors_accepted": "flag-advisors.yaml",
     "report_dir": "flag-reports", "access_report": "flag-grid.md", "baseline": "flag-baseline.json",
+    "shard": "1/2", "shard_durations": "flag-durations.json",  # the dump test is shard 1's
     "api_url": "http://flag.test", "api_jwt_secret": "flag-secret", "api_db_url": "postgresql://a:b@127.0.0.1:2/api",
 }  # fmt: skip
 
@@ -120,7 +122,8 @@ def phase3test_settings(folder: Path, *args: str, env: dict[str, str]) -> subpro
 def configured(tmp_path: Path) -> Path:
     """A project whose pytest.ini sets every setting a file may hold (the baselines it names exist)."""
     (tmp_path / "pytest.ini").write_text(_ini(FILE_VALUES))
-    for baseline in (FILE_VALUES["baseline"], FLAG_VALUES["baseline"]):
+    shard_durations = (FILE_VALUES["shard_durations"], FLAG_VALUES["shard_durations"])
+    for baseline in (FILE_VALUES["baseline"], FLAG_VALUES["baseline"], *shard_durations):
         (tmp_path / baseline).write_text('{"format": 1}')
     for skips in (FILE_VALUES["expected_skips"], FLAG_VALUES["expected_skips"]):
         (tmp_path / skips).write_text("[]\n")

@@ -1,5 +1,5 @@
-"""`phase3test init | matrix | up | docs | snapshot | seed | check | profile | rls-cost | down | settings`: the
-project's database in about a second, without Docker.
+"""`phase3test init | matrix | up | docs | snapshot | seed | check | report merge | profile | rls-cost | down |
+settings`: the project's database in about a second, without Docker.
 
 Every command takes the settings it uses with the flags pytest takes (`--supabase-dir`, `--pg-backend`, ...),
 and reads the rest from the environment and the project's pytest configuration exactly as pytest does.
@@ -26,7 +26,7 @@ from phase3test.access.inference import infer
 from phase3test.access.matrix import load as load_matrix
 from phase3test.docs.pages import generated_pages, stale
 from phase3test.errors import Phase3TestError, SetupError
-from phase3test.gate import check, shown_path
+from phase3test.gate import check, merge, shown_path
 from phase3test.inspection import catalog
 from phase3test.migrations.adoption import project_history
 from phase3test.migrations.discovery import Migration, discover
@@ -90,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     gate.add_argument("paths", nargs="*", help="more test paths to run with the suites (e.g. tests/)")
     gate.add_argument("--pytest-arg", action="append", default=[], help="pass this on to pytest (repeatable)")
+    report = commands.add_parser(
+        "report", help="merge: one report (json, md, html, JUnit) from the reports of a gate run in shards (--shard)"
+    )
+    report.add_argument("action", choices=("merge",), help="merge the shards' reports")
+    report.add_argument(
+        "reports", nargs="+", type=Path, help="every shard's report.json (reports-*/report.json), each once"
+    )
     measure = commands.add_parser(
         "profile",
         help="grow the tables each migration touches (--rows), apply it and measure the locks it holds, for how "
@@ -142,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_for(args)
         if args.command == "settings":
             return show_settings(settings, args.json)
+        if args.command == "report":
+            return merge(args.reports, settings.report_dir, settings.baseline)
         if args.command == "down":
             return down(settings, args.db_url)
         if args.command == "seed":

@@ -19,11 +19,14 @@ from typing import Any
 
 import pytest
 
-from phase3test.errors import Phase3TestError
+from phase3test.errors import Phase3TestError, SetupError
 from phase3test.migrations.adoption import project_history
 from phase3test.migrations.discovery import discover
+from phase3test.report import baseline
+from phase3test.report import merge as merged
 from phase3test.report.access_grid import tally
 from phase3test.report.outcomes import FAILED, NOT_RUN, PASSED, counted
+from phase3test.report.regression import write_files
 from phase3test.settings import load, plugin_args
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -55,9 +58,10 @@ def check(flags: list[str], paths: list[str], pytest_args: list[str]) -> int:
     except Phase3TestError as exc:
         print(f"phase3test check: {exc}", file=sys.stderr)
         return EXIT_SETUP
+    share = f"shard {settings.shard} of " if settings.shard else ""
     print(
         f"phase3test check: {len(migrations)} migrations in {project.migrations_dir}, {len(pgtap_files)} pgTAP "
-        f"file(s); every suite{' and ' + ', '.join(paths) if paths else ''} with pytest -n auto; "
+        f"file(s); {share}every suite{' and ' + ', '.join(paths) if paths else ''} with pytest -n auto; "
         f"the report goes to {shown_path(report_dir)}/",
         flush=True,
     )
@@ -71,14 +75,49 @@ def check(flags: list[str], paths: list[str], pytest_args: list[str]) -> int:
     ]  # fmt: skip
     (report_dir / "report.json").unlink(missing_ok=True)  # a run that does not start leaves no stale summary
     status = pytest.main(args)
-    code = _EXIT_CODES.get(status, EXIT_SETUP)  # type: ignore[call-overload]
     report = report_dir / "report.json"
     data = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else None
+    if data and data.get("shard") and status == pytest.ExitCode.NO_TESTS_COLLECTED:
+        status = pytest.ExitCode.OK  # more shards than tests: this runner's share is empty
+    code = exit_code(int(status), data)
+    summary(report_dir, data, time.monotonic() - started, code)
+    return code
+
+
+def exit_code(status: int, data: dict[str, Any] | None) -> int:
+    """The gate's exit code for pytest's exit status and the report the run wrote (if it got that far)."""
+    code = _EXIT_CODES.get(status, EXIT_SETUP)  # type: ignore[call-overload]
     if code == EXIT_INTERRUPTED and data and data["failures"]:
         code = EXIT_FAILED  # -x / --maxfail stop a run the way Ctrl-C does; a failure is what stopped it
     if data and data.get("setup_errors"):
         code = EXIT_SETUP  # a project file that does not load: fix it first, whatever else failed
-    summary(report_dir, data, time.monotonic() - started, code)
+    return code
+
+
+def merge(reports: list[Path], report_dir: Path | None, baseline_path: Path | None) -> int:
+    """`phase3test report merge`: the shards' reports as one, with the summary and exit code of one whole run."""
+    report_dir = report_dir or Path.cwd() / DEFAULT_REPORT_DIR
+    try:
+        if any(path.resolve().parent == report_dir.resolve() for path in reports):
+            raise SetupError(
+                f"{shown_path(report_dir)}/ holds a shard's report: the merged one would overwrite it",
+                hint="merge into another folder: --report-dir reports",
+            )
+        shards = merged.load(reports)
+        data = merged.merge(shards, baseline.load(baseline_path) if baseline_path else None)
+    except Phase3TestError as exc:
+        print(f"phase3test report merge: {exc}", file=sys.stderr)
+        return EXIT_SETUP
+    write_files(report_dir, data)
+    junit_files = [path.parent / merged.JUNIT for path in reports]
+    if all(file.is_file() for file in junit_files):
+        merged.merge_junit(junit_files, report_dir / merged.JUNIT)
+    else:
+        missing = [str(file) for file in junit_files if not file.is_file()]
+        print(f"phase3test report merge: no {merged.JUNIT} merged, missing: {', '.join(missing)}", file=sys.stderr)
+    print(f"phase3test report merge: {len(shards)} shard(s), {len(data['tests']):,} tests", flush=True)
+    code = exit_code(data["exit_status"], data)
+    summary(report_dir, data, data["elapsed_s"], code)
     return code
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from phase3test import expected_skips
+from phase3test import expected_skips, sharding
 from phase3test import settings as phase3test_settings
 from phase3test.access import matrix, rls_cost
 from phase3test.errors import Phase3TestError
@@ -43,6 +43,7 @@ from phase3test.supabase import api
 pytest_plugins = ["phase3test.fixtures"]
 _WORKER_KEY = "phase3test_run"
 EXPECTED_SKIPS = pytest.StashKey[expected_skips.ExpectedSkips | None]()
+SHARD_DURATIONS = pytest.StashKey[dict[str, float] | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,9 +96,12 @@ def _start_the_run(config: pytest.Config, settings: phase3test_settings.Settings
     reap_orphans(base_dir(settings.home))  # servers of runs that died without their watchdog
     if settings.access_report:
         config.pluginmanager.register(AccessReport(settings.access_report), "phase3test-access")
+    shard = settings.shard.to_json(_shard_durations(config, settings)) if settings.shard else None
     if settings.report_dir:
         earlier = baseline.load(settings.baseline) if settings.baseline else None
-        report = RunReport(settings.report_dir, settings.project, settings.backend, earlier, lambda: _version(config))
+        report = RunReport(
+            settings.report_dir, settings.project, settings.backend, earlier, shard, lambda: _version(config)
+        )
         config.pluginmanager.register(report, "phase3test-report")
 
 
@@ -210,19 +214,35 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("api_cell", _matrix_cells(metafunc.config))
 
 
+@pytest.hookimpl(trylast=True)  # after every other selection (-k, -m): what is left is the gate's tests, whole
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Suites set to `off` (setting `suites`) are deselected: pytest counts them, none runs."""
-    modes = config.stash[RUN_SERVER].settings.suites
-    off = [item for item in items if modes.mode(_suite_of_item(item) or "") == OFF]
-    if off:
-        config.hook.pytest_deselected(items=off)
-        items[:] = [item for item in items if item not in off]
+    """Suites set to `off` (setting `suites`) are deselected: pytest counts them, none runs. Then the parts of the
+    chain a test of the gate reports when they fail are noted (in each process that runs tests), and with `shard`
+    only this runner's share of the tests is kept: a part whose reporting test runs on another runner is reported
+    there, so here what it stops is not run, as in one run of them all."""
+    settings = config.stash[RUN_SERVER].settings
+    _deselect(config, items, [item for item in items if settings.suites.mode(_suite_of_item(item) or "") == OFF])
+    parts = {part for item in items for marker in item.iter_markers("cause") for part in marker.args}
+    config.stash[REPORTED_PARTS] = frozenset(parts)
+    if settings.shard is not None:
+        mine = settings.shard.select([item.nodeid for item in items], _shard_durations(config, settings))
+        _deselect(config, items, [item for item in items if item.nodeid not in mine])
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """The parts of the chain a test of this session reports when they fail (in each process that runs tests)."""
-    parts = {part for item in session.items for marker in item.iter_markers("cause") for part in marker.args}
-    session.config.stash[REPORTED_PARTS] = frozenset(parts)
+def _deselect(config: pytest.Config, items: list[pytest.Item], dropped: list[pytest.Item]) -> None:
+    """Take `dropped` out of `items`, telling pytest (it counts them as deselected)."""
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(map(id, dropped))
+        items[:] = [item for item in items if id(item) not in gone]
+
+
+def _shard_durations(config: pytest.Config, settings: phase3test_settings.Settings) -> dict[str, float] | None:
+    """The tests' durations in the `shard_durations` report, read once per process (None: balance by count)."""
+    if SHARD_DURATIONS not in config.stash:
+        path = settings.shard_durations
+        config.stash[SHARD_DURATIONS] = sharding.durations_of(baseline.load(path)) if path else None
+    return config.stash[SHARD_DURATIONS]
 
 
 def _suite_of_item(item: pytest.Item) -> str | None:

@@ -37,6 +37,7 @@ from phase3test.profiling.scale import PROFILE_ROWS, RowCounts, parse_row_counts
 from phase3test.project import SupabaseProject, find_supabase_dir
 from phase3test.seeding.model import parse_scale, parse_seed
 from phase3test.settings_file import SETTINGS_FILE, SettingsFile
+from phase3test.sharding import Shard
 
 BACKENDS = ("embedded", "external", "docker")
 FLAG, ENV, FILE = "command line", "environment", "configuration"
@@ -282,6 +283,20 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("access_report", "write the access matrix with its results (a Markdown grid) to this file", Path),
     Setting(
+        "shard",
+        "run shard i of n of the tests (e.g. 2/3): the same split on every runner, balanced by shard_durations when "
+        "given, by count otherwise; `phase3test report merge` makes one report of the shards'",
+        sources=(FLAG, ENV),
+        cli_aliases=("--shard",),
+        parse=Shard.parse,
+    ),
+    Setting(
+        "shard_durations",
+        "an earlier run's report.json (a merged one will do): its tests' durations balance the shards",
+        Path,
+        cli_aliases=("--shard-durations",),
+    ),
+    Setting(
         "baseline",
         "an earlier run's report.json: the report then says what changed since",
         Path,
@@ -340,6 +355,7 @@ COMMAND_SETTINGS: dict[str, tuple[str, ...]] = {
         "profile_accepted",
     ),
     "rls-cost": (*_SERVER, "rls_matrix", "rls_cost_rows", "rls_cost_max_ratio", "rls_cost_min_ms"),
+    "report": ("report_dir", "baseline"),
     "check": tuple(s.name for s in SETTINGS),
     "settings": tuple(s.name for s in SETTINGS),
 }
@@ -378,6 +394,8 @@ class Settings:
     advisors_accepted: Path | None = None
     report_dir: Path | None = None
     access_report: Path | None = None
+    shard: Shard | None = None
+    shard_durations: Path | None = None
     baseline: Path | None = None
     api_url: str | None = None
     api_jwt_secret: str | None = field(default=None, repr=False)

@@ -23,8 +23,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "access": BASE | {"supabase", "inspection"},
     "docs": BASE | {"supabase", "migrations"},
     "settings_file": {"errors"},
+    "sharding": BASE,  # which tests a shard runs: a function of their ids (and durations) only
     # below supabase (it never imports it); profiling for the profile's row counts
-    "settings": BASE | {"server", "seeding", "migrations", "settings_file", "profiling"},
+    "settings": BASE | {"server", "seeding", "migrations", "settings_file", "profiling", "sharding"},
     "provisioning": BASE | {"server", "supabase", "migrations", "seeding", "settings"},
     "report": BASE | {"access", "inspection", "migrations"},
     "profiling": BASE | {"server", "migrations"},
@@ -56,6 +57,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "settings",
         "fixtures",
         "suites",
+        "sharding",
     },
     "adopt": BASE | {"access", "migrations"},
     "cli": BASE

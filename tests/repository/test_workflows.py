@@ -29,27 +29,79 @@ def test_the_workflow_is_valid_for_github(name):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def steps(name: str) -> list[dict]:
-    workflow = yaml.safe_load((WORKFLOWS / name).read_text())
-    (job,) = workflow["jobs"].values()
-    return job["steps"]
+def steps(name: str, job: str = "gate") -> list[dict]:
+    """The steps of the workflow's job `job` (of its only job, if it has one)."""
+    jobs = yaml.safe_load((WORKFLOWS / name).read_text())["jobs"]
+    return (jobs[job] if len(jobs) > 1 else next(iter(jobs.values())))["steps"]
+
+
+def uses(found: list[dict], action: str) -> list[dict]:
+    return [step for step in found if step.get("uses", "").startswith(action)]
+
+
+GATE = yaml.safe_load((WORKFLOWS / "migrations-gate.yml").read_text())
+WHOLE, SHARDED = "${{ env.SHARDS == '' }}", "${{ env.SHARDS != '' }}"
 
 
 def test_the_gate_runs_on_migration_pull_requests_against_the_base_branch_and_keeps_its_report():
-    workflow = yaml.safe_load((WORKFLOWS / "migrations-gate.yml").read_text())
-    assert "supabase/**" in workflow[True]["pull_request"]["paths"]  # YAML 1.1 reads `on` as True
+    assert "supabase/**" in GATE[True]["pull_request"]["paths"]  # YAML 1.1 reads `on` as True
+    assert GATE["env"]["BASE_REF"].startswith("origin/${{ github.base_ref")
+    whole = [step for step in steps("migrations-gate.yml") if step.get("if") == WHOLE]
+    assert any("make gate" in step.get("run", "") and "--pg-base-ref=$BASE_REF" in step["run"] for step in whole)
     runs = [step.get("run", "") for step in steps("migrations-gate.yml")]
-    assert any("make gate" in run and "--pg-base-ref=origin/" in run for run in runs)
     assert any("GITHUB_STEP_SUMMARY" in run for run in runs)
-    uploads = [
-        step for step in steps("migrations-gate.yml") if step.get("uses", "").startswith("actions/upload-artifact")
-    ]
+    uploads = uses(steps("migrations-gate.yml"), "actions/upload-artifact")
     assert uploads and uploads[0]["with"]["path"] == "reports/" and uploads[0]["if"] == "always()"
 
 
-@pytest.mark.parametrize("name", ["migrations-gate.yml", "release-report.yml"])
-def test_the_runner_gets_postgresql_15_with_pgtap_as_the_project_targets(name):
-    runs = " ".join(step.get("run", "") for step in steps(name))
+def test_shards_are_opt_in_and_the_gate_job_gives_the_merged_verdict_under_the_same_check_name():
+    """Without PHASE3TEST_SHARDS nothing but `gate` runs; with it, n shard jobs each run `--shard i/n` and keep
+    their report, and `gate` (the required check) merges them, also when a shard failed."""
+    assert GATE["env"]["SHARDS"] == "${{ vars.PHASE3TEST_SHARDS }}"
+    jobs = GATE["jobs"]
+    assert jobs["plan"]["if"] == "${{ vars.PHASE3TEST_SHARDS != '' }}" and jobs["shard"]["needs"] == "plan"
+    assert jobs["shard"]["strategy"]["matrix"]["shard"] == "${{ fromJSON(needs.plan.outputs.shards) }}"
+    assert jobs["shard"]["strategy"]["fail-fast"] is False
+    (gated,) = [step["run"] for step in steps("migrations-gate.yml", "shard") if "make gate" in step.get("run", "")]
+    assert "--shard=${{ matrix.shard }}/$SHARDS" in gated and "--pg-base-ref=$BASE_REF" in gated
+    (kept,) = uses(steps("migrations-gate.yml", "shard"), "actions/upload-artifact")
+    assert kept["with"] == {"name": "gate-shard-${{ matrix.shard }}", "path": "reports/", "if-no-files-found": "warn"}
+    assert kept["if"] == "always()"
+    assert jobs["gate"]["needs"] == "shard" and jobs["gate"]["if"].startswith("${{ !cancelled() }}")
+    gate = steps("migrations-gate.yml")
+    (fetched,) = uses(gate, "actions/download-artifact")
+    assert fetched["with"] == {"pattern": "gate-shard-*", "path": "shards/"} and fetched["if"] == SHARDED
+    (merging,) = [step for step in gate if "report merge" in step.get("run", "")]
+    assert merging["if"] == SHARDED and "report merge shards/*/report.json --report-dir reports" in merging["run"]
+
+
+def test_the_shards_are_balanced_by_the_durations_the_last_merge_kept():
+    (restored,) = uses(steps("migrations-gate.yml", "shard"), "actions/cache/restore")
+    (saved,) = uses(steps("migrations-gate.yml"), "actions/cache/save")
+    assert restored["with"]["path"] == saved["with"]["path"] == "durations/report.json"  # a cache's paths must match
+    assert restored["with"]["restore-keys"] == "gate-durations-" and saved["with"]["key"].startswith("gate-durations-")
+    (gated,) = [step["run"] for step in steps("migrations-gate.yml", "shard") if "make gate" in step.get("run", "")]
+    assert "--shard-durations=durations/report.json" in gated
+
+
+@pytest.mark.parametrize("count", ["1", "3", "8"])
+def test_the_plan_lists_one_matrix_entry_per_shard(tmp_path, count):
+    (step,) = steps("migrations-gate.yml", "plan")
+    output = tmp_path / "output"
+    subprocess.run(
+        ["bash", "-c", step["run"]],
+        env={"SHARDS": count, "GITHUB_OUTPUT": str(output), "PATH": "/usr/bin:/bin"},
+        check=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+    name, _, value = output.read_text().strip().partition("=")
+    assert name == "shards" and json.loads(value) == list(range(1, int(count) + 1))
+
+
+@pytest.mark.parametrize(("name", "job"), [("migrations-gate.yml", "gate"), ("migrations-gate.yml", "shard"),
+                                           ("release-report.yml", "gate")])  # fmt: skip
+def test_the_runner_gets_postgresql_15_with_pgtap_as_the_project_targets(name, job):
+    runs = " ".join(step.get("run", "") for step in steps(name, job))
     assert "postgresql-15 postgresql-15-pgtap" in runs
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,34 @@ class AccessReport:
                 self.cells[(cell["table"], cell["role"], cell["operation"])] = (cell["expected"], problem, why)
                 self.roles = self.roles or list(cell["roles"])
 
+    @classmethod
+    def from_json(cls, path: Path, cells: list[dict[str, Any]], roles: list[str]) -> AccessReport:
+        """The grid of report.json's cells (`access`, `access_roles`): what a merge of shards' reports writes."""
+        found = {
+            (c["table"], c["role"], c["operation"]): (c["expected"], c["problem"] or "", c.get("unchecked") or "")
+            for c in cells
+        }
+        return cls(path, found, list(roles))
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The cells as report.json lists them, in order."""
+        return [
+            {
+                "table": t,
+                "role": r,
+                "operation": o,
+                "expected": e,
+                "as_declared": None if u else not p,
+                "problem": p,
+                "unchecked": u or None,
+            }
+            for (t, r, o), (e, p, u) in sorted(self.cells.items())
+        ]
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.write()
+
+    def write(self) -> None:
         if self.cells:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(self.render(), encoding="utf-8")

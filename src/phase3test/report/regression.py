@@ -57,10 +57,12 @@ class RunReport:
     project: SupabaseProject
     backend: str
     baseline: dict[str, Any] | None = None  # an earlier report.json, loaded
+    shard: dict[str, object] | None = None  # Shard.to_json of a sharded run: which share of the tests ran
     # The run's server version, once it started (known even when no suite got to read the schema).
     server_version: Callable[[], str | None] = lambda: None
     started: float = field(default_factory=time.monotonic)
     results: dict[str, str] = field(default_factory=dict)  # test id -> one of outcomes.OUTCOMES
+    durations: dict[str, float] = field(default_factory=dict)  # test id -> seconds (setup, call, teardown)
     failures: list[dict[str, str]] = field(default_factory=list)
     access: AccessReport = field(init=False)
     matviews: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -83,6 +85,7 @@ class RunReport:
         outcome = outcome_of(report)
         if decides and self.results.get(report.nodeid) != FAILED:
             self.results[report.nodeid] = outcome
+        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
         if report.failed:
             self.failures.append({"test": report.nodeid, "when": report.when, "message": failure_message(report)})
         if outcome == NOT_RUN:
@@ -109,15 +112,13 @@ class RunReport:
                 self.conditions.append({"test": report.nodeid, "note": str(value)})
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        data = self.to_json(int(exitstatus))
+        status = int(exitstatus)
+        if self.shard is not None and status == pytest.ExitCode.NO_TESTS_COLLECTED:
+            status = pytest.ExitCode.OK  # more shards than tests: this runner's share is empty, and that is fine
+        data = self.to_json(status)
         if self.baseline is not None:
             data["changes"] = baseline.compare(self.baseline, data)
-        (self.folder / "report.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        (self.folder / "report.md").write_text(render_markdown(data, self.access), encoding="utf-8")
-        (self.folder / "report.html").write_text(html.render(data, self.results), encoding="utf-8")
-        if self.access.cells:
-            self.access.pytest_sessionfinish(session)
+        write_files(self.folder, data)
 
     def outcomes(self) -> dict[str, Counter[str]]:
         """Per suite file, how many of its tests had each outcome (each test once)."""
@@ -131,9 +132,10 @@ class RunReport:
         totals: Counter[str] = sum(outcomes.values(), Counter())
         return {
             "format": 1,
+            "shard": self.shard,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "elapsed_s": round(time.monotonic() - self.started, 1),
-            "outcome": "error" if self.setup_errors else _outcome(exit_status, bool(self.failures)),
+            "outcome": "error" if self.setup_errors else run_outcome(exit_status, bool(self.failures)),
             "exit_status": exit_status,
             "totals": dict(totals),
             "versions": {
@@ -144,29 +146,22 @@ class RunReport:
             },
             "migrations": self._migrations(),
             "suites": {suite: dict(counts) for suite, counts in sorted(outcomes.items())},
-            "failures": self.failures,
+            "tests": {
+                test: {"outcome": outcome, "duration_s": round(self.durations.get(test, 0.0), 3)}
+                for test, outcome in sorted(self.results.items())
+            },
+            "failures": by_test(self.failures),
             "setup_errors": self.setup_errors,
             "access_roles": self.access.roles,
-            "access": [
-                {
-                    "table": t,
-                    "role": r,
-                    "operation": o,
-                    "expected": e,
-                    "as_declared": None if u else not p,
-                    "problem": p,
-                    "unchecked": u or None,
-                }
-                for (t, r, o), (e, p, u) in sorted(self.access.cells.items())
-            ],
+            "access": self.access.to_json(),
             "matviews": self.matviews,
             "pgtap": self.pgtap,
             "advisors": self.advisors,
             "profiles": [self.profiles[name] for name in sorted(self.profiles)],
             "rls_cost": sorted(self.rls_cost, key=lambda c: (c["table"], c["role"], c["read"])),
-            "conditions": self.conditions,
-            "skips": self.skips,
-            "not_run": self.not_run,
+            "conditions": by_test(self.conditions),
+            "skips": by_test(self.skips),
+            "not_run": by_test(self.not_run),
             "schema": {key: value for key, value in self.schema.items() if key != "server_version"},
         }
 
@@ -178,7 +173,23 @@ class RunReport:
         return [{"version": m.version, "name": m.name, "sha256": m.checksum} for m in found]
 
 
-def _outcome(exit_status: int, failed: bool) -> str:
+def by_test(entries: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Entries in test order (a test's own entries as they came): the same for any order xdist ran them in."""
+    return sorted(entries, key=lambda entry: entry["test"])
+
+
+def write_files(folder: Path, data: dict[str, Any]) -> None:
+    """report.json, report.md, report.html and, with access cells, access-matrix.md, all from report.json's data."""
+    folder.mkdir(parents=True, exist_ok=True)
+    access = AccessReport.from_json(folder / "access-matrix.md", data["access"], data["access_roles"])
+    results = {test: entry["outcome"] for test, entry in data["tests"].items()}
+    (folder / "report.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    (folder / "report.md").write_text(render_markdown(data, access), encoding="utf-8")
+    (folder / "report.html").write_text(html.render(data, results), encoding="utf-8")
+    access.write()
+
+
+def run_outcome(exit_status: int, failed: bool) -> str:
     """passed, failed, or interrupted (Ctrl-C before any failure: what ran says nothing of what did not)."""
     if exit_status == pytest.ExitCode.OK:
         return "passed"
