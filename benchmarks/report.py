@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import gate_scale
 from measure import duration, factor, ratio_text
 
 # (subject, baseline): the comparisons worked out as ratios, in this order
@@ -49,7 +50,7 @@ def _noun(results: dict, key: str) -> str:  # type: ignore[type-arg]
 
 def render(results: dict) -> str:  # type: ignore[type-arg]
     lines = [*_header(results), "", *_table(results), "", *_seeding(results), *_matviews(results)]
-    lines += [*_profiling(results), *_details(results)]
+    lines += [*_profiling(results), *gate_scale.render(results.get("gate_scale") or {}), *_details(results)]
     lines += ["", "ratios (medians of this run):"]
     lines += [f"  {r['text']}" for r in results["ratios"]] or ["  none: no baseline could run"]
     lines += ["", summary(results)]

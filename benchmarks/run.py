@@ -12,7 +12,7 @@ interrupted. Every server and folder it starts is stopped and removed, also
 on Ctrl-C.
 
     .venv/bin/python benchmarks/run.py [--repeat N] [--supabase-dir DIR] [--json PATH]
-        [--seed-scales 1,50] [--profile-rows 100000,1000000,3000000]
+        [--seed-scales 1,50] [--profile-rows 100000,1000000,3000000] [--gate-migrations 30,100,300]
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import cli_reset
+import gate_scale
 import matviews
 import naive
 import ours
@@ -99,17 +100,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="row counts to time `phase3test profile` at, against doing it by hand (default 100000,1000000,3000000;"
         " empty: skip)",
     )
+    parser.add_argument(
+        "--gate-migrations",
+        default="30,100,300",
+        help="sizes of the generated projects `phase3test check` is timed on, in migrations (default 30,100,300;"
+        " empty: skip)",
+    )
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
-    try:
-        args.profile_rows = tuple(int(rows) for rows in args.profile_rows.split(",") if rows.strip())
-    except ValueError:
-        parser.error(f"--profile-rows takes row counts separated by commas, not {args.profile_rows!r}")
-    if any(rows < 1 for rows in args.profile_rows):
-        parser.error("--profile-rows: row counts are positive")
+    args.profile_rows = _counts(parser, "--profile-rows", args.profile_rows)
+    args.gate_migrations = _counts(parser, "--gate-migrations", args.gate_migrations)
     args.supabase_dir = args.supabase_dir.resolve()
     return args
+
+
+def _counts(parser: argparse.ArgumentParser, option: str, text: str) -> tuple[int, ...]:
+    """A list of positive whole numbers separated by commas (empty: none)."""
+    try:
+        counts = tuple(int(count) for count in text.split(",") if count.strip())
+    except ValueError:
+        parser.error(f"{option} takes whole numbers separated by commas, not {text!r}")
+    if any(count < 1 for count in counts):
+        parser.error(f"{option}: the numbers are positive")
+    return counts
 
 
 def progress(message: str) -> None:
@@ -211,6 +225,12 @@ def collect(scratch: Scratch, args: argparse.Namespace) -> dict[str, object]:
             results["profiling"] = profiling.measure_profiling(scratch, row_counts, n)
         except Exception as exc:
             results["notes"].append(f"the profile could not be measured: {type(exc).__name__}: {exc}")
+    results["gate_scale"] = {}
+    if args.gate_migrations:
+        try:
+            results["gate_scale"] = gate_scale.measure_gate_scale(scratch, args.gate_migrations, progress)
+        except Exception as exc:
+            results["notes"].append(f"the gate at scale could not be measured: {type(exc).__name__}: {exc}")
     results["ratios"] = report.ratios(results)
     results["elapsed"] = time.perf_counter() - started
     return results

@@ -45,11 +45,13 @@ from phase3test.access.matrix import load as load_matrix
 from phase3test.errors import Phase3TestError
 from phase3test.migrations.adoption import NEW
 from phase3test.migrations.discovery import Migration, discover
-from phase3test.migrations.runner import MigrationError
+from phase3test.migrations.downward import roll_back_seeded
+from phase3test.migrations.runner import MigrationError, migrate
 from phase3test.project import SupabaseProject
 from phase3test.provisioning.provisioned import Provisioned
 from phase3test.provisioning.run import RunServer
 from phase3test.provisioning.templates import EMPTY, MIGRATED, SEEDED, in_their_era
+from phase3test.server import rungs
 from phase3test.server.target import Target
 from phase3test.settings import Settings
 from phase3test.supabase import prelude
@@ -366,6 +368,73 @@ def fresh_db(pg_databases: DatabaseFactory, data_template: str) -> Iterator[psyc
 def empty_db(pg_databases: DatabaseFactory) -> Iterator[psycopg.Connection]:
     """A bootstrapped, unmigrated database of the test's own (autocommit), dropped afterwards."""
     yield from _own_database(pg_databases, pg_databases.target.template(EMPTY), "empty")
+
+
+RolledBackTo = Callable[[int], tuple[psycopg.Connection, str]]  # the fixtures' types, for the suites' hints
+MigratedTo = Callable[[int], psycopg.Connection]
+
+
+@pytest.fixture
+def rolled_back_to(
+    pg_databases: DatabaseFactory,
+    data_template: str,
+    migration_chain: list[Migration],
+    supabase_project: SupabaseProject,
+) -> Iterator[RolledBackTo]:
+    """`rolled_back_to(keep)`: a database of the test's own (autocommit, dropped after) holding what `fresh_db`
+    holds rolled back, newest first, until only the first `keep` migrations are applied, with the rows that
+    survive; and "" or why the way down is closed (`roll_back_seeded`). Starts from the nearest rung above."""
+    with _Clones(pg_databases, rungs.DOWN, data_template) as clones:
+
+        def at(keep: int) -> tuple[psycopg.Connection, str]:
+            conn = clones.near(keep)
+            return conn, roll_back_seeded(conn, migration_chain, keep, supabase_project)
+
+        yield at
+
+
+@pytest.fixture
+def migrated_to(
+    pg_databases: DatabaseFactory, migration_chain: list[Migration]
+) -> Iterator[Callable[[int], psycopg.Connection]]:
+    """`migrated_to(keep)`: a database of the test's own (autocommit, dropped after), bootstrapped and migrated up
+    to the first `keep` migrations, without data. Starts from the nearest rung below."""
+    with _Clones(pg_databases, rungs.UP, pg_databases.target.template(EMPTY)) as clones:
+
+        def at(keep: int) -> psycopg.Connection:
+            conn = clones.near(keep)
+            migrate(conn, migration_chain[:keep])
+            return conn
+
+        yield at
+
+
+class _Clones:
+    """A test's clones of the rung of `start` nearest each version it asks for (of `start` itself where none is
+    nearer), connections closed and databases dropped when it ends."""
+
+    def __init__(self, factory: DatabaseFactory, direction: str, start: str) -> None:
+        self.factory, self.direction, self.start = factory, direction, start
+        self.rungs = rungs.found(factory.admin, start, direction)
+        self.made: list[tuple[str, psycopg.Connection]] = []
+
+    def near(self, keep: int) -> psycopg.Connection:
+        rung = rungs.nearest(self.rungs, keep, self.direction)
+        name = self.factory.create(rung[1] if rung else self.start, self.direction)
+        try:
+            self.made.append((name, self.factory.connect(name)))
+        except BaseException:
+            self.factory.drop(name)
+            raise
+        return self.made[-1][1]
+
+    def __enter__(self) -> _Clones:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, conn in self.made:
+            conn.close()
+            self.factory.drop(name)
 
 
 def _own_database(factory: DatabaseFactory, template: str, purpose: str) -> Iterator[psycopg.Connection]:

@@ -22,6 +22,7 @@ from phase3test.profiling.measure import Profile, StatementCost, profile
 from phase3test.profiling.scale import RowCounts, production
 from phase3test.profiling.workload import Workload
 from phase3test.project import SupabaseProject
+from phase3test.server import rungs
 from phase3test.server.target import Target
 
 _CLONES = itertools.count()  # clones of one migration's database are nested: each needs a name of its own
@@ -140,10 +141,14 @@ def _tables_of(cost: StatementCost) -> set[str]:
 def _rolled_back(
     target: Target, template: str, chain: Sequence[Migration], migration: Migration, project: SupabaseProject
 ) -> Iterator[str]:
-    """A clone of the seeded head taken down to just before `migration` (its rows kept), dropped afterwards."""
-    with _clone(target, template, migration) as name:
+    """A clone of the seeded head taken down to just before `migration` (its rows kept), dropped afterwards; from
+    the nearest rung above it when the run has rungs."""
+    keep = list(chain).index(migration)
+    with psycopg.connect(target.conninfo(), autocommit=True) as admin:
+        rung = rungs.nearest(rungs.found(admin, template, rungs.DOWN), keep, rungs.DOWN)
+    with _clone(target, rung[1] if rung else template, migration) as name:
         with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
-            closed = roll_back_seeded(conn, list(chain), list(chain).index(migration), project)
+            closed = roll_back_seeded(conn, list(chain), keep, project)
         if closed:
             raise SetupError(f"cannot profile {migration.path.name} on seed data: {closed}")
         yield name

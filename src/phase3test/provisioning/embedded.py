@@ -32,6 +32,7 @@ from phase3test.provisioning.templates import (
     SEEDED_TEMPLATE,
     build_empty,
     build_migrated,
+    build_rungs_down,
     build_seeded,
 )
 from phase3test.seeding.template import SeedingPlan
@@ -45,7 +46,7 @@ from phase3test.supabase.bootstrap import BOOTSTRAP_SQL
 from phase3test.supabase.platform import Platform
 
 SEED_ERROR_FILE = "seed-error.txt"  # beside a cache entry's data: why it has no seeded template
-CACHE_LAYOUT = "2"  # bump when what a cached cluster contains changes
+CACHE_LAYOUT = "3"  # bump when what a cached cluster contains changes (3: the rungs)
 
 
 def _digest(*parts: str) -> str:
@@ -127,10 +128,12 @@ class Provisioner:
         ):
             target, label = _own(server), self.migrated_key(discovery)
             build_migrated(target, admin, discovery, label, self.platform)
-            if self.seeding is not None:
-                seed_error = build_seeded(target, admin, self.seeding, label)
-                if seed_error is not None:
-                    (datadir.parent / SEED_ERROR_FILE).write_text(seed_error, encoding="utf-8")
+            seed_error = build_seeded(target, admin, self.seeding, label) if self.seeding is not None else None
+            if seed_error is not None:
+                (datadir.parent / SEED_ERROR_FILE).write_text(seed_error, encoding="utf-8")
+            else:
+                seeded = self.seeding is not None
+                build_rungs_down(target, admin, discovery, self.project, self.platform, seeded, label)
 
     def provision(self, run: RunDir, guard_owner: ProcessId | None) -> Provisioned:
         """Start the run's server: cache hit, cache rebuild, or a failure with the migration error."""

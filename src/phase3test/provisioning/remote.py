@@ -18,7 +18,7 @@ from phase3test.migrations.discovery import discover
 from phase3test.migrations.runner import MigrationError
 from phase3test.project import SupabaseProject
 from phase3test.provisioning.provisioned import Provisioned
-from phase3test.provisioning.templates import build_migrated, build_seeded
+from phase3test.provisioning.templates import build_migrated, build_rungs_down, build_seeded
 from phase3test.seeding.template import SeedingPlan
 from phase3test.server.target import Target, redacted
 from phase3test.supabase.platform import Platform
@@ -69,6 +69,8 @@ def provision_on(
         build_migrated(target, admin, discovery, LABEL, platform)
         if seeding is not None:
             seed_error = build_seeded(target, admin, seeding, LABEL)
+        if seed_error is None:
+            build_rungs_down(target, admin, discovery, project, platform, seeding is not None, LABEL)
     except MigrationError as exc:
         error = exc
     except BaseException:

@@ -12,7 +12,9 @@ from dataclasses import replace
 import psycopg
 
 from phase3test.migrations.discovery import Discovery, Migration
-from phase3test.migrations.runner import MigrationError, migrate, run_file
+from phase3test.migrations.runner import MigrationError, run_file
+from phase3test.project import SupabaseProject
+from phase3test.provisioning import ladder
 from phase3test.seeding.engine import SeedError
 from phase3test.seeding.template import SeedingPlan
 from phase3test.server.target import OWN_PREFIX, Target
@@ -42,16 +44,30 @@ def in_their_era(migrations: list[Migration], platform: Platform) -> list[Migrat
 def build_migrated(
     target: Target, admin: psycopg.Connection, discovery: Discovery, label: str, platform: Platform
 ) -> None:
-    """The migrated template, cloned from the empty one; a failing migration leaves none and raises."""
+    """The migrated template, cloned from the empty one, with its rungs on the way up; a failing migration leaves
+    neither and raises."""
     name = target.template(MIGRATED)
     target.create(admin, name, target.template(EMPTY))
     try:
-        with psycopg.connect(target.conninfo(name), autocommit=True) as conn:
-            migrate(conn, in_their_era(discovery.migrations, platform))
+        ladder.climb(target, admin, name, target.template(EMPTY), in_their_era(discovery.migrations, platform), label)
     except MigrationError:
         target.drop(admin, name)
         raise
     target.seal(admin, name, label)
+
+
+def build_rungs_down(
+    target: Target,
+    admin: psycopg.Connection,
+    discovery: Discovery,
+    project: SupabaseProject,
+    platform: Platform,
+    seeded: bool,
+    label: str,
+) -> None:
+    """The rungs below the data head: the seeded template when there is seed data, else the migrated one."""
+    head = target.template(SEEDED if seeded else MIGRATED)
+    ladder.descend(target, admin, head, in_their_era(discovery.migrations, platform), project, label)
 
 
 def build_seeded(target: Target, admin: psycopg.Connection, seeding: SeedingPlan, label: str) -> str | None:

@@ -11,33 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import psycopg
-import pytest
-
+from phase3test.fixtures import MigratedTo, RolledBackTo
 from phase3test.inspection import contents
 from phase3test.inspection.catalog import assert_same, snapshot
 from phase3test.migrations.discovery import Migration
-from phase3test.migrations.downward import roll_back_seeded
-from phase3test.migrations.runner import migrate, reapply
-from phase3test.project import SupabaseProject
+from phase3test.migrations.runner import reapply
 from phase3test.report.regression import CONDITIONS
 
 
 def test_applying_a_second_time_changes_neither_schema_nor_data(
     migration: Migration,
     migration_chain: list[Migration],
-    fresh_db: psycopg.Connection,
-    supabase_project: SupabaseProject,
-    request: pytest.FixtureRequest,
+    rolled_back_to: RolledBackTo,
+    migrated_to: MigratedTo,
     record_property: Callable[[str, object], None],
 ) -> None:
-    conn = fresh_db
-    closed = roll_back_seeded(conn, migration_chain, migration_chain.index(migration) + 1, supabase_project)
+    conn, closed = rolled_back_to(migration_chain.index(migration) + 1)
     if closed:
         # No way down with data: check the schema and whatever rows the migrations themselves write.
         record_property(CONDITIONS, f"ran on an unseeded database: {closed}")
-        conn = request.getfixturevalue("empty_db")
-        migrate(conn, migration_chain[: migration_chain.index(migration) + 1])
+        conn = migrated_to(migration_chain.index(migration) + 1)
     schema = snapshot(conn)
     rows = contents.read(conn, contents.columns_of(schema))
     reapply(conn, migration)

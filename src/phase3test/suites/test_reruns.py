@@ -15,10 +15,10 @@ from collections.abc import Callable
 import psycopg
 import pytest
 
+from phase3test.fixtures import RolledBackTo
 from phase3test.inspection import contents
 from phase3test.inspection.catalog import Snapshot, assert_same, snapshot
 from phase3test.migrations.discovery import Migration
-from phase3test.migrations.downward import roll_back_seeded
 from phase3test.migrations.gitref import checksums_on_ref
 from phase3test.migrations.history import MigrationDriftError, verify
 from phase3test.migrations.runner import migrate
@@ -81,23 +81,23 @@ def test_the_seed_data_gives_the_data_checks_rows_to_compare(fresh_db: psycopg.C
 def test_a_database_from_before_this_migration_keeps_its_rows_up_to_the_head(
     migration: Migration,
     migration_chain: list[Migration],
-    fresh_db: psycopg.Connection,
-    supabase_project: SupabaseProject,
+    db: psycopg.Connection,
+    rolled_back_to: RolledBackTo,
 ) -> None:
-    head_columns = contents.columns_of(snapshot(fresh_db))
-    seeded_nulls = contents.nulls(fresh_db, head_columns)
+    head_columns = contents.columns_of(snapshot(db))  # the data head, read in a transaction rolled back after
+    seeded_nulls = contents.nulls(db, head_columns)
     older = migration_chain.index(migration)
-    closed = roll_back_seeded(fresh_db, migration_chain, older, supabase_project)
+    conn, closed = rolled_back_to(older)
     if closed:
         pytest.skip(f"cannot reach the version before {migration.path.name} with seed data: {closed}")
-    columns = contents.columns_of(snapshot(fresh_db))
+    columns = contents.columns_of(snapshot(conn))
     # Compared over what still exists at the head: a column a later migration drops is not a lost row.
     kept = {t: [c for c in names if c in head_columns[t]] for t, names in columns.items() if t in head_columns}
-    rows = contents.read(fresh_db, kept)
-    applied = migrate(fresh_db, migration_chain)
+    rows = contents.read(conn, kept)
+    applied = migrate(conn, migration_chain)
     assert [m.path.name for m in applied] == [m.path.name for m in migration_chain[older:]]
     context = f"migrating to the head from before {migration.path.name}"
-    contents.assert_kept(rows, contents.read(fresh_db, kept), context)  # check: reruns.rows_kept
+    contents.assert_kept(rows, contents.read(conn, kept), context)  # check: reruns.rows_kept
     # Columns added since that the seed data fills on every row must be filled on the old rows too.
     added = {
         table: [
@@ -108,7 +108,7 @@ def test_a_database_from_before_this_migration_keeps_its_rows_up_to_the_head(
     }
     missing = [
         f"{table}.{column}: NULL on {count} of the {rows.rows[table].total()} row(s) that predate it"
-        for table, (_, per_column) in contents.nulls(fresh_db, added).items()
+        for table, (_, per_column) in contents.nulls(conn, added).items()
         for column, count in per_column.items()
         if count
     ]

@@ -12,19 +12,20 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from phase3test.fixtures import MigratedTo, RolledBackTo
 from phase3test.inspection import contents
 from phase3test.inspection.catalog import Properties, Snapshot, assert_same, snapshot
 from phase3test.migrations.discovery import Migration, rollback_for
 from phase3test.migrations.downward import clear_the_way, roll_back_seeded
 from phase3test.migrations.history import ensure_history
-from phase3test.migrations.runner import apply, migrate, revert
+from phase3test.migrations.runner import apply, revert
 from phase3test.project import SupabaseProject
 
 
 def test_rolling_back_restores_the_schema_and_re_applying_rebuilds_it(
     migration: Migration,
     migration_chain: list[Migration],
-    empty_db: psycopg.Connection,
+    migrated_to: MigratedTo,
     supabase_project: SupabaseProject,
 ) -> None:
     rollback = rollback_for(migration, supabase_project.rollbacks_dir)
@@ -32,40 +33,40 @@ def test_rolling_back_restores_the_schema_and_re_applying_rebuilds_it(
         pytest.skip(f"{migration.path.name} has no rollback (the static suite fails on it)")
     if rollback.irreversible:
         pytest.skip(f"{migration.path.name} is declared irreversible: {rollback.irreversible}")
-    migrate(empty_db, migration_chain[: migration_chain.index(migration)])
-    before = snapshot(empty_db)
-    apply(empty_db, migration)
-    after = snapshot(empty_db)
-    revert(empty_db, rollback)
-    assert_same(before, snapshot(empty_db), f"after rolling back {migration.path.name}")  # check: rollbacks.restores
-    apply(empty_db, migration)
+    conn = migrated_to(migration_chain.index(migration))
+    before = snapshot(conn)
+    apply(conn, migration)
+    after = snapshot(conn)
+    revert(conn, rollback)
+    assert_same(before, snapshot(conn), f"after rolling back {migration.path.name}")  # check: rollbacks.restores
+    apply(conn, migration)
     assert_same(
-        after, snapshot(empty_db), f"after re-applying {migration.path.name} once rolled back"
+        after, snapshot(conn), f"after re-applying {migration.path.name} once rolled back"
     )  # check: rollbacks.rebuilds
 
 
 def test_rolling_back_keeps_the_rows_of_every_table_it_does_not_change(
     migration: Migration,
     migration_chain: list[Migration],
-    fresh_db: psycopg.Connection,
+    rolled_back_to: RolledBackTo,
     supabase_project: SupabaseProject,
 ) -> None:
     index = migration_chain.index(migration)
-    closed = roll_back_seeded(fresh_db, migration_chain, index + 1, supabase_project)
+    conn, closed = rolled_back_to(index + 1)
     if closed:
         pytest.skip(f"cannot reach this version with seed data: {closed}")
     # Before the rows are read: what clearing the way removes is not the rollback's doing.
-    clear_the_way(fresh_db, rollback_for(migration, supabase_project.rollbacks_dir))
-    before = snapshot(fresh_db)
+    clear_the_way(conn, rollback_for(migration, supabase_project.rollbacks_dir))
+    before = snapshot(conn)
     columns = contents.columns_of(before)
-    rows = contents.read(fresh_db, columns)
-    closed = roll_back_seeded(fresh_db, migration_chain, index, supabase_project)
+    rows = contents.read(conn, columns)
+    closed = roll_back_seeded(conn, migration_chain, index, supabase_project)
     if closed:
         pytest.skip(closed)
-    untouched = untouched_tables(before, snapshot(fresh_db))
+    untouched = untouched_tables(before, snapshot(conn))
     contents.assert_unchanged(  # check: rollbacks.other_tables_rows
         rows.only(untouched),
-        contents.read(fresh_db, {table: columns[table] for table in untouched}),
+        contents.read(conn, {table: columns[table] for table in untouched}),
         f"rolling back {migration.path.name} (tables whose columns it leaves alone)",
     )
 

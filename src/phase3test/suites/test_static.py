@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import warnings
 
-import psycopg
 import pytest
 
+from phase3test.fixtures import MigratedTo
 from phase3test.inspection.catalog import snapshot
 from phase3test.migrations.discovery import Migration, discover, rollback_for
-from phase3test.migrations.runner import apply, migrate
+from phase3test.migrations.runner import apply
 from phase3test.migrations.static import find_squawk, naming_problems, squawk, unusual_names
 from phase3test.project import SupabaseProject
 
@@ -49,14 +49,14 @@ def test_has_a_rollback_or_declares_why_not(migration: Migration, supabase_proje
 def test_new_tables_in_exposed_schemas_enable_row_level_security(
     migration: Migration,
     migration_chain: list[Migration],
-    empty_db: psycopg.Connection,
+    migrated_to: MigratedTo,
     supabase_project: SupabaseProject,
 ) -> None:
     exposed = supabase_project.api_schemas()
-    migrate(empty_db, migration_chain[: migration_chain.index(migration)])
-    before = snapshot(empty_db, exposed).objects["table"]
-    apply(empty_db, migration)
-    after = snapshot(empty_db, exposed).objects["table"]
+    conn = migrated_to(migration_chain.index(migration))
+    before = snapshot(conn, exposed).objects["table"]
+    apply(conn, migration)
+    after = snapshot(conn, exposed).objects["table"]
     unprotected = [table for table in sorted(after.keys() - before.keys()) if not after[table]["rls_enabled"]]
     assert not unprotected, (  # check: static.rls_on_new_tables
         f"{migration.path.name} creates {', '.join(unprotected)} in an exposed schema ({', '.join(exposed)}) "
