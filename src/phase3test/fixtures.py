@@ -394,9 +394,7 @@ def rolled_back_to(
 
 
 @pytest.fixture
-def migrated_to(
-    pg_databases: DatabaseFactory, migration_chain: list[Migration]
-) -> Iterator[Callable[[int], psycopg.Connection]]:
+def migrated_to(pg_databases: DatabaseFactory, migration_chain: list[Migration]) -> Iterator[MigratedTo]:
     """`migrated_to(keep)`: a database of the test's own (autocommit, dropped after), bootstrapped and migrated up
     to the first `keep` migrations, without data. Starts from the nearest rung below."""
     with _Clones(pg_databases, rungs.UP, pg_databases.target.template(EMPTY)) as clones:
