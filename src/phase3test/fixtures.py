@@ -105,6 +105,7 @@ class DatabaseFactory:
         self.worker = worker
         self._counter = itertools.count(1)
         self._admin: psycopg.Connection | None = None
+        self._rungs: dict[tuple[str, str], dict[int, str]] = {}
 
     @property
     def admin(self) -> psycopg.Connection:
@@ -122,6 +123,13 @@ class DatabaseFactory:
 
     def drop(self, name: str) -> None:
         self.target.drop(self.admin, name)
+
+    def rungs(self, start: str, direction: str) -> dict[int, str]:
+        """The run's rungs of the template `start` (`server/rungs.py`), looked up once: they are built with the
+        templates and never change while tests run."""
+        if (start, direction) not in self._rungs:
+            self._rungs[(start, direction)] = rungs.found(self.admin, start, direction)
+        return self._rungs[(start, direction)]
 
     def close(self) -> None:
         if self._admin is not None:
@@ -413,7 +421,7 @@ class _Clones:
 
     def __init__(self, factory: DatabaseFactory, direction: str, start: str) -> None:
         self.factory, self.direction, self.start = factory, direction, start
-        self.rungs = rungs.found(factory.admin, start, direction)
+        self.rungs = factory.rungs(start, direction)
         self.made: list[tuple[str, psycopg.Connection]] = []
 
     def near(self, keep: int) -> psycopg.Connection:

@@ -26,7 +26,7 @@ from phase3test.report import baseline
 from phase3test.report import merge as merged
 from phase3test.report.access_grid import tally
 from phase3test.report.outcomes import FAILED, NOT_RUN, PASSED, counted
-from phase3test.report.regression import write_files
+from phase3test.report.regression import run_status, write_files
 from phase3test.settings import load, plugin_args
 
 EXIT_OK, EXIT_FAILED, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -77,9 +77,7 @@ def check(flags: list[str], paths: list[str], pytest_args: list[str]) -> int:
     status = pytest.main(args)
     report = report_dir / "report.json"
     data = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else None
-    if data and data.get("shard") and status == pytest.ExitCode.NO_TESTS_COLLECTED:
-        status = pytest.ExitCode.OK  # more shards than tests: this runner's share is empty
-    code = exit_code(int(status), data)
+    code = exit_code(run_status(int(status), sharded=settings.shard is not None), data)
     summary(report_dir, data, time.monotonic() - started, code)
     return code
 

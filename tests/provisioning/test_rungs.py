@@ -14,8 +14,9 @@ pytestmark = pytest.mark.slow
 EXTRA = 23
 
 
-def numbered(count: int, files: dict[str, str] | None = None) -> dict[str, str]:
-    """`count` migrations after the sample's two, each a table with its rollback; `files` replaces some."""
+def numbered(count: int, files: dict[str, str] | None = None, rollbacks: bool = True) -> dict[str, str]:
+    """`count` migrations after the sample's two, each a table with (unless not) its rollback; `files` replaces
+    some."""
     made = {}
     for n in range(1, count + 1):
         version = f"2024020100{n:04d}"
@@ -23,7 +24,8 @@ def numbered(count: int, files: dict[str, str] | None = None) -> dict[str, str]:
             f"create table if not exists public.t{n} (id int primary key, note text);\n"
             f"alter table public.t{n} enable row level security;\n"
         )
-        made[f"rollbacks/{version}_t{n}.down.sql"] = f"drop table if exists public.t{n};\n"
+        if rollbacks:
+            made[f"rollbacks/{version}_t{n}.down.sql"] = f"drop table if exists public.t{n};\n"
     return made | (files or {})
 
 
@@ -98,3 +100,17 @@ def test_a_fault_below_a_rung_is_still_caught_naming_its_file(pytester, broken_p
     )  # fmt: skip
     result.assert_outcomes(passed=EXTRA + 1, failed=1)
     result.stdout.fnmatch_lines([f'*{broken}_t3.sql:1:1: ERROR 42P07: relation "t3" already exists*'])
+
+
+def test_a_history_without_rollbacks_gets_no_rung_down_and_every_check_meets_the_missing_rollback(
+    pytester, broken_project
+):
+    """Most real Supabase repositories keep no rollbacks: the way down closes at the newest file, so no rung is
+    made below the head, and a check anywhere gets the reason it got walking from the head."""
+    broken_project(numbered(EXTRA, {"seed.sql": "insert into public.t5 values (1, 'kept');\n"}, rollbacks=False))
+    result = run_compare(pytester, (2, 10, 24))
+    result.assert_outcomes(passed=1)
+    newest = "*_t23.sql has no rollback"
+    result.stdout.fnmatch_lines(
+        ["*RUNGS [[][]] [[]10, 20[]]", f"CLOSED 2 {newest}", f"CLOSED 10 {newest}", f"CLOSED 24 {newest}"]
+    )

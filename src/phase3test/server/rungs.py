@@ -20,12 +20,16 @@ DOWN, UP = "down", "up"  # rolled back from the data head (rows kept) / migrated
 
 def rung_name(head: str, direction: str, keep: int) -> str:
     """The rung of `direction` from the template database `head` at `keep` migrations applied."""
-    return f"{head}_{direction}_{keep:05d}"
+    return f"{_prefix(head, direction)}{keep:05d}"
+
+
+def _prefix(head: str, direction: str) -> str:
+    return f"{head}_{direction}_"
 
 
 def found(admin: psycopg.Connection, head: str, direction: str) -> dict[int, str]:
     """The rungs built from the template `head` in `direction`: migrations applied -> database."""
-    prefix = rung_name(head, direction, 0)[:-5]
+    prefix = _prefix(head, direction)
     rows = admin.execute("select datname from pg_database where starts_with(datname, %s)", (prefix,)).fetchall()
     return {int(name[len(prefix) :]): name for (name,) in rows if name[len(prefix) :].isdigit()}
 
