@@ -5,13 +5,15 @@ Each line is one test: its suite, its setup, call and teardown durations, and
 within them the time spent building the run's server and templates (session
 fixtures), creating and dropping databases for it (`DatabaseFactory`, behind
 `fresh_db`, `empty_db`, `rolled_back_to`, `migrated_to` and each worker's
-`db`), and walking the chain (every migration or rollback file run, and how
-many). It only reads clocks around the real calls: the gate runs as it always
+`db`; each creation's own time too: the handout), and walking the chain (every migration or rollback file run, and how
+many). The run owner writes what its pool of clones did to pool.json. It only
+reads clocks and counters around the real calls: the gate runs as it always
 does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -22,20 +24,23 @@ from typing import Any
 
 import pytest
 
-from phase3test import fixtures
+from phase3test import fixtures, plugin
 from phase3test.migrations import runner
 
 SERVER = {"pg_provisioned", "pg_server", "migrated_template", "seeded_template", "data_template"}
 _current: list[str] = [""]  # the test whose setup, call or teardown is running
 _building = [0]  # inside the server's and templates' fixtures: what they do counts as theirs
 _recording = [True]  # in a process that runs tests
-_spent: dict[str, dict[str, float]] = {}  # test id -> {"server", "database", "walk", "files"}
+_spent: dict[str, dict[str, Any]] = {}  # test id -> {"server", "database", "walk", "files", "handouts"}
 _lines: list[dict[str, Any]] = []
 
 
 def _add(kind: str, amount: float) -> None:
-    spent = _spent.setdefault(_current[0], {"server": 0.0, "database": 0.0, "walk": 0.0, "files": 0})
-    spent[kind] += amount
+    spent = _spent.setdefault(_current[0], {"server": 0.0, "database": 0.0, "walk": 0.0, "files": 0, "handouts": []})
+    if kind == "handouts":
+        spent[kind].append(amount)
+    else:
+        spent[kind] += amount
 
 
 def _timed(kind: str, call: Callable[..., Any]) -> Callable[..., Any]:
@@ -48,6 +53,8 @@ def _timed(kind: str, call: Callable[..., Any]) -> Callable[..., Any]:
             if not _building[0]:
                 _add(kind, time.perf_counter() - started)
                 _add("files", kind == "walk")
+                if call.__name__ == "create":  # one database handed to the test: its wait, one by one
+                    _add("handouts", time.perf_counter() - started)
 
     return timed
 
@@ -92,6 +99,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     folder = os.environ.get("GATE_PROBE_DIR")
+    keeper = session.config.stash.get(plugin.POOL_KEEPER, None)  # the run owner's, stopped by now
+    if folder and keeper is not None:
+        (Path(folder) / "pool.json").write_text(json.dumps(dataclasses.asdict(keeper.counts)))
     if not folder or not _lines:
         return
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")

@@ -10,6 +10,7 @@ import itertools
 import os
 import shutil
 import statistics
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,9 +19,11 @@ from measure import Stats, per_operation, stopwatch
 from psycopg.pq import TransactionStatus
 from scratch import Scratch
 
+from phase3test.fixtures import DatabaseFactory
 from phase3test.migrations.discovery import discover
 from phase3test.project import SupabaseProject
 from phase3test.provisioning.embedded import Provisioner
+from phase3test.provisioning.pool_keeper import PoolCounts, PoolKeeper
 from phase3test.provisioning.provisioned import Provisioned
 from phase3test.provisioning.registry import RunDir, base_dir
 from phase3test.provisioning.run import resolve_binaries
@@ -131,6 +134,10 @@ def measure_starts(scratch: Scratch, tools: Toolchain, times: int) -> tuple[Star
 
 ISOLATION_BATCH = 200
 CLONE_BATCH = 3
+POOL_DEPTH = 2  # the setting's default
+POOL_BATCH = 20  # handouts per sample of --repeat
+POOL_SETTLE = 0.5  # s for the keeper to fill the pool before the first handout
+POOL_TEST_BODY = 0.02  # s between one test's hand-back and the next handout, as a short test takes
 
 
 def measure_db_isolation(server: WarmServer, times: int) -> Stats:
@@ -170,3 +177,39 @@ def measure_fresh_clone(server: WarmServer, times: int) -> Stats:
                 janitor.drop(admin, name)
 
         return per_operation(one_test, times, CLONE_BATCH, warmup=1)
+
+
+@dataclass(frozen=True)
+class PoolFigures:
+    handout: Stats  # DatabaseFactory.create with a ready clone: the test's wait for its database
+    per_test: Stats  # handout, connect, close, hand back: beside `measure_fresh_clone`
+    counts: PoolCounts
+
+
+def measure_pool(server: WarmServer, times: int) -> PoolFigures:
+    """The `fresh_db` fixture per test with the pool: take a clone (the keeper made it ahead, or pooled it again
+    when the test before handed it back untouched), connect, close, hand it back."""
+    target = server.provisioned.target
+    keeper = PoolKeeper(lambda: target, POOL_DEPTH)
+    keeper.start()
+    factory = DatabaseFactory(target, "bench", pooled=True)
+    handouts, per_test = [], []
+    try:
+        if not keeper.listening.wait(30):
+            raise BenchError("the pool's keeper did not start")
+        factory.drop(factory.create(MIGRATED_TEMPLATE, "warmup"))  # the keeper learns which template is wanted
+        time.sleep(POOL_SETTLE)
+        for _ in range(times * POOL_BATCH):
+            started = time.perf_counter()
+            name = factory.create(MIGRATED_TEMPLATE, "fresh")
+            handed = time.perf_counter()
+            with psycopg.connect(target.conninfo(name), autocommit=True):
+                pass
+            factory.drop(name)
+            per_test.append(time.perf_counter() - started)
+            handouts.append(handed - started)
+            time.sleep(POOL_TEST_BODY)
+    finally:
+        factory.close()
+        keeper.stop()
+    return PoolFigures(Stats(tuple(handouts)), Stats(tuple(per_test)), keeper.counts)

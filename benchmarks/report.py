@@ -16,10 +16,16 @@ COMPARISONS = (
     ("db_isolation", "naive_per_test"),
     ("fresh_clone", "supabase_db_reset"),
     ("fresh_clone", "naive_per_test"),
+    ("pool_handout", "fresh_clone"),
+    ("pool_per_test", "fresh_clone"),
 )
 # table columns: heading and the baselines whose ratio goes there
-RATIO_COLUMNS = (("vs db reset", ("supabase_db_reset",)), ("vs naive", ("naive_run_setup", "naive_per_test")))
-WIDTHS = (26, 9, 9, 9, 8, 3, 14, 14)  # label, median, min, max, goal, met, ratio columns
+RATIO_COLUMNS = (
+    ("vs db reset", ("supabase_db_reset",)),
+    ("vs naive", ("naive_run_setup", "naive_per_test")),
+    ("vs clone", ("fresh_clone",)),
+)
+WIDTHS = (29, 9, 9, 9, 8, 3, 14, 14, 14)  # label, median, min, max, goal, met, ratio columns
 WRAP = 100
 NOISE = 1.5  # max/min above this gets a note
 
@@ -29,7 +35,9 @@ def ratios(results: dict) -> list[dict]:  # type: ignore[type-arg]
     found = []
     for subject, baseline in COMPARISONS:
         ours = results["measurements"].get(subject, {}).get("median")
-        theirs = (results["baselines"].get(baseline, {}).get("stats") or {}).get("median")
+        theirs = (
+            results["baselines"].get(baseline, {}).get("stats") or results["measurements"].get(baseline) or {}
+        ).get("median")
         if ours is None or theirs is None:
             continue
         ratio = factor(theirs, ours)
@@ -68,7 +76,8 @@ def _header(results: dict) -> list[str]:  # type: ignore[type-arg]
         f"  project   {project['supabase_dir']} ({len(project['migrations'])} migrations)",
         f"  supabase  CLI {cli.get('version') or 'unavailable'}",
         f"  samples   {results['repeat']} per row: median, min, max; a per-test sample is the mean of "
-        f"{batches['db_isolation']} (db) / {batches['fresh_clone']} (clone) tests",
+        f"{batches['db_isolation']} (db) / {batches['fresh_clone']} (clone) tests; the pool's rows: every "
+        f"handout is a sample ({len(results['measurements'].get('pool_handout', {}).get('samples', []))})",
     ]
 
 
@@ -193,6 +202,12 @@ def _details(results: dict) -> list[str]:  # type: ignore[type-arg]
     if breakdown:
         shown = ", ".join(f"{name} {duration(breakdown[key])}" for key, name in parts.items() if key in breakdown)
         lines += _item(f"cold start breakdown (medians of Provisioned.timings): {shown}")
+    counts = results["measurements"].get("pool_handout", {}).get("pool")
+    if counts:
+        lines += _item(
+            f"the pool while measured: {counts['handed_out']} of {counts['handed_out'] + counts['missed']} "
+            f"handouts ready, {counts['made']} clones made ahead, {counts['reused']} handed back untouched and reused"
+        )
     cli = results["baselines"].get("supabase_db_reset", {})
     if cli.get("error"):
         lines += _item(f"supabase db reset {cli.get('status', 'failed').upper()}: {cli['error']}")
@@ -239,6 +254,8 @@ def summary(results: dict) -> str:  # type: ignore[type-arg]
     warm = f"warm start {duration(meas['warm_start']['median'])}" + (f" ({', '.join(against)})" if against else "")
     per_test = (
         f"per test {duration(meas['db_isolation']['median'])} (db) / {duration(meas['fresh_clone']['median'])} (clone)"
+        f" / {duration(meas['pool_per_test']['median'])} (pooled clone, handed out in "
+        f"{duration(meas['pool_handout']['median'])})"
     )
     naive = results["baselines"].get("naive_per_test", {}).get("stats")
     if naive:

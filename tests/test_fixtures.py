@@ -12,6 +12,8 @@ from limits import SUBPROCESS_TIMEOUT
 pytestmark = pytest.mark.slow
 
 USER_TESTS = """
+import time
+
 import psycopg
 import pytest
 
@@ -48,8 +50,13 @@ def test_6_fresh_db_commits_for_itself(fresh_db):
 
 def test_7_fresh_db_is_new_each_time_and_the_old_one_is_gone(fresh_db, pg_server):
     assert fresh_db.execute("select to_regclass('public.kept')").fetchone() == (None,)
+    deadline = time.monotonic() + 10  # the run's owner drops it (the pool's keeper) a moment after the test
     with psycopg.connect(pg_server.dsn) as admin:
-        names = [r[0] for r in admin.execute("select datname from pg_database where datname like 'p3t_fresh%'")]
+        while True:
+            names = [r[0] for r in admin.execute("select datname from pg_database where datname like 'p3t_fresh%'")]
+            if names == [fresh_db.info.dbname] or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
     assert names == [fresh_db.info.dbname]
 
 
@@ -77,11 +84,21 @@ def user_project(pytester: pytest.Pytester, sample_project: Path, isolated_home:
     return pytester.path
 
 
-def test_fixtures_behave_as_documented(pytester: pytest.Pytester, user_project: Path, leftovers, isolated_home):
+@pytest.mark.parametrize("pool", ["2", "0"], ids=["pooled", "unpooled"])
+def test_fixtures_behave_as_documented(
+    pytester: pytest.Pytester, user_project: Path, leftovers, isolated_home, pool: str
+):
+    """The same, whether databases come from the pool of clones or each test clones its own."""
     pytester.makepyfile(test_user=USER_TESTS)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:xdist", "-v", timeout=SUBPROCESS_TIMEOUT)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:xdist", "-v", f"--pg-pool={pool}", timeout=SUBPROCESS_TIMEOUT
+    )
     result.assert_outcomes(passed=10)
     result.stdout.fnmatch_lines(["*server ready in *2 migration(s), PostgreSQL 15*"])
+    if pool == "0":
+        result.stdout.no_fnmatch_line("*pool of clones*")
+    else:
+        result.stdout.fnmatch_lines(["pool of clones: * of * clones ready when asked, * made ahead, * reused"])
     assert leftovers(isolated_home) == []
 
 

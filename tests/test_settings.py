@@ -39,7 +39,7 @@ MODE = {"matrix": ["--infer"], "report": ["merge", "shard.json"]}  # a command's
 FILE_VALUES = {
     "supabase_dir": "project/supabase", "backend": "embedded", "bindir": "pg/bin", "user": "file-user",
     "keep": "true", "default_grants": "none", "legacy_grants_until": "20240101000000",
-    "home": "file-home", "seeders": "file_seeders", "seed": "11",
+    "home": "file-home", "pool": "3", "seeders": "file_seeders", "seed": "11",
     "seed_scale": "medium",
     "rls_matrix": "matrix/file.yaml", "base_ref": "origin/file", "adopted_at": "20240101000000",
     "suites": "idempotency=all", "max_lock_ms": "250", "profile_rows": "200000",
@@ -58,7 +58,7 @@ ENV_VALUES = {
 FLAG_VALUES = {
     "supabase_dir": "flag/supabase", "backend": "external", "db_url": "postgresql://u:pw@127.0.0.1:1/postgres",
     "bindir": "flag/bin", "user": "flag-user", "keep": True, "default_grants": "legacy",
-    "legacy_grants_until": "20250101000000", "home": "flag-home",
+    "legacy_grants_until": "20250101000000", "home": "flag-home", "pool": "0",
     "seeders": "flag_seeders",
     "seed": "33", "seed_scale": "large", "rls_matrix": "flag.yaml", "base_ref": "origin/flag",
     "adopted_at": "20250101000000", "suites": "rollbacks=off", "max_lock_ms": "500", "profile_rows": "300000",
@@ -209,6 +209,7 @@ def test_renamed_names_still_work_and_say_their_new_name(tmp_path: Path) -> None
         ("phase3test_seed_scale = huge", "seed_scale from pytest.ini (phase3test_seed_scale): unknown scale 'huge'"),
         ("phase3test_backend = cloud", "backend from pytest.ini (phase3test_backend): 'cloud' is not one of"),
         ("phase3test_keep = maybe", "keep from pytest.ini (phase3test_keep)"),
+        ("phase3test_pool = -1", "pool from pytest.ini (phase3test_pool): '-1' is not a number of clones"),
     ],
 )
 def test_a_bad_value_is_a_setup_error_naming_where_it_was_given(tmp_path: Path, ini: str, message: str) -> None:

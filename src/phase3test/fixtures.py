@@ -51,7 +51,7 @@ from phase3test.project import SupabaseProject
 from phase3test.provisioning.provisioned import Provisioned
 from phase3test.provisioning.run import RunServer
 from phase3test.provisioning.templates import EMPTY, MIGRATED, SEEDED, in_their_era
-from phase3test.server import rungs
+from phase3test.server import pool, rungs
 from phase3test.server.target import Target
 from phase3test.settings import Settings
 from phase3test.supabase import prelude
@@ -98,14 +98,17 @@ class ServerInfo:
 
 
 class DatabaseFactory:
-    """Creates and drops this worker's databases; names never collide across workers or runs."""
+    """Creates and drops this worker's databases; names never collide across workers or runs. With `pooled`, a
+    clone is taken from the run's pool when one is ready and handed back to it after (`server/pool.py`)."""
 
-    def __init__(self, target: Target, worker: str) -> None:
+    def __init__(self, target: Target, worker: str, pooled: bool = False) -> None:
         self.target = target
         self.worker = worker
+        self.pooled = pooled
         self._counter = itertools.count(1)
         self._admin: psycopg.Connection | None = None
         self._rungs: dict[tuple[str, str], dict[int, str]] = {}
+        self._templates: dict[str, str] = {}  # database -> the template it is a clone of
 
     @property
     def admin(self) -> psycopg.Connection:
@@ -115,13 +118,18 @@ class DatabaseFactory:
 
     def create(self, template: str, purpose: str) -> str:
         name = self.target.name(f"{purpose}_{self.worker}_{next(self._counter)}")
-        self.target.create(self.admin, name, template)
+        if not (self.pooled and pool.take(self.admin, self.target.prefix, template, name)):
+            self.target.create(self.admin, name, template)
+        self._templates[name] = template
         return name
 
     def connect(self, name: str) -> psycopg.Connection:
         return psycopg.connect(self.target.conninfo(name), autocommit=True)
 
     def drop(self, name: str) -> None:
+        template = self._templates.pop(name, None)
+        if self.pooled and template is not None and pool.give_back(self.admin, self.target.prefix, template, name):
+            return
         self.target.drop(self.admin, name)
 
     def rungs(self, start: str, direction: str) -> dict[int, str]:
@@ -272,7 +280,7 @@ def pg_server(pg_provisioned: Provisioned, request: pytest.FixtureRequest) -> Se
 
 @pytest.fixture(scope="session")
 def pg_databases(pg_server: ServerInfo, request: pytest.FixtureRequest) -> Iterator[DatabaseFactory]:
-    factory = DatabaseFactory(pg_server.target, _worker_id(request))
+    factory = DatabaseFactory(pg_server.target, _worker_id(request), pooled=_run_server(request).settings.pool > 0)
     yield factory
     factory.close()
 

@@ -25,6 +25,7 @@ from phase3test.fixtures import (
 from phase3test.migrations.adoption import OFF
 from phase3test.migrations.discovery import discover
 from phase3test.migrations.runner import MigrationError
+from phase3test.provisioning.pool_keeper import PoolKeeper
 from phase3test.provisioning.registry import base_dir, new_run_id, reap_orphans
 from phase3test.provisioning.run import RunServer, seeding_plan
 from phase3test.provisioning.templates import in_their_era
@@ -44,6 +45,7 @@ pytest_plugins = ["phase3test.fixtures"]
 _WORKER_KEY = "phase3test_run"
 EXPECTED_SKIPS = pytest.StashKey[expected_skips.ExpectedSkips | None]()
 SHARD_DURATIONS = pytest.StashKey[dict[str, float] | None]()
+POOL_KEEPER = pytest.StashKey[PoolKeeper]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -272,9 +274,32 @@ def _readable_tables(config: pytest.Config) -> list[Any]:
     return [] if loaded is None else [pytest.param(table, id=table) for table in rls_cost.readable_tables(loaded)]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The controller keeps the pool of clones (setting `pool`) from the moment the run's server is up."""
+    config = session.config
+    run = config.stash[RUN_SERVER]
+    if getattr(config, "workerinput", None) is not None or run.settings.pool == 0 or config.option.collectonly:
+        return
+    keeper = PoolKeeper(lambda: provisioned.target if (provisioned := run.started()) else None, run.settings.pool)
+    config.stash[POOL_KEEPER] = keeper
+    keeper.start()
+
+
+@pytest.hookimpl(tryfirst=True)  # every test has ended: the pool's clones go before the report is written
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _stop_pool(session.config)
+
+
+def _stop_pool(config: pytest.Config) -> None:
+    keeper = config.stash.get(POOL_KEEPER, None)
+    if keeper is not None:
+        keeper.stop()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash.get(RUN_SERVER, None)
     if run is not None and getattr(config, "workerinput", None) is None:
+        _stop_pool(config)  # also when the session was cut short before it finished
         run.shutdown()
 
 
@@ -347,6 +372,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
         terminalreporter.write_line(f"template seeded by {plan.describe()}")
     for warning in provisioned.warnings:
         terminalreporter.write_line(f"warning: {warning}")
+    keeper = config.stash.get(POOL_KEEPER, None)
+    if keeper is not None:
+        terminalreporter.write_line(f"pool of clones: {keeper.counts.describe()}")
     if settings.keep and provisioned.target.shared:
         terminalreporter.write_line(
             f"kept: this run's databases ({provisioned.target.prefix}_*) on {redacted(provisioned.target.url)}; "

@@ -97,6 +97,12 @@ def _positive_number(text: str) -> float:
     raise SetupError(f"{text!r} is not a positive number")
 
 
+def _pool_depth(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    raise SetupError(f"{text!r} is not a number of clones", hint="0 turns the pool off: each test clones its own")
+
+
 def _row_target(text: str) -> int:
     if text.isdigit():
         return int(text)
@@ -165,6 +171,14 @@ SETTINGS: tuple[Setting, ...] = (
         parse=parse_version,
     ),
     Setting("home", "where servers and the cache live (default /dev/shm, else the temp folder)", Path),
+    Setting(
+        "pool",
+        "clones of each template tests ask for that the run's owner keeps made ahead, so a test gets its database "
+        "in a millisecond (0: each test clones and drops its own)",
+        int,
+        default="2",
+        parse=_pool_depth,
+    ),
     Setting("seeders", "the module whose SEEDERS list seeds the template", cli_aliases=("--seeders",)),
     Setting(
         "seed",
@@ -374,6 +388,7 @@ class Settings:
     default_grants: str = "none"
     legacy_grants_until: str | None = None
     home: Path | None = None
+    pool: int = 2
     seeders: str | None = None
     seed: int = 0
     seed_scale: int = 1

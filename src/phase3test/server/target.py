@@ -161,6 +161,19 @@ class Target:
                 )
         janitor.drop(admin, name)
 
+    def made_for_a_test(self, admin: psycopg.Connection, name: str) -> bool:
+        """Whether `name` is a database this run made for a test: under its prefix, open to connections (its
+        templates are not) and, on a shared server, carrying its claim. What a notice says is checked by this
+        before the pool touches a database (anyone connected may send one)."""
+        row = admin.execute(
+            """select datallowconn and not datistemplate, shobj_description(oid, 'pg_database')
+                 from pg_database where datname = %s""",
+            (name,),
+        ).fetchone()
+        if row is None or not row[0] or not name.startswith(f"{self.prefix}_"):
+            return False
+        return self.claim is None or Claim.parse(row[1]) == self.claim
+
     def seal(self, admin: psycopg.Connection, name: str, label: str) -> None:
         """A finished template nobody may connect to; on a server of our own labelled with its cache key
         (on a shared one the comment stays the claim)."""

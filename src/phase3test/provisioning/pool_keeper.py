@@ -1,0 +1,234 @@
+"""The run owner's keeper of the pool of clones (`server/pool.py`).
+
+A thread of the process that owns the run (pytest's controller under xdist,
+which runs no test itself). It waits for the run's server, then listens for
+the workers' notices: it keeps a clone of every template a test asked for
+ready, and more (up to `depth`) of one that ran out while known (two workers
+asking at once); it drops what tests hand back or, when a clone is still as
+it was cloned (`server/unchanged.py`), pools it again. Only templates asked
+for are pooled, so what a run makes and never hands out is about one clone per
+template, once its tests are done.
+When the run ends it drops every clone it holds. If it cannot go on (the
+server went away), it says why once and stops; workers then clone and drop
+themselves, as without a pool.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+from phase3test.errors import Phase3TestError
+from phase3test.server import pool
+from phase3test.server.target import Target
+from phase3test.server.unchanged import Fingerprint
+
+POLL_SECONDS = 0.1  # how often the keeper looks for the run's server, and for the end of the run
+
+
+@dataclass
+class PoolCounts:
+    """What the keeper did, for the run's summary and the benchmark."""
+
+    made: int = 0
+    handed_out: int = 0  # ready when a test asked
+    missed: int = 0  # none ready: the test cloned the template itself
+    reused: int = 0  # handed back unchanged and pooled again
+    dropped: int = 0
+    error: str | None = None
+
+    def describe(self) -> str:
+        asked = self.handed_out + self.missed
+        ready = f"{self.handed_out} of {asked} clones ready when asked" if asked else "no clone asked for"
+        return f"{ready}, {self.made} made ahead, {self.reused} handed back unchanged and reused"
+
+
+@dataclass
+class _Template:
+    ready: set[str] = field(default_factory=set)
+    depth: int = 1  # clones kept ready: one more each time a test found none (up to the keeper's depth)
+    fingerprint: Fingerprint | None = None  # None once looked at: its clones are never reused
+    looked_at: bool = False
+    broken: bool = False  # cannot be cloned or named by the pool: tests clone it themselves and see why
+
+
+class PoolKeeper:
+    """Keeps up to `depth` clones ready per template asked for, once `started()` returns the run's server."""
+
+    def __init__(self, started: Callable[[], Target | None], depth: int) -> None:
+        self.started, self.depth = started, depth
+        self.counts = PoolCounts()
+        self._stop = threading.Event()
+        self.listening = threading.Event()  # set once notices reach it (one sent before is not heard)
+        self._thread = threading.Thread(target=self._run, name="phase3test-pool", daemon=True)
+        self._templates: dict[str, _Template] = {}
+        self._serial = itertools.count(1)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Drop every clone the pool holds or was handed back, then end the thread."""
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        target = self._wait_for_server()
+        if target is None:
+            return
+        try:
+            with psycopg.connect(
+                target.conninfo(), autocommit=True, application_name=pool.keeper(target.prefix)
+            ) as admin:
+                admin.execute(sql.SQL("listen {}").format(sql.Identifier(pool.channel(target.prefix))))
+                self.listening.set()
+                try:
+                    self._serve(target, admin)
+                finally:
+                    self._clear(target, admin)
+        except psycopg.Error as exc:
+            self.counts.error = str(exc).strip()
+            print(f"phase3test: the pool of clones stopped, tests clone templates themselves: {exc}", file=sys.stderr)
+
+    def _wait_for_server(self) -> Target | None:
+        while not self._stop.is_set():
+            target = self.started()
+            if target is not None:
+                return target
+            time.sleep(POLL_SECONDS)
+        return None
+
+    def _serve(self, target: Target, admin: psycopg.Connection) -> None:
+        while not self._stop.is_set():
+            wanting = self._wanting()
+            wait = 0.0 if wanting else POLL_SECONDS
+            for notice in _notices(admin, wait):
+                self._guarded(admin, self._heed, target, admin, notice)
+            if wanting:
+                self._guarded(admin, self._make, target, admin, wanting)
+
+    def _guarded(self, admin: psycopg.Connection, step: Callable[..., None], *args: object) -> None:
+        """Run one step; a database a test left in a state the pool cannot handle is said and left, a lost
+        connection ends the keeper."""
+        try:
+            step(*args)
+        except (psycopg.Error, Phase3TestError) as exc:
+            if admin.closed or admin.broken:
+                raise
+            print(f"phase3test: the pool of clones left a database as it is: {str(exc).strip()}", file=sys.stderr)
+
+    def _wanting(self) -> str | None:
+        """The template asked for last whose ready clones are fewest, if below its depth."""
+        short = [(len(t.ready), name) for name, t in reversed(self._templates.items()) if not t.broken]
+        short = [(count, name) for count, name in short if count < self._templates[name].depth]
+        return min(short, key=lambda entry: entry[0])[1] if short else None
+
+    def _heed(self, target: Target, admin: psycopg.Connection, notice: pool.Notice) -> None:
+        known = self._templates.pop(notice.template, None)
+        template = known or _Template()
+        self._templates[notice.template] = template  # last asked for, last in order
+        if notice.returned is not None:
+            self._take_back(target, admin, notice.template, template, notice.returned)
+        elif notice.took is not None:
+            self.counts.handed_out += 1
+            template.ready.discard(notice.took)
+        else:
+            self.counts.missed += 1
+            if known is not None:  # it ran out: tests ask for it faster than one clone ahead serves them
+                template.depth = min(template.depth + 1, self.depth)
+
+    def _make(self, target: Target, admin: psycopg.Connection, name: str) -> None:
+        template = self._templates[name]
+        serial = next(self._serial)
+        staged, ready = pool.owned_name(name, pool.STAGED, serial), pool.owned_name(name, pool.READY, serial)
+        if staged is None or ready is None:
+            template.broken = True
+            return
+        try:
+            target.create(admin, staged, name)
+        except (psycopg.Error, Phase3TestError):
+            template.broken = True  # never tried again: the test that clones it itself reports why
+            return
+        self.counts.made += 1
+        if not template.looked_at:  # the first clone, untouched: what every clone of it is handed out as
+            template.looked_at = True
+            template.fingerprint = _fingerprint(target, admin, staged)
+        try:
+            pool.rename(admin, staged, ready)
+        except psycopg.Error:
+            template.broken = True
+            raise
+        template.ready.add(ready)
+
+    def _take_back(
+        self, target: Target, admin: psycopg.Connection, name: str, template: _Template, returned: str
+    ) -> None:
+        if not target.made_for_a_test(admin, returned):
+            return  # not a clone of this run's (a stray notice, or a test renamed or re-labelled it): left alone
+        serial = next(self._serial)
+        staged, ready = pool.owned_name(name, pool.STAGED, serial), pool.owned_name(name, pool.READY, serial)
+        if staged is None or ready is None:
+            self._drop(target, admin, returned)
+            return
+        try:  # waits until the test's connections are gone: its row counts are then complete
+            pool.rename(admin, returned, staged)
+        except psycopg.errors.ObjectInUse:
+            self._drop(target, admin, returned)
+            return
+        except psycopg.errors.InvalidCatalogName:
+            return
+        fingerprint = template.fingerprint
+        if fingerprint is not None and fingerprint.unchanged(admin, staged, lambda db: _connect(target, db)):
+            pool.rename(admin, staged, ready)
+            template.ready.add(ready)
+            self.counts.reused += 1
+        else:
+            self._drop(target, admin, staged)
+
+    def _drop(self, target: Target, admin: psycopg.Connection, name: str) -> None:
+        target.drop(admin, name)
+        self.counts.dropped += 1
+
+    def _clear(self, target: Target, admin: psycopg.Connection) -> None:
+        """The run is over: drop what is handed back still on its way, then every clone ready or half made."""
+        for notice in _notices(admin, POLL_SECONDS):
+            returned = notice.returned
+            if returned is not None and target.made_for_a_test(admin, returned):
+                self._guarded(admin, self._drop, target, admin, returned)
+        for name in _pool_databases(admin, self._templates):
+            self._guarded(admin, self._drop, target, admin, name)
+
+
+def _notices(admin: psycopg.Connection, wait: float) -> list[pool.Notice]:
+    """The notices already received, or the first one within `wait` seconds."""
+    received = list(admin.notifies(timeout=wait, stop_after=1))
+    received += list(admin.notifies(timeout=0))
+    return [notice for notice in map(pool.Notice.parse, (n.payload for n in received)) if notice is not None]
+
+
+def _pool_databases(admin: psycopg.Connection, templates: dict[str, _Template]) -> list[str]:
+    """The clones on the server the pool named, ready or half made (workers rename what they take)."""
+    names = [name for (name,) in admin.execute("select datname from pg_database").fetchall()]
+    states = (pool.READY, pool.STAGED)
+    return [name for name in names if any(pool.is_owned(name, t, state) for t in templates for state in states)]
+
+
+def _fingerprint(target: Target, admin: psycopg.Connection, name: str) -> Fingerprint | None:
+    """The untouched clone `name`'s fingerprint; None (its template's clones are never reused) when it cannot be
+    read."""
+    try:
+        with _connect(target, name) as conn:
+            return Fingerprint.of(admin, name, conn)
+    except psycopg.Error:
+        return None
+
+
+def _connect(target: Target, name: str) -> psycopg.Connection:
+    return psycopg.connect(target.conninfo(name), autocommit=True)
