@@ -2,7 +2,9 @@
 
 Per run: `initdb` (default settings: fsync on, 16 MB WAL segments), `pg_ctl -w
 start`, data in an ordinary folder under /var/tmp, then the bootstrap SQL and
-every migration file executed as they are with psycopg, one commit each.
+every migration file executed as it is with psycopg, each whole in its own
+implicit transaction (as a multi-statement query runs; a file that holds only
+`create index concurrently` then runs too).
 Per test: `create database` from `template1`, bootstrap, migrations, drop.
 Only what is needed to run at all is set: the superuser name, trust auth, a
 loopback port and a socket folder the server user may write.
@@ -56,11 +58,10 @@ def _run(command: list[str], run_as: RunAs) -> subprocess.CompletedProcess[str]:
 
 
 def apply_schema(conninfo: str, files: list[str]) -> None:
-    """Bootstrap and migrations, each file executed whole and committed."""
-    with psycopg.connect(conninfo) as conn:
+    """Bootstrap and migrations, each file executed whole, committed when it ends."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
         for text in (BOOTSTRAP_SQL, *files):
             conn.execute(text)
-            conn.commit()
 
 
 def migration_texts(migrations_dir: Path) -> list[str]:
