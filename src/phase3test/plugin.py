@@ -285,7 +285,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     keeper.start()
 
 
-@pytest.hookimpl(tryfirst=True)  # every test has ended: the pool's clones go before the report is written
+@pytest.hookimpl(trylast=True)  # after the session's fixtures and xdist's workers are gone: nothing is handed back
 def pytest_sessionfinish(session: pytest.Session) -> None:
     _stop_pool(session.config)
 
@@ -299,7 +299,7 @@ def _stop_pool(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash.get(RUN_SERVER, None)
     if run is not None and getattr(config, "workerinput", None) is None:
-        _stop_pool(config)  # also when the session was cut short before it finished
+        _stop_pool(config)  # when the session did not get to finish (a usage error, an internal error)
         run.shutdown()
 
 

@@ -173,8 +173,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("home", "where servers and the cache live (default /dev/shm, else the temp folder)", Path),
     Setting(
         "pool",
-        "clones of each template tests ask for that the run's owner keeps made ahead, so a test gets its database "
-        "in a millisecond (0: each test clones and drops its own)",
+        "the most clones of one template the run's owner keeps made ahead (one, more for a template that ran out), "
+        "so a test gets its database in a millisecond or two (0: each test clones and drops its own)",
         int,
         default="2",
         parse=_pool_depth,

@@ -20,7 +20,7 @@ from fix_outside_server import FOREIGN_ROWS, OutsideServer
 from psycopg import sql
 
 from phase3test.fixtures import DatabaseFactory
-from phase3test.provisioning.pool_keeper import PoolKeeper
+from phase3test.provisioning.pool_keeper import TEMPLATES_KEPT, PoolKeeper
 from phase3test.server import janitor, pool
 from phase3test.server.process import ProcessId
 from phase3test.server.target import Claim, Target, claimed_databases, this_host
@@ -33,6 +33,7 @@ insert into items (note) select 'item ' || n from generate_series(1, 5) n;
 create sequence tickets;
 select nextval('tickets');
 create sequence unused;
+create table empty_things (x int);
 """
 _runs = itertools.count(1)
 
@@ -196,6 +197,8 @@ CHANGES = {
     "create function": "create function f() returns int language sql as 'select 1'",
     "comment on a table": "comment on table items is 'changed'",
     "analyze": "analyze items",
+    "vacuum": "vacuum items",
+    "analyze of an empty table": "analyze empty_things",
     "nextval": "select nextval('tickets')",
     "nextval of a fresh sequence": "select nextval('unused')",
     "setval, not called": "select setval('unused', 40, false)",
@@ -223,7 +226,6 @@ def test_a_changed_clone_is_never_handed_out_again(pooled: Pool, change: str) ->
     assert oid is not None
     wait_until(lambda: pooled.processed(oid, reused), "the clone handed back dealt with")
     assert pooled.keeper.counts.reused == reused and oid not in pooled.oids(), "dropped, not pooled again"
-    pooled.admin.execute("alter role postgres reset all")
     factory.close()
 
 
@@ -276,6 +278,26 @@ def test_a_template_that_cannot_be_cloned_fails_the_test_with_the_servers_error(
     assert pooled.ready(missing) == []
 
 
+def test_a_notice_naming_a_database_that_is_not_a_template_of_the_run_clones_nothing(
+    shared_pool: Pool, outside_server: OutsideServer
+) -> None:
+    """A notice asking for clones of another's database, or of a test's database, is not heeded."""
+    pooled = shared_pool
+    factory = pooled.factory()
+    own = factory.create(pooled.template, "fresh")
+    strays = (outside_server.foreign_database, own, "postgres")
+    for stray in strays:
+        pooled.admin.execute(
+            "select pg_notify(%s, %s)", (pool.channel(pooled.target.prefix), pool.Notice(stray).payload())
+        )
+    factory.create(pooled.template, "after")  # heard after the strays: once it is, so are they
+    pooled.heard(2 + len(strays))
+    pooled.filled()
+    assert all(pooled.ready(stray) == [] for stray in strays)
+    assert pooled.ours() == sorted([own, pooled.target.name("after_w1_2"), *pooled.ready()])
+    factory.close()
+
+
 def test_a_notice_naming_a_database_not_made_for_a_test_is_ignored(
     shared_pool: Pool, outside_server: OutsideServer
 ) -> None:
@@ -309,3 +331,27 @@ def test_a_template_whose_clones_the_pool_cannot_name_is_cloned_by_the_test(pool
     finally:
         pooled.admin.execute(sql.SQL("alter database {} is_template false").format(sql.Identifier(long_template)))
         janitor.drop(pooled.admin, long_template)
+
+
+def test_only_the_templates_asked_for_last_keep_ready_clones(pooled: Pool) -> None:
+    """A long chain's rungs are asked for in turn: the clones of one asked for long ago are dropped, not kept
+    until the run ends."""
+    templates = [pooled.target.name(f"rung_{n}") for n in range(TEMPLATES_KEPT + 2)]
+    for name in templates:
+        pooled.target.create(pooled.admin, name, pooled.template)
+        pooled.target.seal(pooled.admin, name, "")
+    try:
+        factory = pooled.factory()
+        for name in templates:
+            factory.create(name, "rung")
+            wait_until(lambda name=name: len(pooled.ready(name)) == 1, f"a clone of {name} ready")
+        kept = {name: len(pooled.ready(name)) for name in templates}
+        assert kept == {name: int(n >= 2) for n, name in enumerate(templates)}, "the six asked for last"
+        factory.create(templates[0], "again")  # asked for again: pooled again
+        wait_until(lambda: len(pooled.ready(templates[0])) == 1, "the first template pooled again")
+        assert pooled.ready(templates[2]) == [], "and the oldest of the six let go"
+        factory.close()
+    finally:
+        for name in templates:
+            pooled.admin.execute(sql.SQL("alter database {} is_template false").format(sql.Identifier(name)))
+            janitor.drop(pooled.admin, name)

@@ -2,12 +2,13 @@
 
 A thread of the process that owns the run (pytest's controller under xdist,
 which runs no test itself). It waits for the run's server, then listens for
-the workers' notices: it keeps a clone of every template a test asked for
+the workers' notices: it keeps a clone of each template a test asked for
 ready, and more (up to `depth`) of one that ran out while known (two workers
 asking at once); it drops what tests hand back or, when a clone is still as
-it was cloned (`server/unchanged.py`), pools it again. Only templates asked
-for are pooled, so what a run makes and never hands out is about one clone per
-template, once its tests are done.
+it was cloned (`server/unchanged.py`), pools it again. Only the run's own
+templates that tests asked for are pooled, and only the most recently asked
+(`TEMPLATES_KEPT`): the ready clones of one asked for longer ago are dropped,
+so a chain with many rungs does not fill the server's disk (tmpfs is memory).
 When the run ends it drops every clone it holds. If it cannot go on (the
 server went away), it says why once and stops; workers then clone and drop
 themselves, as without a pool.
@@ -26,11 +27,13 @@ import psycopg
 from psycopg import sql
 
 from phase3test.errors import Phase3TestError
-from phase3test.server import pool
+from phase3test.server import pool, unchanged
 from phase3test.server.target import Target
 from phase3test.server.unchanged import Fingerprint
 
 POLL_SECONDS = 0.1  # how often the keeper looks for the run's server, and for the end of the run
+TEMPLATES_KEPT = 6  # templates with clones ready at once: the most recently asked for
+STOP_SECONDS = 60.0  # the longest the end of a run waits for the keeper (a hung shared server)
 
 
 @dataclass
@@ -56,7 +59,8 @@ class _Template:
     depth: int = 1  # clones kept ready: one more each time a test found none (up to the keeper's depth)
     fingerprint: Fingerprint | None = None  # None once looked at: its clones are never reused
     looked_at: bool = False
-    broken: bool = False  # cannot be cloned or named by the pool: tests clone it themselves and see why
+    wanted: bool = False  # asked for among the last TEMPLATES_KEPT templates
+    broken: bool = False  # not the run's, or cannot be cloned or named by the pool: tests clone it themselves
 
 
 class PoolKeeper:
@@ -77,7 +81,10 @@ class PoolKeeper:
     def stop(self) -> None:
         """Drop every clone the pool holds or was handed back, then end the thread."""
         self._stop.set()
-        self._thread.join()
+        self._thread.join(STOP_SECONDS)
+        if self._thread.is_alive():
+            print(f"phase3test: the pool of clones did not stop in {STOP_SECONDS:.0f} s; left to the server's end",
+                  file=sys.stderr)  # fmt: skip
 
     def _run(self) -> None:
         target = self._wait_for_server()
@@ -126,31 +133,47 @@ class PoolKeeper:
 
     def _wanting(self) -> str | None:
         """The template asked for last whose ready clones are fewest, if below its depth."""
-        short = [(len(t.ready), name) for name, t in reversed(self._templates.items()) if not t.broken]
+        short = [(len(t.ready), name) for name, t in reversed(self._templates.items()) if t.wanted and not t.broken]
         short = [(count, name) for count, name in short if count < self._templates[name].depth]
         return min(short, key=lambda entry: entry[0])[1] if short else None
 
     def _heed(self, target: Target, admin: psycopg.Connection, notice: pool.Notice) -> None:
-        known = self._templates.pop(notice.template, None)
-        template = known or _Template()
-        self._templates[notice.template] = template  # last asked for, last in order
+        template = self._templates.get(notice.template)
+        if template is None:
+            template = self._templates[notice.template] = _Template(
+                broken=not target.is_template(admin, notice.template)
+            )
         if notice.returned is not None:
             self._take_back(target, admin, notice.template, template, notice.returned)
-        elif notice.took is not None:
+            return
+        self._templates[notice.template] = self._templates.pop(notice.template)  # last asked for, last in order
+        if notice.took is not None:
             self.counts.handed_out += 1
             template.ready.discard(notice.took)
         else:
             self.counts.missed += 1
-            if known is not None:  # it ran out: tests ask for it faster than one clone ahead serves them
+            if template.wanted and not template.broken:  # it ran out: asked for faster than one clone ahead serves
                 template.depth = min(template.depth + 1, self.depth)
+        template.wanted = True
+        self._forget_the_oldest(target, admin)
+
+    def _forget_the_oldest(self, target: Target, admin: psycopg.Connection) -> None:
+        """Drop the ready clones of templates asked for before the last TEMPLATES_KEPT (their tests are likely
+        done: a chain's rungs are asked for in turn), and make no more of them until they are asked for again."""
+        wanted = [t for t in self._templates.values() if t.wanted and not t.broken]
+        for template in wanted[: max(0, len(wanted) - TEMPLATES_KEPT)]:
+            template.wanted = False
+            for name in sorted(template.ready):
+                template.ready.discard(name)
+                self._drop(target, admin, name)
 
     def _make(self, target: Target, admin: psycopg.Connection, name: str) -> None:
         template = self._templates[name]
-        serial = next(self._serial)
-        staged, ready = pool.owned_name(name, pool.STAGED, serial), pool.owned_name(name, pool.READY, serial)
-        if staged is None or ready is None:
+        names = self._names(name)
+        if names is None:
             template.broken = True
             return
+        staged, ready = names
         try:
             target.create(admin, staged, name)
         except (psycopg.Error, Phase3TestError):
@@ -167,43 +190,59 @@ class PoolKeeper:
             raise
         template.ready.add(ready)
 
+    def _names(self, template: str) -> tuple[str, str] | None:
+        """The next clone's names while made or checked, and when ready; None when they would be too long."""
+        serial = next(self._serial)
+        staged, ready = pool.owned_name(template, pool.STAGED, serial), pool.owned_name(template, pool.READY, serial)
+        return None if staged is None or ready is None else (staged, ready)
+
     def _take_back(
         self, target: Target, admin: psycopg.Connection, name: str, template: _Template, returned: str
     ) -> None:
-        if not target.made_for_a_test(admin, returned):
-            return  # not a clone of this run's (a stray notice, or a test renamed or re-labelled it): left alone
-        serial = next(self._serial)
-        staged, ready = pool.owned_name(name, pool.STAGED, serial), pool.owned_name(name, pool.READY, serial)
-        if staged is None or ready is None:
+        if not target.made_for_a_test(admin, returned):  # a stray notice, or a test renamed or re-labelled it
+            print(f"phase3test: the pool of clones leaves {returned} as it is: not a database this run made for a "
+                  "test", file=sys.stderr)  # fmt: skip
+            return
+        fingerprint, names = template.fingerprint, self._names(name)
+        if fingerprint is None or names is None or not template.wanted or unchanged.written(admin, returned):
             self._drop(target, admin, returned)
             return
+        staged, ready = names
         try:  # waits until the test's connections are gone: its row counts are then complete
             pool.rename(admin, returned, staged)
         except psycopg.errors.ObjectInUse:
             self._drop(target, admin, returned)
             return
-        except psycopg.errors.InvalidCatalogName:
-            return
-        fingerprint = template.fingerprint
-        if fingerprint is not None and fingerprint.unchanged(admin, staged, lambda db: _connect(target, db)):
-            pool.rename(admin, staged, ready)
-            template.ready.add(ready)
-            self.counts.reused += 1
-        else:
+        try:
+            again = fingerprint.unchanged(admin, staged, lambda db: _connect(target, db))
+            if again:
+                pool.rename(admin, staged, ready)
+        except psycopg.Error:
+            again = False
+        if not again:
             self._drop(target, admin, staged)
+            return
+        template.ready.add(ready)
+        self.counts.reused += 1
 
     def _drop(self, target: Target, admin: psycopg.Connection, name: str) -> None:
         target.drop(admin, name)
         self.counts.dropped += 1
 
     def _clear(self, target: Target, admin: psycopg.Connection) -> None:
-        """The run is over: drop what is handed back still on its way, then every clone ready or half made."""
-        for notice in _notices(admin, POLL_SECONDS):
-            returned = notice.returned
-            if returned is not None and target.made_for_a_test(admin, returned):
-                self._guarded(admin, self._drop, target, admin, returned)
+        """The run is over: say so (workers then drop their own), drop what is handed back still on its way,
+        then every clone ready or half made."""
+        admin.execute("set application_name = ''")
+        while notices := _notices(admin, POLL_SECONDS):
+            for notice in notices:
+                if notice.returned is not None:
+                    self._guarded(admin, self._drop_if_made_for_a_test, target, admin, notice.returned)
         for name in _pool_databases(admin, self._templates):
             self._guarded(admin, self._drop, target, admin, name)
+
+    def _drop_if_made_for_a_test(self, target: Target, admin: psycopg.Connection, name: str) -> None:
+        if target.made_for_a_test(admin, name):
+            self._drop(target, admin, name)
 
 
 def _notices(admin: psycopg.Connection, wait: float) -> list[pool.Notice]:

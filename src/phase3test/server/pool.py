@@ -65,12 +65,23 @@ class Notice:
 
     @classmethod
     def parse(cls, payload: str) -> Notice | None:
-        """The notice in a notification's payload; None for one phase3test did not send."""
+        """The notice in a notification's payload; None for one that names no database as phase3test would."""
         try:
             body = json.loads(payload)
-            return cls(str(body["template"]), body.get("took"), body.get("returned"))
-        except (ValueError, KeyError, TypeError):
+        except ValueError:
             return None
+        if not isinstance(body, dict):
+            return None
+        template, took, returned = body.get("template"), body.get("took"), body.get("returned")
+        if not isinstance(template, str) or not _database_name(template):
+            return None
+        if not all(name is None or (isinstance(name, str) and _database_name(name)) for name in (took, returned)):
+            return None
+        return cls(template, took, returned)
+
+
+def _database_name(name: str) -> bool:
+    return 0 < len(name.encode()) <= NAME_BYTES and "\0" not in name
 
 
 def take(admin: psycopg.Connection, prefix: str, template: str, name: str) -> bool:
@@ -84,8 +95,8 @@ def take(admin: psycopg.Connection, prefix: str, template: str, name: str) -> bo
     for ready in (name for (name,) in rows if is_owned(name, template, READY)):
         try:
             rename(admin, ready, name)
-        except psycopg.errors.InvalidCatalogName:
-            continue  # another worker took it first
+        except (psycopg.errors.InvalidCatalogName, psycopg.errors.ObjectInUse):
+            continue  # another worker took it first, or someone is connected to it
         took = ready
         break
     admin.execute("select pg_notify(%s, %s)", (channel(prefix), Notice(template, took=took).payload()))

@@ -164,13 +164,21 @@ class Target:
     def made_for_a_test(self, admin: psycopg.Connection, name: str) -> bool:
         """Whether `name` is a database this run made for a test: under its prefix, open to connections (its
         templates are not) and, on a shared server, carrying its claim. What a notice says is checked by this
-        before the pool touches a database (anyone connected may send one)."""
+        or `is_template` before the pool touches a database (anyone connected may send one)."""
+        return self._ours(admin, name, template=False)
+
+    def is_template(self, admin: psycopg.Connection, name: str) -> bool:
+        """Whether `name` is one of this run's templates: under its prefix, closed to connections (`seal`) and,
+        on a shared server, carrying its claim."""
+        return self._ours(admin, name, template=True)
+
+    def _ours(self, admin: psycopg.Connection, name: str, template: bool) -> bool:
         row = admin.execute(
             """select datallowconn and not datistemplate, shobj_description(oid, 'pg_database')
                  from pg_database where datname = %s""",
             (name,),
         ).fetchone()
-        if row is None or not row[0] or not name.startswith(f"{self.prefix}_"):
+        if row is None or row[0] == template or not name.startswith(f"{self.prefix}_"):
             return False
         return self.claim is None or Claim.parse(row[1]) == self.claim
 
