@@ -20,12 +20,13 @@ from fix_outside_server import FOREIGN_ROWS, OutsideServer
 from psycopg import sql
 
 from phase3test.fixtures import DatabaseFactory
-from phase3test.provisioning.pool_keeper import TEMPLATES_KEPT, PoolKeeper
+from phase3test.provisioning.pool_keeper import PoolKeeper
 from phase3test.server import janitor, pool
 from phase3test.server.process import ProcessId
 from phase3test.server.target import Claim, Target, claimed_databases, this_host
 
 DEPTH = 2
+KEPT = 4  # templates with ready clones (the keeper's default is far more)
 SETTLE_SECONDS = 10.0
 TEMPLATE_SQL = """
 create table items (id serial primary key, note text not null);
@@ -106,7 +107,7 @@ def _pool(outside_server: OutsideServer, shared: bool) -> Iterator[Pool]:
         with psycopg.connect(target.conninfo(template), autocommit=True) as conn:
             conn.execute(TEMPLATE_SQL)
         target.seal(admin, template, "")
-        keeper = PoolKeeper(lambda: target, DEPTH)
+        keeper = PoolKeeper(lambda: target, DEPTH, KEPT)
         keeper.start()
         assert keeper.listening.wait(SETTLE_SECONDS)
         try:
@@ -336,7 +337,7 @@ def test_a_template_whose_clones_the_pool_cannot_name_is_cloned_by_the_test(pool
 def test_only_the_templates_asked_for_last_keep_ready_clones(pooled: Pool) -> None:
     """A long chain's rungs are asked for in turn: the clones of one asked for long ago are dropped, not kept
     until the run ends."""
-    templates = [pooled.target.name(f"rung_{n}") for n in range(TEMPLATES_KEPT + 2)]
+    templates = [pooled.target.name(f"rung_{n}") for n in range(KEPT + 2)]
     for name in templates:
         pooled.target.create(pooled.admin, name, pooled.template)
         pooled.target.seal(pooled.admin, name, "")
@@ -346,10 +347,10 @@ def test_only_the_templates_asked_for_last_keep_ready_clones(pooled: Pool) -> No
             factory.create(name, "rung")
             wait_until(lambda name=name: len(pooled.ready(name)) == 1, f"a clone of {name} ready")
         kept = {name: len(pooled.ready(name)) for name in templates}
-        assert kept == {name: int(n >= 2) for n, name in enumerate(templates)}, "the six asked for last"
+        assert kept == {name: int(n >= 2) for n, name in enumerate(templates)}, "the ones asked for last"
         factory.create(templates[0], "again")  # asked for again: pooled again
         wait_until(lambda: len(pooled.ready(templates[0])) == 1, "the first template pooled again")
-        assert pooled.ready(templates[2]) == [], "and the oldest of the six let go"
+        assert pooled.ready(templates[2]) == [], "and the oldest of them let go"
         factory.close()
     finally:
         for name in templates:

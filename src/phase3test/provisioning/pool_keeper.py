@@ -7,8 +7,10 @@ ready, and more (up to `depth`) of one that ran out while known (two workers
 asking at once); it drops what tests hand back or, when a clone is still as
 it was cloned (`server/unchanged.py`), pools it again. Only the run's own
 templates that tests asked for are pooled, and only the most recently asked
-(`TEMPLATES_KEPT`): the ready clones of one asked for longer ago are dropped,
-so a chain with many rungs does not fill the server's disk (tmpfs is memory).
+(`TEMPLATES_KEPT`, the rungs of 600 migrations): the ready clones of one asked
+for longer ago are dropped, so a longer chain does not fill the server's disk
+(tmpfs is memory). Below that, a clone left over when one suite is done with
+a rung is the next suite's first of it.
 When the run ends it drops every clone it holds. If it cannot go on (the
 server went away), it says why once and stops; workers then clone and drop
 themselves, as without a pool.
@@ -32,7 +34,7 @@ from phase3test.server.target import Target
 from phase3test.server.unchanged import Fingerprint
 
 POLL_SECONDS = 0.1  # how often the keeper looks for the run's server, and for the end of the run
-TEMPLATES_KEPT = 6  # templates with clones ready at once: the most recently asked for
+TEMPLATES_KEPT = 128  # templates with clones ready at once: the most recently asked for
 STOP_SECONDS = 60.0  # the longest the end of a run waits for the keeper (a hung shared server)
 
 
@@ -59,15 +61,15 @@ class _Template:
     depth: int = 1  # clones kept ready: one more each time a test found none (up to the keeper's depth)
     fingerprint: Fingerprint | None = None  # None once looked at: its clones are never reused
     looked_at: bool = False
-    wanted: bool = False  # asked for among the last TEMPLATES_KEPT templates
+    wanted: bool = False  # asked for among the keeper's last `kept` templates
     broken: bool = False  # not the run's, or cannot be cloned or named by the pool: tests clone it themselves
 
 
 class PoolKeeper:
     """Keeps up to `depth` clones ready per template asked for, once `started()` returns the run's server."""
 
-    def __init__(self, started: Callable[[], Target | None], depth: int) -> None:
-        self.started, self.depth = started, depth
+    def __init__(self, started: Callable[[], Target | None], depth: int, kept: int = TEMPLATES_KEPT) -> None:
+        self.started, self.depth, self.kept = started, depth, kept
         self.counts = PoolCounts()
         self._stop = threading.Event()
         self.listening = threading.Event()  # set once notices reach it (one sent before is not heard)
@@ -158,10 +160,10 @@ class PoolKeeper:
         self._forget_the_oldest(target, admin)
 
     def _forget_the_oldest(self, target: Target, admin: psycopg.Connection) -> None:
-        """Drop the ready clones of templates asked for before the last TEMPLATES_KEPT (their tests are likely
-        done: a chain's rungs are asked for in turn), and make no more of them until they are asked for again."""
+        """Drop the ready clones of templates asked for before the last `kept` (their tests are likely done: a
+        chain's rungs are asked for in turn), and make no more of them until they are asked for again."""
         wanted = [t for t in self._templates.values() if t.wanted and not t.broken]
-        for template in wanted[: max(0, len(wanted) - TEMPLATES_KEPT)]:
+        for template in wanted[: max(0, len(wanted) - self.kept)]:
             template.wanted = False
             for name in sorted(template.ready):
                 template.ready.discard(name)
