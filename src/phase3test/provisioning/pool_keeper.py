@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 import sys
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,7 +32,9 @@ from phase3test.server import pool, unchanged
 from phase3test.server.target import Target
 from phase3test.server.unchanged import Fingerprint
 
-POLL_SECONDS = 0.1  # how often the keeper looks for the run's server, and for the end of the run
+# How often the keeper looks for the run's server and for the end of the run, and how long it waits for
+# notices still on their way when it ends: short, as every pytest session pays it once at its end.
+POLL_SECONDS = 0.02
 TEMPLATES_KEPT = 128  # templates with clones ready at once: the most recently asked for
 STOP_SECONDS = 60.0  # the longest the end of a run waits for the keeper (a hung shared server)
 
@@ -111,7 +112,7 @@ class PoolKeeper:
             target = self.started()
             if target is not None:
                 return target
-            time.sleep(POLL_SECONDS)
+            self._stop.wait(POLL_SECONDS)
         return None
 
     def _serve(self, target: Target, admin: psycopg.Connection) -> None:
