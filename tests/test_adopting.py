@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -82,6 +83,8 @@ def test_init_from_a_subfolder_then_check_passes_on_years_of_history(repository:
     assert check.returncode == 0, check.stdout + check.stderr
     assert "3 migration(s) are history (up to 20241120083000 (adopted_at)), 0 new" in check.stdout
     assert report(repository)["suites"]["test_idempotency.py"] == {"skipped": 1}
+    pooled = re.search(r"pool of clones: (\d+) of (\d+) clones ready when asked", check.stdout)
+    assert pooled and int(pooled[2]) > 0, "the verdict above came with the tests' databases from the pool"
 
 
 def test_an_old_config_that_exposes_storage_leaves_the_platform_tables_to_the_platform(

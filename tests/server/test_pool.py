@@ -70,6 +70,10 @@ class Pool:
     def filled(self, count: int = 1) -> None:
         wait_until(lambda: len(self.ready()) >= count, f"{count} clone(s) of {self.template} ready")
 
+    def send(self, notice: pool.Notice) -> None:
+        """A notice on the pool's channel, as anyone connected may send one."""
+        self.admin.execute("select pg_notify(%s, %s)", (pool.channel(self.target.prefix), notice.payload()))
+
     def heard(self, asked: int) -> None:
         counts = self.keeper.counts
         wait_until(lambda: counts.handed_out + counts.missed == asked, f"{asked} asks heard")
@@ -288,9 +292,7 @@ def test_a_notice_naming_a_database_that_is_not_a_template_of_the_run_clones_not
     own = factory.create(pooled.template, "fresh")
     strays = (outside_server.foreign_database, own, "postgres")
     for stray in strays:
-        pooled.admin.execute(
-            "select pg_notify(%s, %s)", (pool.channel(pooled.target.prefix), pool.Notice(stray).payload())
-        )
+        pooled.send(pool.Notice(stray))
     factory.create(pooled.template, "after")  # heard after the strays: once it is, so are they
     pooled.heard(2 + len(strays))
     pooled.filled()
@@ -307,7 +309,7 @@ def test_a_notice_naming_a_database_not_made_for_a_test_is_ignored(
     factory = pooled.factory()
     name = factory.create(pooled.template, "fresh")
     for stray in (outside_server.foreign_database, pooled.template, "postgres"):
-        pool.give_back(pooled.admin, pooled.target.prefix, pooled.template, stray)
+        pooled.send(pool.Notice(pooled.template, returned=stray))
     oid, reused = pooled.oid(name), pooled.keeper.counts.reused
     factory.drop(name)  # sent after the stray notices: once it is dealt with, so are they
     assert oid is not None

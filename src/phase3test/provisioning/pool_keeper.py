@@ -47,8 +47,6 @@ class PoolCounts:
     handed_out: int = 0  # ready when a test asked
     missed: int = 0  # none ready: the test cloned the template itself
     reused: int = 0  # handed back unchanged and pooled again
-    dropped: int = 0
-    error: str | None = None
 
     def describe(self) -> str:
         asked = self.handed_out + self.missed
@@ -104,7 +102,6 @@ class PoolKeeper:
                 finally:
                     self._clear(target, admin)
         except psycopg.Error as exc:
-            self.counts.error = str(exc).strip()
             print(f"phase3test: the pool of clones stopped, tests clone templates themselves: {exc}", file=sys.stderr)
 
     def _wait_for_server(self) -> Target | None:
@@ -168,7 +165,7 @@ class PoolKeeper:
             template.wanted = False
             for name in sorted(template.ready):
                 template.ready.discard(name)
-                self._drop(target, admin, name)
+                target.drop(admin, name)
 
     def _make(self, target: Target, admin: psycopg.Connection, name: str) -> None:
         template = self._templates[name]
@@ -208,13 +205,13 @@ class PoolKeeper:
             return
         fingerprint, names = template.fingerprint, self._names(name)
         if fingerprint is None or names is None or not template.wanted or unchanged.written(admin, returned):
-            self._drop(target, admin, returned)
+            target.drop(admin, returned)
             return
         staged, ready = names
         try:  # waits until the test's connections are gone: its row counts are then complete
             pool.rename(admin, returned, staged)
         except psycopg.errors.ObjectInUse:
-            self._drop(target, admin, returned)
+            target.drop(admin, returned)
             return
         try:
             again = fingerprint.unchanged(admin, staged, lambda db: _connect(target, db))
@@ -223,14 +220,10 @@ class PoolKeeper:
         except psycopg.Error:
             again = False
         if not again:
-            self._drop(target, admin, staged)
+            target.drop(admin, staged)
             return
         template.ready.add(ready)
         self.counts.reused += 1
-
-    def _drop(self, target: Target, admin: psycopg.Connection, name: str) -> None:
-        target.drop(admin, name)
-        self.counts.dropped += 1
 
     def _clear(self, target: Target, admin: psycopg.Connection) -> None:
         """The run is over: say so (workers then drop their own), drop what is handed back still on its way,
@@ -239,13 +232,14 @@ class PoolKeeper:
         while notices := _notices(admin, POLL_SECONDS):
             for notice in notices:
                 if notice.returned is not None:
-                    self._guarded(admin, self._drop_if_made_for_a_test, target, admin, notice.returned)
+                    self._guarded(admin, _drop_if_made_for_a_test, target, admin, notice.returned)
         for name in _pool_databases(admin, self._templates):
-            self._guarded(admin, self._drop, target, admin, name)
+            self._guarded(admin, target.drop, admin, name)
 
-    def _drop_if_made_for_a_test(self, target: Target, admin: psycopg.Connection, name: str) -> None:
-        if target.made_for_a_test(admin, name):
-            self._drop(target, admin, name)
+
+def _drop_if_made_for_a_test(target: Target, admin: psycopg.Connection, name: str) -> None:
+    if target.made_for_a_test(admin, name):
+        target.drop(admin, name)
 
 
 def _notices(admin: psycopg.Connection, wait: float) -> list[pool.Notice]:
